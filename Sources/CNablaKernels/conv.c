@@ -1,0 +1,232 @@
+// Convolution and pooling helpers on NHWC tensors.
+//
+// Variants: im2col / col2im feed the packed GEMM for dense and grouped convolutions (the Swift side
+// chunks rows so the column buffer stays in cache); depthwise convolution and pooling are direct
+// loops vectorised over the channel dimension, which is contiguous in NHWC.
+// Layouts: x (N,H,W,C), filter (KH,KW,C/groups,K) for GEMM convs and (KH,KW,C,M) for depthwise,
+// out (N,OH,OW,K). Padding to the bottom/right is whatever OH and OW imply.
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+void nbl_im2col_nhwc(const nbl_conv_geometry *g, const float *x, long c0, long cg, long row0, long rows,
+                     float *col) {
+    long width = g->KH * g->KW * cg;
+    for (long r = 0; r < rows; r++) {
+        long row = row0 + r;
+        long n = row / (g->OH * g->OW), rem = row % (g->OH * g->OW);
+        long oh = rem / g->OW, ow = rem % g->OW;
+        float *dst = col + r * width;
+        for (long kh = 0; kh < g->KH; kh++) {
+            long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+            for (long kw = 0; kw < g->KW; kw++) {
+                long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+                if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) {
+                    memset(dst, 0, (size_t)cg * sizeof(float));
+                } else {
+                    const float *src = x + ((n * g->H + ih) * g->W + iw) * g->C + c0;
+                    if (cg == 1) dst[0] = src[0];
+                    else memcpy(dst, src, (size_t)cg * sizeof(float));
+                }
+                dst += cg;
+            }
+        }
+    }
+}
+
+void nbl_col2im_nhwc(const nbl_conv_geometry *g, const float *col, long c0, long cg, long row0, long rows,
+                     float *dx) {
+    long width = g->KH * g->KW * cg;
+    for (long r = 0; r < rows; r++) {
+        long row = row0 + r;
+        long n = row / (g->OH * g->OW), rem = row % (g->OH * g->OW);
+        long oh = rem / g->OW, ow = rem % g->OW;
+        const float *src = col + r * width;
+        for (long kh = 0; kh < g->KH; kh++) {
+            long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+            for (long kw = 0; kw < g->KW; kw++) {
+                long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+                if (ih >= 0 && ih < g->H && iw >= 0 && iw < g->W) {
+                    float *dst = dx + ((n * g->H + ih) * g->W + iw) * g->C + c0;
+                    for (long c = 0; c < cg; c++) dst[c] += src[c];
+                }
+                src += cg;
+            }
+        }
+    }
+}
+
+void nbl_depthwise_conv_nhwc(const nbl_conv_geometry *g, const float *x, const float *filter, long M, long row0,
+                             long rows, float *out) {
+    long C = g->C, CM = C * M;
+    for (long r = 0; r < rows; r++) {
+        long row = row0 + r;
+        long n = row / (g->OH * g->OW), rem = row % (g->OH * g->OW);
+        long oh = rem / g->OW, ow = rem % g->OW;
+        float *o = out + row * CM;
+        memset(o, 0, (size_t)CM * sizeof(float));
+        for (long kh = 0; kh < g->KH; kh++) {
+            long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+            if (ih < 0 || ih >= g->H) continue;
+            for (long kw = 0; kw < g->KW; kw++) {
+                long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+                if (iw < 0 || iw >= g->W) continue;
+                const float *xi = x + ((n * g->H + ih) * g->W + iw) * C;
+                const float *f = filter + (kh * g->KW + kw) * CM;
+                if (M == 1) {
+                    for (long c = 0; c < C; c++) o[c] += xi[c] * f[c];
+                } else {
+                    for (long c = 0; c < C; c++)
+                        for (long m = 0; m < M; m++) o[c * M + m] += xi[c] * f[c * M + m];
+                }
+            }
+        }
+    }
+}
+
+void nbl_depthwise_conv_backward_nhwc(const nbl_conv_geometry *g, const float *x, const float *filter, long M,
+                                      const float *dout, long n0, long n1, float *dx, float *dfilter) {
+    long C = g->C, CM = C * M;
+    for (long n = n0; n < n1; n++) {
+        for (long oh = 0; oh < g->OH; oh++) {
+            for (long ow = 0; ow < g->OW; ow++) {
+                const float *d = dout + ((n * g->OH + oh) * g->OW + ow) * CM;
+                for (long kh = 0; kh < g->KH; kh++) {
+                    long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+                    if (ih < 0 || ih >= g->H) continue;
+                    for (long kw = 0; kw < g->KW; kw++) {
+                        long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+                        if (iw < 0 || iw >= g->W) continue;
+                        long at = ((n * g->H + ih) * g->W + iw) * C;
+                        const float *f = filter + (kh * g->KW + kw) * CM;
+                        if (dx) {
+                            float *dxi = dx + at;
+                            for (long c = 0; c < C; c++) {
+                                float s = 0;
+                                for (long m = 0; m < M; m++) s += d[c * M + m] * f[c * M + m];
+                                dxi[c] += s;
+                            }
+                        }
+                        if (dfilter) {
+                            const float *xi = x + at;
+                            float *df = dfilter + (kh * g->KW + kw) * CM;
+                            for (long c = 0; c < C; c++)
+                                for (long m = 0; m < M; m++) df[c * M + m] += xi[c] * d[c * M + m];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long n1, float *out, int32_t *argmax) {
+    long C = g->C;
+    for (long n = n0; n < n1; n++) {
+        const float *xn = x + n * g->H * g->W * C;
+        for (long oh = 0; oh < g->OH; oh++) {
+            for (long ow = 0; ow < g->OW; ow++) {
+                long at = ((n * g->OH + oh) * g->OW + ow) * C;
+                float *o = out + at;
+                int32_t *am = argmax + at;
+                for (long c = 0; c < C; c++) {
+                    o[c] = -INFINITY;
+                    am[c] = -1;
+                }
+                for (long kh = 0; kh < g->KH; kh++) {
+                    long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+                    if (ih < 0 || ih >= g->H) continue;
+                    for (long kw = 0; kw < g->KW; kw++) {
+                        long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+                        if (iw < 0 || iw >= g->W) continue;
+                        long base = (ih * g->W + iw) * C;
+                        const float *xi = xn + base;
+                        for (long c = 0; c < C; c++) {
+                            // Strictly greater: the first maximum in the window wins; NaN propagates.
+                            if (xi[c] > o[c] || am[c] < 0 || (isnan(xi[c]) && !isnan(o[c]))) {
+                                o[c] = xi[c];
+                                am[c] = (int32_t)(base + c);
+                            }
+                        }
+                    }
+                }
+                for (long c = 0; c < C; c++)
+                    if (am[c] < 0) o[c] = 0.0f;
+            }
+        }
+    }
+}
+
+void nbl_maxpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, const int32_t *argmax, long n0,
+                               long n1, float *dx) {
+    long per = g->OH * g->OW * g->C;
+    for (long n = n0; n < n1; n++) {
+        float *dxn = dx + n * g->H * g->W * g->C;
+        for (long i = 0; i < per; i++) {
+            int32_t k = argmax[n * per + i];
+            if (k >= 0) dxn[k] += dout[n * per + i];
+        }
+    }
+}
+
+static long nbl_window_count(const nbl_conv_geometry *g, long oh, long ow) {
+    long count = 0;
+    for (long kh = 0; kh < g->KH; kh++) {
+        long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+        for (long kw = 0; kw < g->KW; kw++) {
+            long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+            count += ih >= 0 && ih < g->H && iw >= 0 && iw < g->W;
+        }
+    }
+    return count;
+}
+
+void nbl_avgpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long n1, float *out) {
+    long C = g->C;
+    for (long n = n0; n < n1; n++) {
+        for (long oh = 0; oh < g->OH; oh++) {
+            for (long ow = 0; ow < g->OW; ow++) {
+                float *o = out + ((n * g->OH + oh) * g->OW + ow) * C;
+                memset(o, 0, (size_t)C * sizeof(float));
+                for (long kh = 0; kh < g->KH; kh++) {
+                    long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+                    if (ih < 0 || ih >= g->H) continue;
+                    for (long kw = 0; kw < g->KW; kw++) {
+                        long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+                        if (iw < 0 || iw >= g->W) continue;
+                        const float *xi = x + ((n * g->H + ih) * g->W + iw) * C;
+                        for (long c = 0; c < C; c++) o[c] += xi[c];
+                    }
+                }
+                long count = nbl_window_count(g, oh, ow);
+                float scale = count > 0 ? 1.0f / (float)count : 0.0f;
+                for (long c = 0; c < C; c++) o[c] *= scale;
+            }
+        }
+    }
+}
+
+void nbl_avgpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, long n0, long n1, float *dx) {
+    long C = g->C;
+    for (long n = n0; n < n1; n++) {
+        for (long oh = 0; oh < g->OH; oh++) {
+            for (long ow = 0; ow < g->OW; ow++) {
+                const float *d = dout + ((n * g->OH + oh) * g->OW + ow) * C;
+                long count = nbl_window_count(g, oh, ow);
+                if (count == 0) continue;
+                float scale = 1.0f / (float)count;
+                for (long kh = 0; kh < g->KH; kh++) {
+                    long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+                    if (ih < 0 || ih >= g->H) continue;
+                    for (long kw = 0; kw < g->KW; kw++) {
+                        long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
+                        if (iw < 0 || iw >= g->W) continue;
+                        float *di = dx + ((n * g->H + ih) * g->W + iw) * C;
+                        for (long c = 0; c < C; c++) di[c] += d[c] * scale;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+// Packed, cache-blocked SGEMM (Goto / BLIS structure) on general strides.
+//
+// Variants of the micro-kernel, chosen at run time by nbl_gemm_set_isa / cpuid:
+//   - portable: plain C loops over a 6×16 tile (any CPU; the reference for the others);
+//   - AVX2+FMA (gemm_avx2.c): 12 ymm accumulators, chosen when cpuid reports AVX2 and FMA;
+//   - NEON (gemm_neon.c): 24 q-register accumulators, always on arm64.
+// Loops, outermost first: jc over N by NC (B panel in L3), pc over K by KC (pack B), ic over M by
+// MC (pack A into L2), then jr / ir over the micro-tiles. Packing buffers are thread-local and kept,
+// so a steady-state call allocates nothing. Results do not depend on how callers split M or N:
+// every element of C sums over K in the same order.
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { MR = NBL_GEMM_MR, NR = NBL_GEMM_NR, KC = 256, MC = 120, NC = 3072 };
+
+static int nbl_isa = -1;
+
+static nbl_microkernel nbl_kernel_for(int isa) {
+    switch (isa) {
+#if defined(__x86_64__) || defined(__i386__)
+    case NBL_ISA_AVX2_FMA: return nbl_microkernel_avx2;
+#endif
+#if defined(__aarch64__)
+    case NBL_ISA_NEON: return nbl_microkernel_neon;
+#endif
+    default: return nbl_microkernel_portable;
+    }
+}
+
+int nbl_gemm_isa(void) {
+    if (nbl_isa < 0) nbl_isa = nbl_cpu_best_isa();
+    return nbl_isa;
+}
+
+int nbl_gemm_set_isa(int isa) {
+    if (isa == NBL_ISA_PORTABLE || isa == nbl_cpu_best_isa()) {
+        nbl_isa = isa;
+        return 1;
+    }
+    return 0;
+}
+
+void nbl_microkernel_portable(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr,
+                              int nr) {
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (long p = 0; p < kc; p++) {
+        for (int i = 0; i < MR; i++) {
+            float ai = a[p * MR + i];
+            for (int j = 0; j < NR; j++) acc[i][j] += ai * b[p * NR + j];
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        for (int j = 0; j < nr; j++) {
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+        }
+    }
+}
+
+// Packs A[ic:ic+mc, pc:pc+kc] into micro-panels of MR rows: panel p holds (kc, MR), zero-padded.
+static void pack_a(long mc, long kc, const float *A, long rs, long cs, float *out) {
+    for (long i0 = 0; i0 < mc; i0 += MR) {
+        long m = mc - i0 < MR ? mc - i0 : MR;
+        const float *src = A + i0 * rs;
+        if (cs == 1 && m == MR) {
+            for (long p = 0; p < kc; p++)
+                for (int i = 0; i < MR; i++) out[p * MR + i] = src[i * rs + p];
+        } else if (rs == 1 && m == MR) {
+            for (long p = 0; p < kc; p++) memcpy(out + p * MR, src + p * cs, MR * sizeof(float));
+        } else {
+            for (long p = 0; p < kc; p++)
+                for (int i = 0; i < MR; i++) out[p * MR + i] = i < m ? src[i * rs + p * cs] : 0.0f;
+        }
+        out += kc * MR;
+    }
+}
+
+// Packs B[pc:pc+kc, jc:jc+nc] into micro-panels of NR columns: panel p holds (kc, NR), zero-padded.
+static void pack_b(long kc, long nc, const float *B, long rs, long cs, float *out) {
+    for (long j0 = 0; j0 < nc; j0 += NR) {
+        long n = nc - j0 < NR ? nc - j0 : NR;
+        const float *src = B + j0 * cs;
+        if (cs == 1 && n == NR) {
+            for (long p = 0; p < kc; p++) memcpy(out + p * NR, src + p * rs, NR * sizeof(float));
+        } else {
+            for (long p = 0; p < kc; p++)
+                for (int j = 0; j < NR; j++) out[p * NR + j] = j < n ? src[p * rs + j * cs] : 0.0f;
+        }
+        out += kc * NR;
+    }
+}
+
+// Thread-local packing buffers, 64-byte aligned, allocated once per thread.
+static _Thread_local float *nbl_pack_a_buffer;
+static _Thread_local float *nbl_pack_b_buffer;
+
+static int nbl_ensure_buffers(void) {
+    if (!nbl_pack_a_buffer) nbl_pack_a_buffer = aligned_alloc(64, sizeof(float) * (MC + MR) * KC);
+    if (!nbl_pack_b_buffer) nbl_pack_b_buffer = aligned_alloc(64, sizeof(float) * (NC + NR) * KC);
+    return nbl_pack_a_buffer && nbl_pack_b_buffer;
+}
+
+// Small problems skip packing: a direct triple loop with the same K order per element.
+static void sgemm_small(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
+                        long csB, float *C, long ldc, int accumulate) {
+    for (long i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (!accumulate) memset(c, 0, (size_t)N * sizeof(float));
+        for (long p = 0; p < K; p++) {
+            float a = A[i * rsA + p * csA];
+            const float *b = B + p * rsB;
+            if (csB == 1) {
+                for (long j = 0; j < N; j++) c[j] += a * b[j];
+            } else {
+                for (long j = 0; j < N; j++) c[j] += a * b[j * csB];
+            }
+        }
+    }
+}
+
+void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB, long csB,
+               float *C, long ldc, int accumulate) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (!accumulate)
+            for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    if (M * N * K < 4096 || !nbl_ensure_buffers()) {
+        sgemm_small(M, N, K, A, rsA, csA, B, rsB, csB, C, ldc, accumulate);
+        return;
+    }
+    nbl_microkernel kernel = nbl_kernel_for(nbl_gemm_isa());
+    float *pa = nbl_pack_a_buffer, *pb = nbl_pack_b_buffer;
+    for (long jc = 0; jc < N; jc += NC) {
+        long nc = N - jc < NC ? N - jc : NC;
+        for (long pc = 0; pc < K; pc += KC) {
+            long kc = K - pc < KC ? K - pc : KC;
+            int acc = accumulate || pc > 0;
+            pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, pb);
+            for (long ic = 0; ic < M; ic += MC) {
+                long mc = M - ic < MC ? M - ic : MC;
+                pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, pa);
+                for (long jr = 0; jr < nc; jr += NR) {
+                    int nr = (int)(nc - jr < NR ? nc - jr : NR);
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        int mr = (int)(mc - ir < MR ? mc - ir : MR);
+                        kernel(kc, pa + ir * kc, pb + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, acc, mr, nr);
+                    }
+                }
+            }
+        }
+    }
+}

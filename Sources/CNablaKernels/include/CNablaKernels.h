@@ -1,0 +1,177 @@
+// CNablaKernels: the hot CPU kernels of Nabla, in C.
+//
+// Every kernel works on float32 unless its name says otherwise, and states its layout in a
+// comment. Strides and sizes are in elements, never bytes, unless the name says bytes.
+// Nothing here allocates on the heap in steady state: GEMM packing buffers are per thread and
+// reused. Nothing here starts threads: the Swift side splits work and calls these on ranges.
+#ifndef CNABLA_KERNELS_H
+#define CNABLA_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - CPU features and GEMM dispatch (cpu.c, gemm.c)
+
+/// Instruction-set paths of the GEMM micro-kernel.
+enum {
+    NBL_ISA_PORTABLE = 0,
+    NBL_ISA_AVX2_FMA = 1,
+    NBL_ISA_NEON = 2,
+};
+
+/// Returns 1 when the CPU and OS support AVX2 and FMA (x86-64 only).
+int nbl_cpu_has_avx2_fma(void);
+/// Returns the best ISA this machine supports.
+int nbl_cpu_best_isa(void);
+/// Returns the ISA the GEMM uses now.
+int nbl_gemm_isa(void);
+/// Selects the GEMM ISA; returns 0 when this machine cannot run it (selection unchanged).
+int nbl_gemm_set_isa(int isa);
+
+/// Micro-tile of the packed GEMM: MR rows by NR columns of C per micro-kernel call.
+#define NBL_GEMM_MR 6
+#define NBL_GEMM_NR 16
+
+/// Single-threaded packed SGEMM on general strides: C = A·B (+ C when accumulate != 0).
+///
+/// A is M×K with A(i,k) = A[i*rsA + k*csA]; B is K×N with B(k,j) = B[k*rsB + j*csB];
+/// C is M×N row-major with leading dimension ldc. Transposed operands are just swapped strides.
+void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
+               long csB, float *C, long ldc, int accumulate);
+
+// MARK: - Optional system BLAS (blas.c)
+
+/// Loads cblas_sgemm from the first library in a colon-separated list; returns 1 on success.
+int nbl_blas_load(const char *libraries);
+/// Returns 1 when a system BLAS is loaded.
+int nbl_blas_available(void);
+/// Returns the file name of the loaded BLAS, or an empty string.
+const char *nbl_blas_name(void);
+/// Sets the loaded BLAS's own thread count, when it exposes one.
+void nbl_blas_set_threads(int threads);
+/// Row-major SGEMM through the loaded BLAS: C = op(A)·op(B) (+ C when accumulate != 0).
+void nbl_blas_sgemm(int transA, int transB, long M, long N, long K, const float *A, long lda,
+                    const float *B, long ldb, float *C, long ldc, int accumulate);
+
+// MARK: - Strided copies (copy.c)
+
+/// Copies elements [start, end) of a strided view (in row-major order of `shape`) from src to dst.
+/// `elementSize` is 1, 2, 4 or 8 bytes; strides are in elements and may be zero or negative.
+void nbl_copy_strided(int ndim, const long *shape, const void *src, const long *srcStrides, void *dst,
+                      const long *dstStrides, int elementSize, long start, long end);
+/// Converts n contiguous elements between dtypes (codes as Nabla's DType raw values).
+void nbl_convert(int srcType, const void *src, int dstType, void *dst, long n);
+
+// MARK: - Elementwise (elementwise.c)
+
+enum {
+    NBL_UN_NEG, NBL_UN_EXP, NBL_UN_LOG, NBL_UN_SQRT, NBL_UN_ABS, NBL_UN_RELU, NBL_UN_LEAKY_RELU,
+    NBL_UN_ELU, NBL_UN_SIGMOID, NBL_UN_TANH, NBL_UN_GELU, NBL_UN_SWISH, NBL_UN_SQUARE,
+    NBL_UN_POW_SCALAR, NBL_UN_CLAMP, NBL_UN_SIGN, NBL_UN_RSQRT,
+};
+
+/// y[i] = f(x[i]) for i in [0, n); alpha and beta are the op's constants (slope, exponent, bounds).
+void nbl_unary_f32(int op, const float *x, float *y, long n, float alpha, float beta);
+/// dx[i] = g[i] · f'(x[i]), given the forward input x and output y (either may be unused).
+void nbl_unary_backward_f32(int op, const float *x, const float *y, const float *g, float *dx, long n,
+                            float alpha, float beta);
+
+enum {
+    NBL_BIN_ADD, NBL_BIN_SUB, NBL_BIN_MUL, NBL_BIN_DIV, NBL_BIN_MAX, NBL_BIN_MIN, NBL_BIN_POW,
+    NBL_CMP_EQ, NBL_CMP_NE, NBL_CMP_LT, NBL_CMP_LE, NBL_CMP_GT, NBL_CMP_GE,
+};
+
+/// out[i] = a[ia] op b[ib] over a broadcast n-d index space; out is contiguous in `shape`.
+/// Covers output elements [start, end). Comparisons (NBL_CMP_*) write uint8 0/1 to out.
+void nbl_binary_f32(int op, int ndim, const long *shape, const float *a, const long *aStrides,
+                    const float *b, const long *bStrides, void *out, long start, long end);
+/// out[i] = cond[ic] ? a[ia] : b[ib] over a broadcast index space; cond is uint8.
+void nbl_where_f32(int ndim, const long *shape, const uint8_t *cond, const long *cStrides, const float *a,
+                   const long *aStrides, const float *b, const long *bStrides, float *out, long start, long end);
+
+// MARK: - Reductions (reduce.c)
+
+enum { NBL_RED_SUM, NBL_RED_MAX, NBL_RED_MIN };
+
+/// Folds x (strided, n-d `shape`) into out, whose strides are zero along the reduced axes.
+/// out must hold the identity of the op (0, -inf, +inf) beforehand. Sums accumulate in double.
+void nbl_reduce_f32(int op, int ndim, const long *shape, const float *x, const long *xStrides, float *out,
+                    const long *outStrides);
+/// For x viewed as contiguous (outer, n, inner): index of the max (or min when isMin) along n.
+void nbl_argmax_f32(const float *x, long outer, long n, long inner, int isMin, int64_t *out);
+
+// MARK: - Convolution and pooling, NHWC (conv.c)
+
+/// Geometry of a 2-D convolution or pooling window on NHWC tensors.
+typedef struct {
+    long N, H, W, C;         // input (N,H,W,C)
+    long KH, KW;             // window
+    long strideH, strideW;
+    long padTop, padLeft;    // bottom/right padding is implied by OH, OW
+    long dilationH, dilationW;
+    long OH, OW;             // output spatial size
+} nbl_conv_geometry;
+
+/// Writes rows [row0, row0+rows) of the im2col matrix: row r is output pixel (n, oh, ow) in
+/// row-major order; its columns are (kh, kw, c) for channels [c0, c0+cg). col is (rows, KH*KW*cg).
+void nbl_im2col_nhwc(const nbl_conv_geometry *g, const float *x, long c0, long cg, long row0, long rows,
+                     float *col);
+/// Adds the im2col rows [row0, row0+rows) back into dx (N,H,W,C), channels [c0, c0+cg).
+void nbl_col2im_nhwc(const nbl_conv_geometry *g, const float *col, long c0, long cg, long row0, long rows,
+                     float *dx);
+/// Depthwise conv for output pixel rows [row0, row0+rows): x (N,H,W,C), filter (KH,KW,C,M),
+/// out (N,OH,OW,C*M); output channel c*M+m reads input channel c.
+void nbl_depthwise_conv_nhwc(const nbl_conv_geometry *g, const float *x, const float *filter, long M,
+                             long row0, long rows, float *out);
+/// Backward of the depthwise conv over images [n0, n1): adds into dx and dfilter (either may be NULL).
+void nbl_depthwise_conv_backward_nhwc(const nbl_conv_geometry *g, const float *x, const float *filter, long M,
+                                      const float *dout, long n0, long n1, float *dx, float *dfilter);
+/// Max pooling over images [n0, n1): out (N,OH,OW,C); argmax gets the flat input index (per image) of
+/// each maximum, or -1 where the window holds only padding.
+void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long n1, float *out, int32_t *argmax);
+/// Adds dout into dx at the recorded argmax positions, images [n0, n1).
+void nbl_maxpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, const int32_t *argmax, long n0,
+                               long n1, float *dx);
+/// Average pooling over images [n0, n1), dividing by the count of in-bounds elements (padding excluded).
+void nbl_avgpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long n1, float *out);
+/// Backward of nbl_avgpool_nhwc over images [n0, n1): adds into dx.
+void nbl_avgpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, long n0, long n1, float *dx);
+
+// MARK: - Softmax, cross-entropy, batch normalisation (nn.c)
+
+/// Softmax (or log-softmax when isLog) of each row of x (rows, n), numerically stable.
+void nbl_softmax_f32(const float *x, float *y, long rows, long n, int isLog);
+/// Backward of nbl_softmax_f32 given its output y: dx = y*(g - sum(g*y)), or g - exp(y)*sum(g) for log.
+void nbl_softmax_backward_f32(const float *y, const float *g, float *dx, long rows, long n, int isLog);
+/// Softmax cross-entropy per row. Labels are either class indices (sparse, int64, may be NULL) or
+/// probabilities (dense, rows×n). Writes loss[r] and the softmax probabilities. Returns the first
+/// row whose sparse label is out of [0, n), or -1.
+long nbl_softmax_xent_f32(const float *logits, long rows, long n, const int64_t *sparse, const float *dense,
+                          float *loss, float *probs);
+/// Per-channel mean and biased variance of x (rows, C), two-pass in double for accuracy.
+void nbl_channel_moments_f32(const float *x, long rows, long C, float *mean, float *var);
+/// y = (x - mean) * invstd * scale + offset per channel; x, y are (rows, C). scale/offset may be NULL.
+void nbl_batchnorm_forward_f32(const float *x, long rows, long C, const float *mean, const float *invstd,
+                               const float *scale, const float *offset, float *y);
+/// Batch-norm backward with batch statistics: writes dx, dscale and doffset (any may be NULL).
+void nbl_batchnorm_backward_f32(const float *x, const float *dy, long rows, long C, const float *mean,
+                                const float *invstd, const float *scale, float *dx, float *dscale,
+                                float *doffset);
+
+// MARK: - Counter-based random numbers (random.c)
+
+enum { NBL_RNG_UNIFORM, NBL_RNG_NORMAL, NBL_RNG_TRUNCATED_NORMAL };
+
+/// Philox-4x32-10 stream: fills out[i] for i in [start, end) with the i-th value of the stream
+/// (seed, offset). Uniform in [a, b); normal with mean a, std b; truncated normal re-draws
+/// outside 2 std. The value at index i depends only on (seed, offset, i), never on the split.
+void nbl_random_f32(int kind, uint64_t seed, uint64_t offset, float a, float b, float *out, long start, long end);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,79 @@
+import Dispatch
+import Foundation
+
+/// The shared worker threads that kernels split their work over.
+///
+/// Work is cut into chunks whose boundaries depend only on the problem size and the thread count,
+/// and every output element is produced by exactly one chunk, so results never depend on
+/// scheduling. `NABLA_NUM_THREADS` caps the number of threads (default: all cores).
+public enum ThreadPool {
+    /// The number of threads parallel kernels use.
+    public static let threadCount: Int = {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if let text = ProcessInfo.processInfo.environment["NABLA_NUM_THREADS"], let n = Int(text), n > 0 {
+            return min(n, max(cores, 1) * 4)
+        }
+        return max(cores, 1)
+    }()
+
+    /// Runs `body(start, end)` over `[0, count)` cut into at most `threadCount` ranges of at least
+    /// `grain` elements each; small problems run inline on the calling thread.
+    static func parallelFor(_ count: Int, grain: Int, _ body: (Int, Int) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(threadCount, max(1, count / max(grain, 1)))
+        if chunks <= 1 {
+            body(0, count)
+            return
+        }
+        let per = (count + chunks - 1) / chunks
+        withoutActuallyEscaping(body) { body in
+            let box = UnsafeSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let start = c * per
+                let end = min(count, start + per)
+                if start < end { box.value(start, end) }
+            }
+        }
+    }
+
+    /// Runs `body(task)` for each task in `0..<tasks` on the pool (tasks are claimed in order).
+    static func forEachTask(_ tasks: Int, _ body: (Int) -> Void) {
+        guard tasks > 0 else { return }
+        if tasks == 1 || threadCount == 1 {
+            for t in 0..<tasks { body(t) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = UnsafeSendable(body)
+            let workers = min(threadCount, tasks)
+            let next = AtomicCounter()
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let t = next.increment()
+                    if t >= tasks { break }
+                    box.value(t)
+                }
+            }
+        }
+    }
+}
+
+/// Carries a value the caller knows is safe to share across the pool's threads.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A lock-protected counter for handing out task numbers.
+final class AtomicCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    /// Returns the current value and adds one.
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value - 1
+    }
+}

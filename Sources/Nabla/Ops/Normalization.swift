@@ -1,0 +1,69 @@
+import CNablaKernels
+
+// Batch normalisation over the channel (last) axis, NHWC: statistics over every other axis.
+
+/// Returns `(y, mean, variance)` of batch normalisation with statistics of this batch.
+///
+/// For `x` of shape `[..., C]`, `mean` and `variance` (biased) are per channel over all other axes,
+/// and `y = (x - mean) / sqrt(variance + epsilon) * scale + offset`. The statistics come from one
+/// fused kernel (two passes in double), and the backward is the closed form
+/// `dx = scale·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))`. `mean` and `variance` are returned without
+/// gradients, for updating running averages.
+///
+/// - Paper: https://arxiv.org/abs/1502.03167
+/// - Precondition: `scale` and `offset`, when given, have shape `[C]`.
+public func batchNorm(
+    _ x: Tensor, scale: Tensor?, offset: Tensor?, epsilon: Float = 1e-3
+) -> (output: Tensor, mean: Tensor, variance: Tensor) {
+    precondition(x.dtype == .float32 && x.rank >= 1, "batchNorm: expected float32 [..., C], got \(x.dtype) \(x.shape)")
+    let C = x.shape[x.rank - 1]
+    for (name, t) in [("scale", scale), ("offset", offset)] {
+        if let t {
+            precondition(t.shape == [C], "batchNorm: \(name) has shape \(t.shape), expected [\(C)] for input \(x.shape)")
+        }
+    }
+    let xc = x.contiguous()
+    let rows = x.count / Swift.max(C, 1)
+    precondition(rows > 0, "batchNorm: no examples in input \(x.shape)")
+    let mean = Tensor(uninitializedShape: [C], dtype: .float32)
+    let variance = Tensor(uninitializedShape: [C], dtype: .float32)
+    nbl_channel_moments_f32(xc.floats, rows, C, mean.floats, variance.floats)
+    let invstd = withoutGradients { (variance + epsilon).rsqrt() }
+    let (sc, of) = (scale?.contiguous(), offset?.contiguous())
+    let y = Tensor(uninitializedShape: x.shape, dtype: .float32)
+    nbl_batchnorm_forward_f32(xc.floats, rows, C, mean.floats, invstd.floats, sc?.floats, of?.floats, y.floats)
+    var inputs = [x]
+    if let scale { inputs.append(scale) }
+    if let offset { inputs.append(offset) }
+    guard GradientMode.shouldRecord(inputs) else { return (y, mean, variance) }
+    let out = y.recording("batchNorm", inputs: inputs) { g in
+        let gc = g.contiguous()
+        let dx = Tensor(uninitializedShape: xc.shape, dtype: .float32)
+        let dscale = Tensor(uninitializedShape: [C], dtype: .float32)
+        let doffset = Tensor(uninitializedShape: [C], dtype: .float32)
+        nbl_batchnorm_backward_f32(
+            xc.floats, gc.floats, rows, C, mean.floats, invstd.floats, sc?.floats, dx.floats, dscale.floats,
+            doffset.floats)
+        var grads: [Tensor?] = [dx]
+        if scale != nil { grads.append(dscale) }
+        if offset != nil { grads.append(doffset) }
+        return grads
+    }
+    return (out, mean, variance)
+}
+
+/// Returns batch normalisation with given statistics (inference): `(x - mean) / sqrt(variance + epsilon) * scale + offset`.
+///
+/// Differentiable with respect to every argument; all but `x` have shape `[C]`, `x` is `[..., C]`.
+public func batchNorm(
+    _ x: Tensor, mean: Tensor, variance: Tensor, scale: Tensor?, offset: Tensor?, epsilon: Float = 1e-3
+) -> Tensor {
+    let C = x.shape.last ?? 0
+    precondition(
+        mean.shape == [C] && variance.shape == [C],
+        "batchNorm: mean \(mean.shape) and variance \(variance.shape) must be [\(C)] for input \(x.shape)")
+    var y = (x - mean) * (variance + epsilon).rsqrt()
+    if let scale { y = y * scale }
+    if let offset { y = y + offset }
+    return y
+}

@@ -1,0 +1,91 @@
+import CNablaKernels
+import Foundation
+
+/// A seeded source of random tensors: counter-based (Philox-4x32-10), so results are reproducible
+/// and do not depend on how many threads fill a tensor.
+///
+/// Each draw takes the next stream number; the value at position `i` of a draw is a pure function
+/// of `(seed, stream, i)`. Copies of a generator share their position (it is a reference type).
+public final class RandomGenerator: @unchecked Sendable {
+    /// The seed this generator started from.
+    public let seed: UInt64
+    private let lock = NSLock()
+    private var stream: UInt64 = 0
+
+    /// Creates a generator from a seed.
+    public init(seed: UInt64) { self.seed = seed }
+
+    /// The generator used when none is passed. Seed it with ``Random/seed(_:)``.
+    nonisolated(unsafe) public static var global = RandomGenerator(seed: 0x5EED)
+
+    /// Returns the next stream number, for one tensor's worth of values.
+    func nextStream() -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        stream += 1
+        return stream
+    }
+
+    func fill(_ kind: Int32, shape: [Int], _ a: Float, _ b: Float) -> Tensor {
+        let out = Tensor(uninitializedShape: shape, dtype: .float32)
+        let s = nextStream(), seed = seed
+        let p = UnsafeSendable(out.floats)
+        ThreadPool.parallelFor(out.count, grain: 1 << 14) { start, end in
+            nbl_random_f32(kind, seed, s, a, b, p.value, start, end)
+        }
+        return out
+    }
+}
+
+/// Seeding of the global generator.
+public enum Random {
+    /// Re-seeds the global generator, as `torch.manual_seed` does.
+    public static func seed(_ value: UInt64) { RandomGenerator.global = RandomGenerator(seed: value) }
+}
+
+extension Tensor {
+    /// Returns values drawn uniformly from `[low, high)`.
+    public static func uniform(
+        _ shape: [Int], low: Float = 0, high: Float = 1, generator: RandomGenerator = .global
+    ) -> Tensor {
+        precondition(low <= high, "uniform: low \(low) is above high \(high)")
+        return generator.fill(Int32(NBL_RNG_UNIFORM), shape: shape, low, high)
+    }
+
+    /// Returns values drawn from a normal distribution.
+    public static func normal(
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .global
+    ) -> Tensor {
+        precondition(standardDeviation >= 0, "normal: negative standard deviation \(standardDeviation)")
+        return generator.fill(Int32(NBL_RNG_NORMAL), shape: shape, mean, standardDeviation)
+    }
+
+    /// Returns normal values re-drawn until within two standard deviations of the mean (as Keras's
+    /// `TruncatedNormal` and TensorFlow's `truncated_normal`).
+    public static func truncatedNormal(
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .global
+    ) -> Tensor {
+        precondition(standardDeviation >= 0, "truncatedNormal: negative standard deviation \(standardDeviation)")
+        return generator.fill(Int32(NBL_RNG_TRUNCATED_NORMAL), shape: shape, mean, standardDeviation)
+    }
+
+    /// Returns `bool` values that are true with probability `probability`.
+    public static func bernoulli(
+        _ shape: [Int], probability: Float, generator: RandomGenerator = .global
+    ) -> Tensor {
+        precondition((0...1).contains(probability), "bernoulli: probability \(probability) is outside [0, 1]")
+        return uniform(shape, generator: generator) .< probability
+    }
+}
+
+/// Returns `x` with each element zeroed with probability `rate` and the rest scaled by `1 / (1 - rate)`.
+///
+/// The scaling keeps the expected value, so inference uses `x` unchanged (inverted dropout).
+/// - Paper: https://jmlr.org/papers/v15/srivastava14a.html
+public func dropout(_ x: Tensor, rate: Float, generator: RandomGenerator = .global) -> Tensor {
+    precondition((0..<1).contains(rate), "dropout: rate \(rate) is outside [0, 1)")
+    if rate == 0 { return x }
+    let keep = Tensor.bernoulli(x.shape, probability: 1 - rate, generator: generator)
+    let mask = keep.asType(.float32) * (1 / (1 - rate))
+    return x * mask
+}

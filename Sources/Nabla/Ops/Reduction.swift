@@ -1,0 +1,111 @@
+import CNablaKernels
+
+// Reductions over any set of axes: sum, mean, max, min, variance; argmax / argmin along one axis.
+
+extension Tensor {
+    /// Runs a reduction kernel; returns the result with reduced axes kept as size 1.
+    private func reduceKernel(_ op: Int32, axes: [Int], name: String) -> Tensor {
+        precondition(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
+        let identity: Float = op == Int32(NBL_RED_SUM) ? 0 : (op == Int32(NBL_RED_MAX) ? -.infinity : .infinity)
+        var keptShape = shape
+        for a in axes { keptShape[a] = 1 }
+        let out = Tensor.full(keptShape, value: identity)
+        if op != Int32(NBL_RED_SUM) {
+            for a in axes { precondition(shape[a] > 0, "\(name): cannot reduce over empty axis \(a) of \(shape)") }
+        }
+        var outStrides = out.strides
+        for a in axes { outStrides[a] = 0 }
+        let (dims, strides) = Shape.coalesce(shape, [self.strides, outStrides])
+        dims.withUnsafeBufferPointer { d in
+            strides[0].withUnsafeBufferPointer { sx in
+                strides[1].withUnsafeBufferPointer { so in
+                    nbl_reduce_f32(op, Int32(dims.count), d.baseAddress, floats, sx.baseAddress, out.floats, so.baseAddress)
+                }
+            }
+        }
+        return out
+    }
+
+    private func removingAxes(_ kept: Tensor, _ axes: [Int], keepDims: Bool) -> Tensor {
+        if keepDims { return kept }
+        let set = Set(axes)
+        return kept.reshaped((0..<rank).filter { !set.contains($0) }.map { shape[$0] })
+    }
+
+    /// Returns the sum over `axes` (all axes when nil).
+    public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        let axes = Shape.normalize(axes: axes ?? Array(0..<rank), rank: rank, op: "sum")
+        let kept = reduceKernel(Int32(NBL_RED_SUM), axes: axes, name: "sum")
+        let out = removingAxes(kept, axes, keepDims: keepDims).detached()
+        guard GradientMode.shouldRecord(self) else { return out }
+        let keptShape = kept.shape, inputShape = shape
+        return out.recording("sum", inputs: [self]) { g in [g.reshaped(keptShape).expanded(to: inputShape)] }
+    }
+
+    /// Returns the arithmetic mean over `axes` (all axes when nil).
+    public func mean(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        let axes = Shape.normalize(axes: axes ?? Array(0..<rank), rank: rank, op: "mean")
+        let n = axes.reduce(1) { $0 * shape[$1] }
+        return sum(axes: axes, keepDims: keepDims) / Float(Swift.max(n, 1))
+    }
+
+    /// Returns the maximum over `axes` (all axes when nil); ties share the gradient evenly.
+    public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        extreme(Int32(NBL_RED_MAX), axes: axes, keepDims: keepDims, name: "max")
+    }
+
+    /// Returns the minimum over `axes` (all axes when nil); ties share the gradient evenly.
+    public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        extreme(Int32(NBL_RED_MIN), axes: axes, keepDims: keepDims, name: "min")
+    }
+
+    private func extreme(_ op: Int32, axes: [Int]?, keepDims: Bool, name: String) -> Tensor {
+        let axes = Shape.normalize(axes: axes ?? Array(0..<rank), rank: rank, op: name)
+        let kept = reduceKernel(op, axes: axes, name: name)
+        let out = removingAxes(kept, axes, keepDims: keepDims)
+        guard GradientMode.shouldRecord(self) else { return out }
+        let x = detached()
+        return out.recording(name, inputs: [self]) { g in
+            let mask = (x .== kept).asType(.float32)
+            let ties = mask.sum(axes: axes, keepDims: true)
+            return [mask * (g.reshaped(kept.shape) / ties)]
+        }
+    }
+
+    /// Returns the (biased) variance over `axes`: `mean((x - mean(x))²)`, as numpy and Keras compute it.
+    public func variance(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        let axes = Shape.normalize(axes: axes ?? Array(0..<rank), rank: rank, op: "variance")
+        let centred = self - mean(axes: axes, keepDims: true)
+        return centred.square().mean(axes: axes, keepDims: keepDims)
+    }
+
+    /// Returns the int64 index of the largest element along `axis` (the first one on ties).
+    public func argmax(axis: Int = -1, keepDims: Bool = false) -> Tensor { argExtreme(axis, keepDims, isMin: false) }
+
+    /// Returns the int64 index of the smallest element along `axis` (the first one on ties).
+    public func argmin(axis: Int = -1, keepDims: Bool = false) -> Tensor { argExtreme(axis, keepDims, isMin: true) }
+
+    private func argExtreme(_ axis: Int, _ keepDims: Bool, isMin: Bool) -> Tensor {
+        let name = isMin ? "argmin" : "argmax"
+        precondition(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
+        let a = Shape.normalize(axis: axis, rank: rank, op: name)
+        precondition(shape[a] > 0, "\(name): axis \(a) of \(shape) is empty")
+        let x = contiguous()
+        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
+        var keptShape = shape
+        keptShape[a] = 1
+        let out = Tensor(uninitializedShape: keptShape, dtype: .int64)
+        nbl_argmax_f32(
+            x.floats, outer, shape[a], inner, isMin ? 1 : 0, out.rawPointer.assumingMemoryBound(to: Int64.self))
+        return keepDims ? out : out.reshaped(shape.enumerated().filter { $0.offset != a }.map(\.element))
+    }
+
+    /// Sums a broadcast gradient back down to `target`, the shape of the input that was broadcast.
+    func sumTo(_ target: [Int]) -> Tensor {
+        if shape == target { return self }
+        let lead = rank - target.count
+        var axes = Array(0..<lead)
+        for (i, d) in target.enumerated() where d == 1 && shape[lead + i] != 1 { axes.append(lead + i) }
+        return sum(axes: axes, keepDims: true).reshaped(target)
+    }
+}

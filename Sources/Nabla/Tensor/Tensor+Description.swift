@@ -1,0 +1,27 @@
+extension Tensor: CustomStringConvertible {
+    /// A readable rendering: the values (nested by dimension, at most 6 per dimension with `…`
+    /// in between), then the shape and dtype.
+    public var description: String {
+        let values = asType(dtype == .bool ? .uint8 : dtype).contiguous()
+        func element(_ i: Int) -> String {
+            switch dtype {
+            case .float32:
+                return "\(values.floats[i])"
+            case .int32: return "\(values.rawPointer.assumingMemoryBound(to: Int32.self)[i])"
+            case .int64: return "\(values.rawPointer.assumingMemoryBound(to: Int64.self)[i])"
+            case .uint8: return "\(values.rawPointer.assumingMemoryBound(to: UInt8.self)[i])"
+            case .bool: return values.rawPointer.assumingMemoryBound(to: UInt8.self)[i] != 0 ? "true" : "false"
+            }
+        }
+        let strides = Shape.contiguousStrides(shape)
+        func render(_ dim: Int, _ base: Int) -> String {
+            if dim == rank { return element(base) }
+            let n = shape[dim]
+            let shown: [Int] = n <= 6 ? Array(0..<n) : [0, 1, 2, -1, n - 3, n - 2, n - 1]
+            let parts = shown.map { $0 < 0 ? "…" : render(dim + 1, base + $0 * strides[dim]) }
+            return "[" + parts.joined(separator: dim == rank - 1 ? ", " : ",\n" + String(repeating: " ", count: dim + 1)) + "]"
+        }
+        let body = count == 0 ? "[]" : render(0, 0)
+        return "\(body), shape \(shape), \(dtype)"
+    }
+}
