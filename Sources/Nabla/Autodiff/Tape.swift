@@ -54,7 +54,7 @@ extension Tensor {
         get { node != nil }
         set {
             if newValue {
-                precondition(dtype == .float32, "requiresGradient: only float32 tensors have gradients, not \(dtype)")
+                require(dtype == .float32, "requiresGradient: only float32 tensors have gradients, not \(dtype)")
                 if node == nil { node = GradNode(leaf: "leaf") }
             } else {
                 node = nil
@@ -82,16 +82,16 @@ extension Tensor {
     /// optimizer do it) between steps.
     /// - Precondition: the tensor has one element and requires gradients.
     public func backward() {
-        precondition(count == 1, "backward: called on a tensor of shape \(shape); pass the output gradient")
+        require(count == 1, "backward: called on a tensor of shape \(shape); pass the output gradient")
         backward(gradient: Tensor.ones(shape))
     }
 
     /// Back-propagates `gradient`, the gradient of some scalar with respect to this tensor.
     public func backward(gradient seed: Tensor) {
         guard let root = node else {
-            preconditionFailure("backward: tensor does not require gradients (no input had requiresGradient set)")
+            misuse("backward: tensor does not require gradients (no input had requiresGradient set)")
         }
-        precondition(seed.shape == shape, "backward: gradient shape \(seed.shape) does not match \(shape)")
+        require(seed.shape == shape, "backward: gradient shape \(seed.shape) does not match \(shape)")
         withoutGradients {
             let order = root.topologicalOrder()
             var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed.asType(.float32)]

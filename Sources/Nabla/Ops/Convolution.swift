@@ -23,10 +23,10 @@ struct WindowGeometry {
     init(
         input: [Int], window: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int), op: String
     ) {
-        precondition(input.count == 4, "\(op): expected NHWC input of rank 4, got shape \(input)")
-        precondition(window.0 > 0 && window.1 > 0, "\(op): window \(window) must be positive")
-        precondition(strides.0 > 0 && strides.1 > 0, "\(op): strides \(strides) must be positive")
-        precondition(dilation.0 > 0 && dilation.1 > 0, "\(op): dilation \(dilation) must be positive")
+        require(input.count == 4, "\(op): expected NHWC input of rank 4, got shape \(input)")
+        require(window.0 > 0 && window.1 > 0, "\(op): window \(window) must be positive")
+        require(strides.0 > 0 && strides.1 > 0, "\(op): strides \(strides) must be positive")
+        require(dilation.0 > 0 && dilation.1 > 0, "\(op): dilation \(dilation) must be positive")
         let (h, w) = (input[1], input[2])
         let effH = (window.0 - 1) * dilation.0 + 1, effW = (window.1 - 1) * dilation.1 + 1
         let top: Int, bottom: Int, left: Int, right: Int
@@ -37,11 +37,11 @@ struct WindowGeometry {
             let ph = Swift.max((oh - 1) * strides.0 + effH - h, 0), pw = Swift.max((ow - 1) * strides.1 + effW - w, 0)
             (top, bottom, left, right) = (ph / 2, ph - ph / 2, pw / 2, pw - pw / 2)
         case .explicit(let t, let b, let l, let r):
-            precondition(t >= 0 && b >= 0 && l >= 0 && r >= 0, "\(op): negative padding \(padding)")
+            require(t >= 0 && b >= 0 && l >= 0 && r >= 0, "\(op): negative padding \(padding)")
             (top, bottom, left, right) = (t, b, l, r)
         }
         let oh = (h + top + bottom - effH) / strides.0 + 1, ow = (w + left + right - effW) / strides.1 + 1
-        precondition(
+        require(
             h + top + bottom >= effH && w + left + right >= effW,
             "\(op): window \(window) (dilation \(dilation)) does not fit input \(input) with padding \(padding)")
         raw = nbl_conv_geometry(
@@ -63,18 +63,18 @@ public func conv2d(
     _ input: Tensor, _ filter: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid,
     dilation: (Int, Int) = (1, 1), groups: Int = 1
 ) -> Tensor {
-    precondition(
+    require(
         input.dtype == .float32 && filter.dtype == .float32,
         "conv2d: expected float32, got input \(input.dtype) and filter \(filter.dtype)")
-    precondition(filter.rank == 4, "conv2d: filter must be [KH, KW, C/groups, K], got shape \(filter.shape)")
+    require(filter.rank == 4, "conv2d: filter must be [KH, KW, C/groups, K], got shape \(filter.shape)")
     let geometry = WindowGeometry(
         input: input.shape, window: (filter.shape[0], filter.shape[1]), strides: strides, padding: padding,
         dilation: dilation, op: "conv2d")
     let (C, K) = (input.shape[3], filter.shape[3])
-    precondition(
+    require(
         groups > 0 && C % groups == 0 && K % groups == 0,
         "conv2d: \(groups) groups do not divide input channels \(C) and output channels \(K)")
-    precondition(
+    require(
         filter.shape[2] == C / groups,
         "conv2d: filter \(filter.shape) expects \(filter.shape[2]) input channels per group, input \(input.shape) has \(C / groups) (groups \(groups))"
     )

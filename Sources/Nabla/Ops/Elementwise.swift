@@ -16,11 +16,11 @@ extension Tensor {
 
     /// Runs a broadcasting binary kernel; comparisons produce `bool`.
     static func broadcastKernel(_ op: Int32, _ a: Tensor, _ b: Tensor, name: String) -> Tensor {
-        precondition(
+        require(
             a.dtype == .float32 && b.dtype == .float32,
             "\(name): expected float32 operands, got \(a.dtype) \(a.shape) and \(b.dtype) \(b.shape)")
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
-            preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
+            misuse("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
         let out = Tensor(uninitializedShape: shape, dtype: op >= Int32(NBL_CMP_EQ) ? .bool : .float32)
         let (dims, strides) = Shape.coalesce(
@@ -43,7 +43,7 @@ extension Tensor {
 
     /// Runs a unary kernel on a contiguous float32 copy and records its fused derivative.
     func unaryKernel(_ op: Int32, _ name: String, alpha: Float = 0, beta: Float = 0) -> Tensor {
-        precondition(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
+        require(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
         let x = contiguous()
         let out = Tensor(uninitializedShape: shape, dtype: .float32)
         let px = UnsafeSendable(UnsafePointer(x.floats)), po = UnsafeSendable(out.floats)
@@ -195,13 +195,13 @@ extension Tensor {
     ///
     /// - Precondition: `condition` is `bool` (or `uint8`), `a` and `b` are float32.
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(
+        require(
             condition.dtype == .bool || condition.dtype == .uint8,
             "where: condition must be bool, got \(condition.dtype) \(condition.shape)")
-        precondition(
+        require(
             a.dtype == .float32 && b.dtype == .float32, "where: values must be float32, got \(a.dtype) and \(b.dtype)")
         guard let ab = Shape.broadcast(a.shape, b.shape), let shape = Shape.broadcast(condition.shape, ab) else {
-            preconditionFailure("where: shapes \(condition.shape), \(a.shape) and \(b.shape) do not broadcast")
+            misuse("where: shapes \(condition.shape), \(a.shape) and \(b.shape) do not broadcast")
         }
         let out = Tensor(uninitializedShape: shape, dtype: .float32)
         let (dims, strides) = Shape.coalesce(
@@ -255,7 +255,7 @@ extension Tensor {
 
     /// Returns each element limited to `[min, max]`; the gradient passes inside the bounds.
     public func clamp(min lower: Float = -.infinity, max upper: Float = .infinity) -> Tensor {
-        precondition(lower <= upper, "clamp: min \(lower) is greater than max \(upper)")
+        require(lower <= upper, "clamp: min \(lower) is greater than max \(upper)")
         return unaryKernel(Int32(NBL_UN_CLAMP), "clamp", alpha: lower, beta: upper)
     }
 

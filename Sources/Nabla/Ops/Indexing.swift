@@ -8,14 +8,14 @@ extension Tensor {
     /// gathered positions (repeated indices accumulate).
     /// - Precondition: every index lies in `-n..<n` (checked).
     public func gathered(_ indices: Tensor, axis: Int = 0) -> Tensor {
-        precondition(
+        require(
             indices.dtype == .int32 || indices.dtype == .int64,
             "gather: indices must be int32 or int64, got \(indices.dtype)")
         let a = Shape.normalize(axis: axis, rank: rank, op: "gather")
         let n = shape[a]
         let idx: [Int64] = indices.asType(.int64).toArray(Int64.self).map { $0 < 0 ? $0 + Int64(n) : $0 }
         if let bad = idx.firstIndex(where: { $0 < 0 || $0 >= Int64(n) }) {
-            preconditionFailure("gather: index at position \(bad) is out of range for axis \(a) of \(shape)")
+            misuse("gather: index at position \(bad) is out of range for axis \(a) of \(shape)")
         }
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         let outShape = Array(shape[..<a]) + indices.shape + Array(shape[(a + 1)...])
@@ -48,14 +48,14 @@ extension Tensor {
 ///
 /// - Precondition: every label lies in `0..<classes` (checked; the failing position is named).
 public func oneHot(_ labels: Tensor, classes: Int) -> Tensor {
-    precondition(
+    require(
         labels.dtype == .int32 || labels.dtype == .int64 || labels.dtype == .uint8,
         "oneHot: labels must be integers, got \(labels.dtype)")
-    precondition(classes > 0, "oneHot: classes must be positive, got \(classes)")
+    require(classes > 0, "oneHot: classes must be positive, got \(classes)")
     let values = labels.asType(.int64).toArray(Int64.self)
     let out = Tensor.zeros(labels.shape + [classes])
     for (i, v) in values.enumerated() {
-        precondition(v >= 0 && v < classes, "oneHot: label \(v) at position \(i) is outside 0..<\(classes)")
+        require(v >= 0 && v < classes, "oneHot: label \(v) at position \(i) is outside 0..<\(classes)")
         out.floats[i * classes + Int(v)] = 1
     }
     return out

@@ -9,17 +9,17 @@
 ///
 /// - Precondition: both float32; inner dimensions equal; batch dimensions broadcast.
 public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
-    precondition(
+    require(
         a.dtype == .float32 && b.dtype == .float32,
         "matmul: expected float32 operands, got \(a.dtype) \(a.shape) × \(b.dtype) \(b.shape)")
-    precondition(a.rank >= 1 && b.rank >= 1, "matmul: scalars cannot be multiplied, got \(a.shape) × \(b.shape)")
+    require(a.rank >= 1 && b.rank >= 1, "matmul: scalars cannot be multiplied, got \(a.shape) × \(b.shape)")
     if a.rank == 1 { return matmul(a.unsqueezed(axis: 0), b).squeezed(axes: [-2]) }
     if b.rank == 1 { return matmul(a, b.unsqueezed(axis: 1)).squeezed(axes: [-1]) }
     let (M, K) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
     let (K2, N) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
-    precondition(K == K2, "matmul: inner dimensions differ, \(a.shape) × \(b.shape)")
+    require(K == K2, "matmul: inner dimensions differ, \(a.shape) × \(b.shape)")
     guard let batch = Shape.broadcast(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))) else {
-        preconditionFailure("matmul: batch dimensions of \(a.shape) and \(b.shape) do not broadcast")
+        misuse("matmul: batch dimensions of \(a.shape) and \(b.shape) do not broadcast")
     }
     let out = Tensor(uninitializedShape: batch + [M, N], dtype: .float32)
     let batchCount = Shape.count(batch)

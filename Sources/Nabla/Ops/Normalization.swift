@@ -15,16 +15,16 @@ import CNablaKernels
 public func batchNorm(
     _ x: Tensor, scale: Tensor?, offset: Tensor?, epsilon: Float = 1e-3
 ) -> (output: Tensor, mean: Tensor, variance: Tensor) {
-    precondition(x.dtype == .float32 && x.rank >= 1, "batchNorm: expected float32 [..., C], got \(x.dtype) \(x.shape)")
+    require(x.dtype == .float32 && x.rank >= 1, "batchNorm: expected float32 [..., C], got \(x.dtype) \(x.shape)")
     let C = x.shape[x.rank - 1]
     for (name, t) in [("scale", scale), ("offset", offset)] {
         if let t {
-            precondition(t.shape == [C], "batchNorm: \(name) has shape \(t.shape), expected [\(C)] for input \(x.shape)")
+            require(t.shape == [C], "batchNorm: \(name) has shape \(t.shape), expected [\(C)] for input \(x.shape)")
         }
     }
     let xc = x.contiguous()
     let rows = x.count / Swift.max(C, 1)
-    precondition(rows > 0, "batchNorm: no examples in input \(x.shape)")
+    require(rows > 0, "batchNorm: no examples in input \(x.shape)")
     let mean = Tensor(uninitializedShape: [C], dtype: .float32)
     let variance = Tensor(uninitializedShape: [C], dtype: .float32)
     nbl_channel_moments_f32(xc.floats, rows, C, mean.floats, variance.floats)
@@ -59,7 +59,7 @@ public func batchNorm(
     _ x: Tensor, mean: Tensor, variance: Tensor, scale: Tensor?, offset: Tensor?, epsilon: Float = 1e-3
 ) -> Tensor {
     let C = x.shape.last ?? 0
-    precondition(
+    require(
         mean.shape == [C] && variance.shape == [C],
         "batchNorm: mean \(mean.shape) and variance \(variance.shape) must be [\(C)] for input \(x.shape)")
     var y = (x - mean) * (variance + epsilon).rsqrt()

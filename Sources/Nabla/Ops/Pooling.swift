@@ -9,7 +9,7 @@ import CNablaKernels
 public func maxPool2d(
     _ input: Tensor, poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid
 ) -> Tensor {
-    precondition(input.dtype == .float32, "maxPool2d: expected float32, got \(input.dtype) \(input.shape)")
+    require(input.dtype == .float32, "maxPool2d: expected float32, got \(input.dtype) \(input.shape)")
     let geometry = WindowGeometry(
         input: input.shape, window: poolSize, strides: strides ?? poolSize, padding: padding, dilation: (1, 1),
         op: "maxPool2d"
@@ -42,7 +42,7 @@ public func maxPool2d(
 public func avgPool2d(
     _ input: Tensor, poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid
 ) -> Tensor {
-    precondition(input.dtype == .float32, "avgPool2d: expected float32, got \(input.dtype) \(input.shape)")
+    require(input.dtype == .float32, "avgPool2d: expected float32, got \(input.dtype) \(input.shape)")
     let geometry = WindowGeometry(
         input: input.shape, window: poolSize, strides: strides ?? poolSize, padding: padding, dilation: (1, 1),
         op: "avgPool2d"
@@ -67,6 +67,6 @@ public func avgPool2d(
 
 /// Returns the mean over the spatial axes of NHWC `input`: `[N, H, W, C]` → `[N, C]`.
 public func globalAvgPool2d(_ input: Tensor) -> Tensor {
-    precondition(input.rank == 4, "globalAvgPool2d: expected NHWC input of rank 4, got shape \(input.shape)")
+    require(input.rank == 4, "globalAvgPool2d: expected NHWC input of rank 4, got shape \(input.shape)")
     return input.mean(axes: [1, 2])
 }

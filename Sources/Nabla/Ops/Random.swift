@@ -48,7 +48,7 @@ extension Tensor {
     public static func uniform(
         _ shape: [Int], low: Float = 0, high: Float = 1, generator: RandomGenerator = .global
     ) -> Tensor {
-        precondition(low <= high, "uniform: low \(low) is above high \(high)")
+        require(low <= high, "uniform: low \(low) is above high \(high)")
         return generator.fill(Int32(NBL_RNG_UNIFORM), shape: shape, low, high)
     }
 
@@ -56,7 +56,7 @@ extension Tensor {
     public static func normal(
         _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .global
     ) -> Tensor {
-        precondition(standardDeviation >= 0, "normal: negative standard deviation \(standardDeviation)")
+        require(standardDeviation >= 0, "normal: negative standard deviation \(standardDeviation)")
         return generator.fill(Int32(NBL_RNG_NORMAL), shape: shape, mean, standardDeviation)
     }
 
@@ -65,7 +65,7 @@ extension Tensor {
     public static func truncatedNormal(
         _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .global
     ) -> Tensor {
-        precondition(standardDeviation >= 0, "truncatedNormal: negative standard deviation \(standardDeviation)")
+        require(standardDeviation >= 0, "truncatedNormal: negative standard deviation \(standardDeviation)")
         return generator.fill(Int32(NBL_RNG_TRUNCATED_NORMAL), shape: shape, mean, standardDeviation)
     }
 
@@ -73,7 +73,7 @@ extension Tensor {
     public static func bernoulli(
         _ shape: [Int], probability: Float, generator: RandomGenerator = .global
     ) -> Tensor {
-        precondition((0...1).contains(probability), "bernoulli: probability \(probability) is outside [0, 1]")
+        require((0...1).contains(probability), "bernoulli: probability \(probability) is outside [0, 1]")
         return uniform(shape, generator: generator) .< probability
     }
 }
@@ -83,7 +83,7 @@ extension Tensor {
 /// The scaling keeps the expected value, so inference uses `x` unchanged (inverted dropout).
 /// - Paper: https://jmlr.org/papers/v15/srivastava14a.html
 public func dropout(_ x: Tensor, rate: Float, generator: RandomGenerator = .global) -> Tensor {
-    precondition((0..<1).contains(rate), "dropout: rate \(rate) is outside [0, 1)")
+    require((0..<1).contains(rate), "dropout: rate \(rate) is outside [0, 1)")
     if rate == 0 { return x }
     let keep = Tensor.bernoulli(x.shape, probability: 1 - rate, generator: generator)
     let mask = keep.asType(.float32) * (1 / (1 - rate))

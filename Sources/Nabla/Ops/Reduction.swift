@@ -5,13 +5,13 @@ import CNablaKernels
 extension Tensor {
     /// Runs a reduction kernel; returns the result with reduced axes kept as size 1.
     private func reduceKernel(_ op: Int32, axes: [Int], name: String) -> Tensor {
-        precondition(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
+        require(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
         let identity: Float = op == Int32(NBL_RED_SUM) ? 0 : (op == Int32(NBL_RED_MAX) ? -.infinity : .infinity)
         var keptShape = shape
         for a in axes { keptShape[a] = 1 }
         let out = Tensor.full(keptShape, value: identity)
         if op != Int32(NBL_RED_SUM) {
-            for a in axes { precondition(shape[a] > 0, "\(name): cannot reduce over empty axis \(a) of \(shape)") }
+            for a in axes { require(shape[a] > 0, "\(name): cannot reduce over empty axis \(a) of \(shape)") }
         }
         var outStrides = out.strides
         for a in axes { outStrides[a] = 0 }
@@ -87,9 +87,9 @@ extension Tensor {
 
     private func argExtreme(_ axis: Int, _ keepDims: Bool, isMin: Bool) -> Tensor {
         let name = isMin ? "argmin" : "argmax"
-        precondition(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
+        require(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
         let a = Shape.normalize(axis: axis, rank: rank, op: name)
-        precondition(shape[a] > 0, "\(name): axis \(a) of \(shape) is empty")
+        require(shape[a] > 0, "\(name): axis \(a) of \(shape) is empty")
         let x = contiguous()
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         var keptShape = shape

@@ -9,12 +9,12 @@ extension Tensor {
         var target = newShape
         let known = newShape.filter { $0 != -1 }.reduce(1, *)
         if let inferred = newShape.firstIndex(of: -1) {
-            precondition(newShape.filter { $0 == -1 }.count == 1, "reshape: more than one -1 in \(newShape)")
-            precondition(
+            require(newShape.filter { $0 == -1 }.count == 1, "reshape: more than one -1 in \(newShape)")
+            require(
                 known > 0 && count % known == 0, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
             target[inferred] = count / known
         }
-        precondition(
+        require(
             target.allSatisfy { $0 >= 0 } && Shape.count(target) == count,
             "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if target == shape { return self }
@@ -33,7 +33,7 @@ extension Tensor {
     /// Returns a view with the dimensions reordered: dimension `i` of the result is `axes[i]` of this one.
     public func permuted(_ axes: [Int]) -> Tensor {
         let axes = axes.map { Shape.normalize(axis: $0, rank: rank, op: "permute") }
-        precondition(
+        require(
             axes.count == rank && Set(axes).count == rank, "permute: \(axes) is not a permutation of rank \(rank)")
         let out = Tensor(
             storage: storage, shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] }, offset: offset,
@@ -46,7 +46,7 @@ extension Tensor {
 
     /// Returns a view with the last two dimensions swapped (the matrix transpose), without copying.
     public func transposed() -> Tensor {
-        precondition(rank >= 2, "transposed: needs rank >= 2, got shape \(shape)")
+        require(rank >= 2, "transposed: needs rank >= 2, got shape \(shape)")
         var axes = Array(0..<rank)
         axes.swapAt(rank - 1, rank - 2)
         return permuted(axes)
@@ -55,7 +55,7 @@ extension Tensor {
     /// Returns a view broadcast to `target` (numpy rules), repeating size-1 dimensions without copying.
     public func expanded(to target: [Int]) -> Tensor {
         guard let b = Shape.broadcast(shape, target), b == target else {
-            preconditionFailure("expand: shape \(shape) cannot be broadcast to \(target)")
+            misuse("expand: shape \(shape) cannot be broadcast to \(target)")
         }
         if target == shape { return self }
         let out = Tensor(
@@ -76,14 +76,14 @@ extension Tensor {
     /// Returns a view without the size-1 dimensions in `axes` (all of them when nil).
     public func squeezed(axes: [Int]? = nil) -> Tensor {
         let drop = Set(Shape.normalize(axes: axes ?? (0..<rank).filter { shape[$0] == 1 }, rank: rank, op: "squeeze"))
-        for a in drop { precondition(shape[a] == 1, "squeeze: axis \(a) of \(shape) has size \(shape[a]), not 1") }
+        for a in drop { require(shape[a] == 1, "squeeze: axis \(a) of \(shape) has size \(shape[a]), not 1") }
         return reshaped((0..<rank).filter { !drop.contains($0) }.map { shape[$0] })
     }
 
     /// Returns a view of `start..<end` (by `step`) along `axis`; negative bounds count from the end.
     public func slice(axis: Int, start: Int = 0, end: Int? = nil, step: Int = 1) -> Tensor {
         let a = Shape.normalize(axis: axis, rank: rank, op: "slice")
-        precondition(step > 0, "slice: step must be positive, got \(step)")
+        require(step > 0, "slice: step must be positive, got \(step)")
         let n = shape[a]
         let lo = Swift.min(Swift.max(start < 0 ? start + n : start, 0), n)
         let hi = Swift.min(Swift.max((end ?? n) < 0 ? (end ?? n) + n : (end ?? n), lo), n)
@@ -104,16 +104,16 @@ extension Tensor {
 
     /// Returns the `index`-th entry along the first axis, without that axis (a view).
     public subscript(index: Int) -> Tensor {
-        precondition(rank >= 1, "subscript: cannot index a scalar")
+        require(rank >= 1, "subscript: cannot index a scalar")
         let i = index < 0 ? index + shape[0] : index
-        precondition(i >= 0 && i < shape[0], "subscript: index \(index) is out of range for shape \(shape)")
+        require(i >= 0 && i < shape[0], "subscript: index \(index) is out of range for shape \(shape)")
         return slice(axis: 0, start: i, end: i + 1).squeezed(axes: [0])
     }
 
     /// Returns the tensor padded with `value`: `padding[i]` is (before, after) for dimension `i`.
     public func padded(_ padding: [(before: Int, after: Int)], value: Float = 0) -> Tensor {
-        precondition(padding.count == rank, "pad: \(padding.count) pairs given for rank \(rank)")
-        precondition(padding.allSatisfy { $0.before >= 0 && $0.after >= 0 }, "pad: negative padding \(padding)")
+        require(padding.count == rank, "pad: \(padding.count) pairs given for rank \(rank)")
+        require(padding.allSatisfy { $0.before >= 0 && $0.after >= 0 }, "pad: negative padding \(padding)")
         let newShape = zip(shape, padding).map { $0 + $1.before + $1.after }
         let out = Tensor.full(newShape, value: value, dtype: dtype == .float32 ? .float32 : dtype)
         var interior = out
@@ -132,12 +132,12 @@ extension Tensor {
 ///
 /// - Precondition: same dtype, and equal sizes on every other axis.
 public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
-    precondition(!tensors.isEmpty, "concat: no tensors given")
+    require(!tensors.isEmpty, "concat: no tensors given")
     let first = tensors[0]
     let a = Shape.normalize(axis: axis, rank: first.rank, op: "concat")
     for t in tensors {
-        precondition(t.dtype == first.dtype, "concat: dtypes differ, \(first.dtype) and \(t.dtype)")
-        precondition(
+        require(t.dtype == first.dtype, "concat: dtypes differ, \(first.dtype) and \(t.dtype)")
+        require(
             t.rank == first.rank && (0..<t.rank).allSatisfy { $0 == a || t.shape[$0] == first.shape[$0] },
             "concat: shapes \(first.shape) and \(t.shape) differ outside axis \(a)")
     }
@@ -158,9 +158,9 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
 
 /// Joins tensors of equal shape along a new axis.
 public func stack(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
-    precondition(!tensors.isEmpty, "stack: no tensors given")
+    require(!tensors.isEmpty, "stack: no tensors given")
     for t in tensors {
-        precondition(t.shape == tensors[0].shape, "stack: shapes \(tensors[0].shape) and \(t.shape) differ")
+        require(t.shape == tensors[0].shape, "stack: shapes \(tensors[0].shape) and \(t.shape) differ")
     }
     return concat(tensors.map { $0.unsqueezed(axis: axis) }, axis: axis)
 }
@@ -168,7 +168,7 @@ public func stack(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
 /// Splits a tensor along `axis` into pieces of the given sizes (views).
 public func split(_ tensor: Tensor, sizes: [Int], axis: Int = 0) -> [Tensor] {
     let a = Shape.normalize(axis: axis, rank: tensor.rank, op: "split")
-    precondition(
+    require(
         sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == tensor.shape[a],
         "split: sizes \(sizes) do not add up to \(tensor.shape[a]) (axis \(a) of \(tensor.shape))")
     var start = 0
@@ -181,7 +181,7 @@ public func split(_ tensor: Tensor, sizes: [Int], axis: Int = 0) -> [Tensor] {
 /// Splits a tensor along `axis` into `count` equal pieces (views).
 public func split(_ tensor: Tensor, count: Int, axis: Int = 0) -> [Tensor] {
     let a = Shape.normalize(axis: axis, rank: tensor.rank, op: "split")
-    precondition(
+    require(
         count > 0 && tensor.shape[a] % count == 0, "split: axis \(a) of \(tensor.shape) does not split into \(count)")
     return split(tensor, sizes: Array(repeating: tensor.shape[a] / count, count: count), axis: a)
 }

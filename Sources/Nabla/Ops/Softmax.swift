@@ -5,7 +5,7 @@ import CNablaKernels
 extension Tensor {
     /// Applies a row kernel along `axis`, moving that axis last and back when needed.
     private func alongAxis(_ axis: Int, _ op: String, _ body: (Tensor) -> Tensor) -> Tensor {
-        precondition(dtype == .float32, "\(op): expected float32, got \(dtype) \(shape)")
+        require(dtype == .float32, "\(op): expected float32, got \(dtype) \(shape)")
         let a = Shape.normalize(axis: axis, rank: Swift.max(rank, 1), op: op)
         if a == rank - 1 { return body(self) }
         var axes = Array(0..<rank)
@@ -55,7 +55,7 @@ extension Tensor {
 ///
 /// - Precondition: sparse labels lie in `0..<classes` (checked; the failing example is named).
 public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) -> Tensor {
-    precondition(
+    require(
         logits.dtype == .float32 && logits.rank >= 1,
         "softmaxCrossEntropy: logits must be float32 [..., classes], got \(logits.dtype) \(logits.shape)")
     let n = logits.shape[logits.rank - 1]
@@ -64,18 +64,18 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) -> Tensor {
     let sparse: Tensor?, dense: Tensor?
     switch labels.dtype {
     case .int32, .int64:
-        precondition(
+        require(
             labels.shape == rowShape,
             "softmaxCrossEntropy: sparse labels of shape \(labels.shape) do not match logits \(logits.shape) (expected \(rowShape))"
         )
         (sparse, dense) = (labels.asType(.int64).contiguous(), nil)
     case .float32:
-        precondition(
+        require(
             labels.shape == logits.shape,
             "softmaxCrossEntropy: one-hot labels of shape \(labels.shape) do not match logits \(logits.shape)")
         (sparse, dense) = (nil, labels.contiguous())
     default:
-        preconditionFailure("softmaxCrossEntropy: labels must be int32, int64 or float32, got \(labels.dtype)")
+        misuse("softmaxCrossEntropy: labels must be int32, int64 or float32, got \(labels.dtype)")
     }
     let x = logits.contiguous()
     let loss = Tensor(uninitializedShape: rowShape, dtype: .float32)
@@ -85,7 +85,7 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) -> Tensor {
         probs.floats)
     if bad >= 0, let sparse {
         let value = sparse.rawPointer.assumingMemoryBound(to: Int64.self)[bad]
-        preconditionFailure(
+        misuse(
             "softmaxCrossEntropy: label \(value) of example \(bad) is outside 0..<\(n) (logits \(logits.shape))")
     }
     guard GradientMode.shouldRecord(logits, labels) else { return loss }

@@ -39,7 +39,7 @@ enum Shape {
     /// Returns `axis` in `0..<rank`, allowing negative axes counted from the end.
     static func normalize(axis: Int, rank: Int, op: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        precondition(a >= 0 && a < rank, "\(op): axis \(axis) is out of range for rank \(rank)")
+        require(a >= 0 && a < rank, "\(op): axis \(axis) is out of range for rank \(rank)")
         return a
     }
 
@@ -47,7 +47,7 @@ enum Shape {
     static func normalize(axes: [Int], rank: Int, op: String) -> [Int] {
         let normalized = axes.map { normalize(axis: $0, rank: rank, op: op) }
         let unique = Array(Set(normalized)).sorted()
-        precondition(unique.count == normalized.count, "\(op): repeated axis in \(axes)")
+        require(unique.count == normalized.count, "\(op): repeated axis in \(axes)")
         return unique
     }
 

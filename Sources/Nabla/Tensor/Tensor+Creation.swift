@@ -5,8 +5,8 @@ extension Tensor {
     ///
     /// - Precondition: `values.count` equals the product of `shape`.
     public init<Scalar: TensorScalar>(_ values: [Scalar], shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(_:shape:): negative dimension in \(shape)")
-        precondition(
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor(_:shape:): negative dimension in \(shape)")
+        require(
             values.count == Shape.count(shape),
             "Tensor(_:shape:): \(values.count) values do not fill shape \(shape) (\(Shape.count(shape)) elements)")
         self.init(uninitializedShape: shape, dtype: Scalar.dtype)
@@ -47,7 +47,7 @@ extension Tensor {
 
     /// Returns `[start, start + step, …]` up to but excluding `end`, as float32.
     public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1) -> Tensor {
-        precondition(step != 0, "arange: step is zero")
+        require(step != 0, "arange: step is zero")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         return Tensor((0..<n).map { start + Float($0) * step }, shape: [n])
     }
@@ -56,7 +56,7 @@ extension Tensor {
     ///
     /// - Precondition: `Scalar` matches ``dtype``.
     public func toArray<Scalar: TensorScalar>(_ type: Scalar.Type = Float.self) -> [Scalar] {
-        precondition(Scalar.dtype == dtype, "toArray: asked for \(Scalar.dtype) from a \(dtype) tensor")
+        require(Scalar.dtype == dtype, "toArray: asked for \(Scalar.dtype) from a \(dtype) tensor")
         let source = contiguous()
         let n = count
         return [Scalar](unsafeUninitializedCapacity: n) { buffer, initialized in
@@ -69,7 +69,7 @@ extension Tensor {
 
     /// Returns the only element of a one-element tensor, converted to Float.
     public func item() -> Float {
-        precondition(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
+        require(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
         return asType(.float32).contiguous().floats[0]
     }
 }

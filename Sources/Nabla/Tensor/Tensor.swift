@@ -61,7 +61,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// The first element as float32 (the tensor must be float32).
     var floats: UnsafeMutablePointer<Float> {
-        precondition(dtype == .float32, "expected a float32 tensor, got \(dtype)")
+        require(dtype == .float32, "expected a float32 tensor, got \(dtype)")
         return rawPointer.assumingMemoryBound(to: Float.self)
     }
 
@@ -115,8 +115,8 @@ public struct Tensor: @unchecked Sendable {
     /// This is how optimizers update parameters. Other views of the same storage see the change.
     /// - Precondition: same shape and dtype.
     public func assign(_ value: Tensor) {
-        precondition(value.shape == shape, "assign: shape \(value.shape) does not match \(shape)")
-        precondition(value.dtype == dtype, "assign: dtype \(value.dtype) does not match \(dtype)")
+        require(value.shape == shape, "assign: shape \(value.shape) does not match \(shape)")
+        require(value.dtype == dtype, "assign: dtype \(value.dtype) does not match \(dtype)")
         if value.storage === storage && value.offset == offset && value.strides == strides { return }
         Tensor.copyElements(from: value, into: rawPointer, strides: strides)
     }

@@ -1,0 +1,78 @@
+import CNablaKernels
+import Nabla
+import NablaTestSupport
+import Testing
+
+/// The packed SGEMM against the naive loop, for every ISA this machine runs, on sizes that are not
+/// multiples of the 6×16 micro-tile or the cache blocks.
+@Suite(.serialized) struct GEMMTests {
+    static var isas: [Int32] {
+        var list = [Int32(NBL_ISA_PORTABLE)]
+        let best = nbl_cpu_best_isa()
+        if best != Int32(NBL_ISA_PORTABLE) { list.append(best) }
+        return list
+    }
+
+    static let sizes: [(Int, Int, Int)] = [
+        (1, 1, 1), (7, 13, 5), (6, 16, 256), (17, 33, 257), (121, 19, 300), (64, 130, 70), (5, 200, 3),
+    ]
+
+    func run(isa: Int32, _ body: () -> Void) {
+        let previous = nbl_gemm_isa()
+        #expect(nbl_gemm_set_isa(isa) == 1)
+        body()
+        _ = nbl_gemm_set_isa(previous)
+    }
+
+    @Test(arguments: isas)
+    func matchesNaiveLoopOnOddSizes(isa: Int32) {
+        run(isa: isa) {
+            for (M, N, K) in Self.sizes {
+                let a = randomTensor([M, K], seed: 1), b = randomTensor([K, N], seed: 2)
+                let expected = Reference.matmul(a.toArray(), b.toArray(), M: M, K: K, N: N)
+                expectClose(matmul(a, b).toArray(), expected, rtol: Tolerance.kernel, atol: 1e-5, "\(M)×\(K)×\(N)")
+            }
+        }
+    }
+
+    @Test(arguments: isas)
+    func transposedOperandsAreReadInPlace(isa: Int32) {
+        run(isa: isa) {
+            let (M, N, K) = (37, 29, 41)
+            let at = randomTensor([K, M], seed: 3), bt = randomTensor([N, K], seed: 4)
+            let a = at.transposed(), b = bt.transposed()
+            #expect(!a.isContiguous && !b.isContiguous)
+            let expected = Reference.matmul(a.contiguous().toArray(), b.contiguous().toArray(), M: M, K: K, N: N)
+            expectClose(matmul(a, b).toArray(), expected, atol: 1e-5)
+        }
+    }
+
+    @Test func accumulateAddsIntoC() {
+        let (M, N, K) = (9, 20, 300)
+        let a = randomTensor([M, K], seed: 5).toArray(), b = randomTensor([K, N], seed: 6).toArray()
+        var c = [Float](repeating: 1, count: M * N)
+        nbl_sgemm(M, N, K, a, K, 1, b, N, 1, &c, N, 1)
+        let expected = Reference.matmul(a, b, M: M, K: K, N: N).map { $0 + 1 }
+        expectClose(c, expected, atol: 1e-5)
+    }
+
+    @Test func batchedMatmulBroadcastsBatchDimensions() {
+        let a = randomTensor([2, 1, 4, 3], seed: 7), b = randomTensor([3, 3, 5], seed: 8)
+        let out = matmul(a, b)
+        #expect(out.shape == [2, 3, 4, 5])
+        for i in 0..<2 {
+            for j in 0..<3 {
+                let expected = Reference.matmul(a[i][0].toArray(), b[j].toArray(), M: 4, K: 3, N: 5)
+                expectClose(out[i][j].toArray(), expected, atol: 1e-6)
+            }
+        }
+    }
+
+    @Test func largeProductSplitAcrossThreadsMatches() {
+        // Big enough to be split over the pool and to cross the K and M cache blocks.
+        let (M, N, K) = (250, 70, 600)
+        let a = randomTensor([M, K], seed: 9), b = randomTensor([K, N], seed: 10)
+        let expected = Reference.matmul(a.toArray(), b.toArray(), M: M, K: K, N: N)
+        expectClose(matmul(a, b).toArray(), expected, atol: 1e-4)
+    }
+}

@@ -1,0 +1,98 @@
+import Nabla
+import NablaTestSupport
+import Testing
+
+/// conv2d against the naive loop, over every combination of padding, stride, dilation and groups.
+@Suite struct ConvolutionTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let padding: String
+        let stride: (Int, Int)
+        let dilation: (Int, Int)
+        let groups: Int
+        var testDescription: String { "\(padding) stride \(stride) dilation \(dilation) groups \(groups)" }
+    }
+
+    static let cases: [Case] = {
+        var list: [Case] = []
+        for padding in ["valid", "same", "explicit"] {
+            for stride in [(1, 1), (2, 2), (1, 3)] {
+                for dilation in [(1, 1), (2, 1)] {
+                    for groups in [1, 2, 6] { list.append(Case(padding: padding, stride: stride, dilation: dilation, groups: groups)) }
+                }
+            }
+        }
+        return list
+    }()
+
+    @Test(arguments: cases)
+    func matchesNaiveLoop(_ c: Case) {
+        let (N, H, W, C, KH, KW) = (2, 9, 8, 6, 3, 2)
+        let K = c.groups == 6 ? 12 : 4
+        let x = randomTensor([N, H, W, C], seed: 1), w = randomTensor([KH, KW, C / c.groups, K], seed: 2)
+        let padding: Padding
+        let pads: (top: Int, left: Int, oh: Int, ow: Int)
+        let effH = (KH - 1) * c.dilation.0 + 1, effW = (KW - 1) * c.dilation.1 + 1
+        switch c.padding {
+        case "same":
+            padding = .same
+            let ph = Reference.samePadding(input: H, window: KH, stride: c.stride.0, dilation: c.dilation.0)
+            let pw = Reference.samePadding(input: W, window: KW, stride: c.stride.1, dilation: c.dilation.1)
+            pads = (ph.0, pw.0, ph.2, pw.2)
+        case "explicit":
+            padding = .explicit(top: 2, bottom: 1, left: 0, right: 3)
+            pads = (2, 0, (H + 3 - effH) / c.stride.0 + 1, (W + 3 - effW) / c.stride.1 + 1)
+        default:
+            padding = .valid
+            pads = (0, 0, (H - effH) / c.stride.0 + 1, (W - effW) / c.stride.1 + 1)
+        }
+        let out = conv2d(x, w, strides: c.stride, padding: padding, dilation: c.dilation, groups: c.groups)
+        #expect(out.shape == [N, pads.oh, pads.ow, K])
+        let expected = Reference.conv2d(
+            x.toArray(), w.toArray(), N: N, H: H, W: W, C: C, KH: KH, KW: KW, K: K, stride: c.stride,
+            padTop: pads.top, padLeft: pads.left, OH: pads.oh, OW: pads.ow, dilation: c.dilation, groups: c.groups)
+        expectClose(out.toArray(), expected, atol: 1e-5)
+    }
+
+    @Test func pointwiseConvolutionIsAPlainProduct() {
+        let x = randomTensor([2, 3, 4, 5], seed: 3), w = randomTensor([1, 1, 5, 7], seed: 4)
+        let expected = Reference.conv2d(
+            x.toArray(), w.toArray(), N: 2, H: 3, W: 4, C: 5, KH: 1, KW: 1, K: 7, stride: (1, 1), padTop: 0,
+            padLeft: 0, OH: 3, OW: 4, dilation: (1, 1), groups: 1)
+        expectClose(conv2d(x, w).toArray(), expected, atol: 1e-5)
+    }
+
+    @Test("mnist_cnn first layers: 28×28×1→32 and 26×26×32→64, forward and backward")
+    func kerasMnistCnnShapes() {
+        let x = randomTensor([2, 28, 28, 1], seed: 5), w1 = randomTensor([3, 3, 1, 32], low: -0.3, high: 0.3, seed: 6)
+        let h = conv2d(x, w1)
+        expectClose(
+            h.toArray(),
+            Reference.conv2d(
+                x.toArray(), w1.toArray(), N: 2, H: 28, W: 28, C: 1, KH: 3, KW: 3, K: 32, stride: (1, 1), padTop: 0,
+                padLeft: 0, OH: 26, OW: 26, dilation: (1, 1), groups: 1), atol: 1e-5)
+        let w2 = randomTensor([3, 3, 32, 64], low: -0.1, high: 0.1, seed: 7)
+        var xv = h.detached()
+        xv.requiresGradient = true
+        var wv = w2
+        wv.requiresGradient = true
+        let y = conv2d(xv, wv)
+        #expect(y.shape == [2, 24, 24, 64])
+        y.sum().backward()
+        // d(sum)/dW[kh,kw,c,k] = Σ over output pixels of the input under the window: independent of k.
+        let xs = h.toArray()
+        var expected = [Float](repeating: 0, count: 3 * 3 * 32)
+        for n in 0..<2 {
+            for oh in 0..<24 {
+                for ow in 0..<24 {
+                    for kh in 0..<3 {
+                        for kw in 0..<3 {
+                            for c in 0..<32 { expected[(kh * 3 + kw) * 32 + c] += xs[((n * 26 + oh + kh) * 26 + ow + kw) * 32 + c] }
+                        }
+                    }
+                }
+            }
+        }
+        let dw = wv.gradient?.reshaped([288, 64]).slice(axis: 1, start: 5, end: 6).flattened().toArray() ?? []
+        expectClose(dw, expected, rtol: 1e-4, atol: 1e-3)
+    }
+}

@@ -1,0 +1,37 @@
+import Nabla
+import NablaTestSupport
+import Testing
+
+@Suite struct RandomTests {
+    @Test func sameSeedSameValues() {
+        let a = Tensor.normal([1000], generator: RandomGenerator(seed: 42))
+        let b = Tensor.normal([1000], generator: RandomGenerator(seed: 42))
+        let c = Tensor.normal([1000], generator: RandomGenerator(seed: 43))
+        #expect(a.toArray() == b.toArray())
+        #expect(a.toArray() != c.toArray())
+    }
+
+    @Test func distributionsHaveTheirMoments() {
+        let g = RandomGenerator(seed: 1)
+        let u = Tensor.uniform([100_000], low: -2, high: 4, generator: g)
+        #expect(abs(u.mean().item() - 1) < 0.03)
+        #expect(u.min().item() >= -2 && u.max().item() < 4)
+        let n = Tensor.normal([100_000], mean: 1, standardDeviation: 2, generator: g)
+        #expect(abs(n.mean().item() - 1) < 0.03)
+        #expect(abs(n.variance().item().squareRoot() - 2) < 0.03)
+        let t = Tensor.truncatedNormal([100_000], standardDeviation: 0.5, generator: g)
+        #expect(t.abs().max().item() <= 1.0)
+        // A normal truncated at ±2σ has standard deviation 0.8796σ.
+        #expect(abs(t.variance().item().squareRoot() - 0.5 * 0.8796) < 0.01)
+        let b = Tensor.bernoulli([100_000], probability: 0.3, generator: g)
+        #expect(abs(b.asType(.float32).mean().item() - 0.3) < 0.01)
+    }
+
+    @Test func dropoutKeepsTheExpectedValue() {
+        let x = Tensor.ones([100_000])
+        let y = dropout(x, rate: 0.25, generator: RandomGenerator(seed: 9))
+        let values = Set(y.toArray())
+        #expect(values == [0, Float(1) / 0.75])
+        #expect(abs(y.mean().item() - 1) < 0.02)
+    }
+}
