@@ -170,6 +170,11 @@ enum { NBL_RNG_UNIFORM, NBL_RNG_NORMAL, NBL_RNG_TRUNCATED_NORMAL };
 /// outside 2 std. The value at index i depends only on (seed, offset, i), never on the split.
 void nbl_random_f32(int kind, uint64_t seed, uint64_t offset, float a, float b, float *out, long start, long end);
 
+// MARK: - Heap statistics (memory.c)
+
+/// Returns the bytes in use on the C heap (glibc mallinfo2), or -1 where unknown.
+long nbl_heap_bytes_in_use(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,8 @@
 /// Whether operations record how their results were computed, for ``Tensor/backward()``.
 public enum GradientMode {
-    /// True unless inside ``withoutGradients(_:)``. Per thread (and per task).
+    /// Whether recording is on: true unless inside ``withoutGradients(_:)``.
+    ///
+    /// The setting is per thread (and per task).
     @TaskLocal public static var isEnabled = true
 
     /// Returns whether an op on these inputs must record a backward step.

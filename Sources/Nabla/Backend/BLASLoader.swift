@@ -3,9 +3,11 @@ import Foundation
 
 /// Chooses the matrix-multiply implementation: the built-in packed SGEMM or a system BLAS.
 ///
-/// `NABLA_BLAS=auto` (the default) uses OpenBLAS or MKL when one can be loaded with `dlopen`, and
-/// the built-in kernel otherwise; `builtin` never loads one; `openblas` requires OpenBLAS.
-/// Nothing here is needed to build or run: the built-in path is always there.
+/// `NABLA_BLAS=auto` (the default) uses the built-in kernel where it has a vectorised micro-kernel
+/// for this CPU (AVX2+FMA, NEON), where it matches OpenBLAS and is deterministic across thread
+/// counts, and loads OpenBLAS or MKL with `dlopen` only where it would fall back to portable C.
+/// `builtin` never loads a BLAS; `openblas` uses OpenBLAS whenever it can be loaded. Nothing here
+/// is needed to build or run: the built-in path is always there.
 public enum GEMM {
     /// The implementations a matmul can run on.
     public enum Implementation: String, Sendable {
@@ -21,16 +23,17 @@ public enum GEMM {
         let mode = ProcessInfo.processInfo.environment["NABLA_BLAS"]?.lowercased() ?? "auto"
         switch mode {
         case "builtin": return .builtin
-        case "openblas", "auto":
+        case "openblas":
             if loadSystemBLAS() { return .openblas }
-            if mode == "openblas" {
-                FileHandle.standardError.write(
-                    Data("nabla: NABLA_BLAS=openblas but no OpenBLAS could be loaded; using the built-in SGEMM\n".utf8))
-            }
+            FileHandle.standardError.write(
+                Data("nabla: NABLA_BLAS=openblas but no OpenBLAS could be loaded; using the built-in SGEMM\n".utf8))
             return .builtin
         default:
-            FileHandle.standardError.write(
-                Data("nabla: NABLA_BLAS=\(mode) is not one of auto, builtin, openblas; using auto\n".utf8))
+            if mode != "auto" {
+                FileHandle.standardError.write(
+                    Data("nabla: NABLA_BLAS=\(mode) is not one of auto, builtin, openblas; using auto\n".utf8))
+            }
+            if nbl_gemm_isa() != Int32(NBL_ISA_PORTABLE) { return .builtin }
             return loadSystemBLAS() ? .openblas : .builtin
         }
     }()
@@ -58,13 +61,14 @@ public enum GEMM {
     ///
     /// A is `M×K` read as `A[i*rsA + k*csA]`, B is `K×N` read as `B[k*rsB + j*csB]`, C is row-major with
     /// leading dimension `ldc`. Each element of C is summed by one thread in a fixed order, so the
-    /// built-in result does not depend on the thread count.
+    /// built-in result does not depend on the thread count. `threads` set means the caller already
+    /// runs on the pool: the product then stays on the calling thread and on the built-in kernel.
     static func multiply(
         M: Int, N: Int, K: Int, A: UnsafePointer<Float>, rsA: Int, csA: Int, B: UnsafePointer<Float>, rsB: Int,
         csB: Int, C: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false,
-        implementation: Implementation = defaultImplementation, threads: Int = ThreadPool.threadCount
+        implementation: Implementation = defaultImplementation, threads: Int? = nil
     ) {
-        if implementation == .openblas, nbl_blas_available() == 1,
+        if implementation == .openblas, threads == nil, nbl_blas_available() == 1,
             let (ta, lda) = blasLayout(rows: rsA, columns: csA, M: M, K: K),
             let (tb, ldb) = blasLayout(rows: rsB, columns: csB, M: K, K: N)
         {
@@ -72,7 +76,7 @@ public enum GEMM {
             return
         }
         let work = M * N * K
-        let parts = Swift.min(threads, Swift.max(1, work / (1 << 18)))
+        let parts = Swift.min(threads ?? ThreadPool.threadCount, Swift.max(1, work / (1 << 18)))
         if parts <= 1 {
             nbl_sgemm(M, N, K, A, rsA, csA, B, rsB, csB, C, ldc, accumulate ? 1 : 0)
             return
@@ -102,5 +106,20 @@ public enum GEMM {
         if columns == 1 && rows >= Swift.max(K, 1) { return (0, rows) }
         if rows == 1 && columns >= Swift.max(M, 1) { return (1, columns) }
         return nil
+    }
+}
+
+extension GEMM {
+    /// Computes `c = a·b` for contiguous 2-D float32 tensors on a chosen implementation; for benchmarks.
+    public static func benchmarkMultiply(_ a: Tensor, _ b: Tensor, into c: Tensor, implementation: Implementation) {
+        require(
+            a.rank == 2 && b.rank == 2 && c.shape == [a.shape[0], b.shape[1]] && a.shape[1] == b.shape[0]
+                && a.isContiguous && b.isContiguous && c.isContiguous,
+            "benchmarkMultiply: expected contiguous [M, K] × [K, N] into [M, N], got \(a.shape) × \(b.shape) into \(c.shape)"
+        )
+        let (M, K, N) = (a.shape[0], a.shape[1], b.shape[1])
+        multiply(
+            M: M, N: N, K: K, A: a.floats, rsA: K, csA: 1, B: b.floats, rsB: N, csB: 1, C: c.floats, ldc: N,
+            implementation: implementation)
     }
 }

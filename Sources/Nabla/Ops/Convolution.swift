@@ -119,7 +119,8 @@ struct Convolution {
         let out = Tensor(uninitializedShape: [g.N, g.OH, g.OW, K], dtype: .float32)
         let (px, pw, po) = (UnsafeSendable(x.floats), UnsafeSendable(w.floats), UnsafeSendable(out.floats))
         if isPointwise {
-            GEMM.multiply(M: rows, N: K, K: g.C, A: px.value, rsA: g.C, csA: 1, B: pw.value, rsB: K, csB: 1, C: po.value, ldc: K)
+            GEMM.multiply(
+                M: rows, N: K, K: g.C, A: px.value, rsA: g.C, csA: 1, B: pw.value, rsB: K, csB: 1, C: po.value, ldc: K)
             return out
         }
         if isDepthwise {
@@ -157,10 +158,12 @@ struct Convolution {
         let pdx = UnsafeSendable(dx?.floats), pdw = UnsafeSendable(dw?.floats)
         if isPointwise {
             if let dxp = pdx.value {
-                GEMM.multiply(M: rows, N: g.C, K: K, A: pd.value, rsA: K, csA: 1, B: pw.value, rsB: 1, csB: K, C: dxp, ldc: g.C)
+                GEMM.multiply(
+                    M: rows, N: g.C, K: K, A: pd.value, rsA: K, csA: 1, B: pw.value, rsB: 1, csB: K, C: dxp, ldc: g.C)
             }
             if let dwp = pdw.value {
-                GEMM.multiply(M: g.C, N: K, K: rows, A: px.value, rsA: 1, csA: g.C, B: pd.value, rsB: K, csB: 1, C: dwp, ldc: K)
+                GEMM.multiply(
+                    M: g.C, N: K, K: rows, A: px.value, rsA: 1, csA: g.C, B: pd.value, rsB: K, csB: 1, C: dwp, ldc: K)
             }
             return (dx, dw)
         }
@@ -177,7 +180,8 @@ struct Convolution {
             if depthwise {
                 withUnsafePointer(to: g) { gp in
                     nbl_depthwise_conv_backward_nhwc(
-                        gp, px.value, pw.value, K / g.C, pd.value, n0, n1, pdx.value, pp.value.map { $0 + t * filterCount })
+                        gp, px.value, pw.value, K / g.C, pd.value, n0, n1, pdx.value,
+                        pp.value.map { $0 + t * filterCount })
                 }
                 return
             }

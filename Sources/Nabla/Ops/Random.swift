@@ -15,7 +15,9 @@ public final class RandomGenerator: @unchecked Sendable {
     /// Creates a generator from a seed.
     public init(seed: UInt64) { self.seed = seed }
 
-    /// The generator used when none is passed. Seed it with ``Random/seed(_:)``.
+    /// The generator used when none is passed.
+    ///
+    /// Seed it with ``Random/seed(_:)``.
     nonisolated(unsafe) public static var global = RandomGenerator(seed: 0x5EED)
 
     /// Returns the next stream number, for one tensor's worth of values.

@@ -19,7 +19,8 @@ extension Tensor {
         dims.withUnsafeBufferPointer { d in
             strides[0].withUnsafeBufferPointer { sx in
                 strides[1].withUnsafeBufferPointer { so in
-                    nbl_reduce_f32(op, Int32(dims.count), d.baseAddress, floats, sx.baseAddress, out.floats, so.baseAddress)
+                    nbl_reduce_f32(
+                        op, Int32(dims.count), d.baseAddress, floats, sx.baseAddress, out.floats, so.baseAddress)
                 }
             }
         }

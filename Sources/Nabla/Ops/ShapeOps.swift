@@ -117,7 +117,9 @@ extension Tensor {
         let newShape = zip(shape, padding).map { $0 + $1.before + $1.after }
         let out = Tensor.full(newShape, value: value, dtype: dtype == .float32 ? .float32 : dtype)
         var interior = out
-        for (d, p) in padding.enumerated() { interior = interior.slice(axis: d, start: p.before, end: p.before + shape[d]) }
+        for (d, p) in padding.enumerated() {
+            interior = interior.slice(axis: d, start: p.before, end: p.before + shape[d])
+        }
         Tensor.copyElements(from: self, into: interior.rawPointer, strides: interior.strides)
         guard GradientMode.shouldRecord(self) else { return out }
         return out.recording("pad", inputs: [self]) { g in

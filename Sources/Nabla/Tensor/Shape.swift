@@ -51,8 +51,9 @@ enum Shape {
         return unique
     }
 
-    /// Merges adjacent dimensions that every operand walks contiguously, so kernels run longer
-    /// inner loops. Operand strides are in elements; a broadcast operand has stride 0.
+    /// Merges adjacent dimensions that every operand walks contiguously.
+    ///
+    /// Kernels then run longer inner loops. Operand strides are in elements; a broadcast operand has stride 0.
     static func coalesce(_ shape: [Int], _ strides: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
         guard shape.count > 1 else { return (shape, strides) }
         var outShape = [shape[0]]

@@ -19,7 +19,8 @@ extension Tensor: CustomStringConvertible {
             let n = shape[dim]
             let shown: [Int] = n <= 6 ? Array(0..<n) : [0, 1, 2, -1, n - 3, n - 2, n - 1]
             let parts = shown.map { $0 < 0 ? "…" : render(dim + 1, base + $0 * strides[dim]) }
-            return "[" + parts.joined(separator: dim == rank - 1 ? ", " : ",\n" + String(repeating: " ", count: dim + 1)) + "]"
+            return "["
+                + parts.joined(separator: dim == rank - 1 ? ", " : ",\n" + String(repeating: " ", count: dim + 1)) + "]"
         }
         let body = count == 0 ? "[]" : render(0, 0)
         return "\(body), shape \(shape), \(dtype)"

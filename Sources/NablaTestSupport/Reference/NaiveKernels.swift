@@ -99,7 +99,9 @@ public enum Reference {
     }
 
     /// Returns batch normalisation of x (rows × C) with batch statistics (biased variance).
-    public static func batchNorm(_ x: [Float], rows: Int, C: Int, scale: [Float], offset: [Float], epsilon: Double)
+    public static func batchNorm(
+        _ x: [Float], rows: Int, C: Int, scale: [Float], offset: [Float], epsilon: Double
+    )
         -> [Float]
     {
         var out = [Float](repeating: 0, count: x.count)

@@ -56,7 +56,9 @@ let gradientTable: [GradientCase] = [
     GradientCase(name: "min", shapes: [[3, 5]]) { $0[0].min(axes: [0], keepDims: true) },
     GradientCase(name: "variance", shapes: [[4, 3]]) { $0[0].variance(axes: [0]) },
     GradientCase(name: "matmul", shapes: [[3, 4], [4, 5]]) { matmul($0[0], $0[1]) },
-    GradientCase(name: "matmul transposed", shapes: [[4, 3], [5, 4]]) { matmul($0[0].transposed(), $0[1].transposed()) },
+    GradientCase(name: "matmul transposed", shapes: [[4, 3], [5, 4]]) {
+        matmul($0[0].transposed(), $0[1].transposed())
+    },
     GradientCase(name: "matmul batched broadcast", shapes: [[2, 3, 4], [4, 2]]) { matmul($0[0], $0[1]) },
     GradientCase(name: "matmul vector", shapes: [[4], [4, 3]]) { matmul($0[0], $0[1]) },
     GradientCase(name: "conv2d valid", shapes: [[2, 5, 5, 3], [3, 3, 3, 4]]) { conv2d($0[0], $0[1]) },

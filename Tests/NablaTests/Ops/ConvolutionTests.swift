@@ -17,7 +17,9 @@ import Testing
         for padding in ["valid", "same", "explicit"] {
             for stride in [(1, 1), (2, 2), (1, 3)] {
                 for dilation in [(1, 1), (2, 1)] {
-                    for groups in [1, 2, 6] { list.append(Case(padding: padding, stride: stride, dilation: dilation, groups: groups)) }
+                    for groups in [1, 2, 6] {
+                        list.append(Case(padding: padding, stride: stride, dilation: dilation, groups: groups))
+                    }
                 }
             }
         }
@@ -86,7 +88,9 @@ import Testing
                 for ow in 0..<24 {
                     for kh in 0..<3 {
                         for kw in 0..<3 {
-                            for c in 0..<32 { expected[(kh * 3 + kw) * 32 + c] += xs[((n * 26 + oh + kh) * 26 + ow + kw) * 32 + c] }
+                            for c in 0..<32 {
+                                expected[(kh * 3 + kw) * 32 + c] += xs[((n * 26 + oh + kh) * 26 + ow + kw) * 32 + c]
+                            }
                         }
                     }
                 }

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct PoolingTests {
     @Test(arguments: [
-        (2, 2, 2, 2, "valid"), (3, 3, 2, 2, "same"), (3, 2, 1, 2, "valid"), (3, 3, 1, 1, "same"), (2, 3, 2, 1, "explicit"),
+        (2, 2, 2, 2, "valid"), (3, 3, 2, 2, "same"), (3, 2, 1, 2, "valid"), (3, 3, 1, 1, "same"),
+        (2, 3, 2, 1, "explicit"),
     ])
     func matchesNaiveLoop(kh: Int, kw: Int, sh: Int, sw: Int, padding: String) {
         let (N, H, W, C) = (2, 7, 6, 3)
@@ -25,7 +26,8 @@ import Testing
             (pt, pl, oh, ow) = (0, 0, (H - kh) / sh + 1, (W - kw) / sw + 1)
         }
         for isMax in [true, false] {
-            let out = isMax
+            let out =
+                isMax
                 ? maxPool2d(x, poolSize: (kh, kw), strides: (sh, sw), padding: pad)
                 : avgPool2d(x, poolSize: (kh, kw), strides: (sh, sw), padding: pad)
             let expected = Reference.pool2d(

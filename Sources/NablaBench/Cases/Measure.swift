@@ -1,0 +1,31 @@
+import Foundation
+import Nabla
+
+/// Timing and reporting helpers shared by the cases.
+enum Measure {
+    /// Returns the median wall time in seconds of `repeats` runs of `body`, after `warmup` runs.
+    static func median(warmup: Int = 1, repeats: Int, _ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
+    /// Prints one JSON object on a line, keys sorted.
+    static func report(_ fields: [String: Any]) {
+        var rounded: [String: Any] = [:]
+        for (k, v) in fields { rounded[k] = (v as? Double).map { ($0 * 1000).rounded() / 1000 } ?? v }
+        if let data = try? JSONSerialization.data(withJSONObject: rounded, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    static var machine: [String: Any] {
+        ["threads": ThreadPool.threadCount, "isa": GEMM.builtinISA]
+    }
+}
