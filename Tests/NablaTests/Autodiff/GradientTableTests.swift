@@ -131,3 +131,39 @@ let gradientTable: [GradientCase] = [
         for op in ops { #expect(covered.contains(op), "no gradient row for \(op)") }
     }
 }
+
+/// Binary and unary elementwise ops on randomly drawn shapes: broadcast pairs and strided views.
+@Suite struct RandomShapeGradientTests {
+    /// Returns a random shape of rank 1…3 and a shape that broadcasts against it.
+    static func shapes(seed: UInt64) -> ([Int], [Int]) {
+        let draws = Tensor.uniform([8], generator: RandomGenerator(seed: seed)).toArray()
+        let rank = 1 + Int(draws[0] * 3)
+        let a = (0..<rank).map { 1 + Int(draws[1 + $0] * 4) }
+        // b drops leading dimensions and turns some others into 1.
+        let keep = Int(draws[4] * Float(rank + 1)).clamped(1, rank)
+        let b = a.suffix(keep).enumerated().map { i, d in draws[5 + i % 3] < 0.4 ? 1 : d }
+        return (a, b)
+    }
+
+    @Test(arguments: 0..<12)
+    func broadcastBinaryOps(seed: Int) {
+        let (sa, sb) = Self.shapes(seed: UInt64(seed))
+        let a = randomTensor(sa, seed: UInt64(100 + seed)),
+            b = randomTensor(sb, low: 0.5, high: 1.5, seed: UInt64(200 + seed))
+        let ops: [(String, ([Tensor]) -> Tensor)] = [
+            ("add", { $0[0] + $0[1] }), ("sub", { $0[0] - $0[1] }), ("mul", { $0[0] * $0[1] }),
+            ("div", { $0[0] / $0[1] }), ("maximum", { $0[0].maximum($0[1] - 1) }),
+        ]
+        for (name, op) in ops { checkGradients(of: op, at: [a, b], "\(name) \(sa) \(sb)") }
+        // The same through strided (reversed-axes) views of the first operand.
+        if sa.count >= 2 {
+            let t = randomTensor(sa.reversed(), seed: UInt64(300 + seed))
+            checkGradients(
+                of: { $0[0].permuted(Array((0..<sa.count).reversed())) * $0[1] }, at: [t, b], "strided \(sa)")
+        }
+    }
+}
+
+extension Int {
+    fileprivate func clamped(_ low: Int, _ high: Int) -> Int { Swift.min(Swift.max(self, low), high) }
+}
