@@ -5,14 +5,37 @@ let package = Package(
     name: "Nabla",
     products: [
         .library(name: "Nabla", targets: ["Nabla"]),
+        .library(name: "NablaNN", targets: ["NablaNN"]),
+        .library(name: "NablaData", targets: ["NablaData"]),
+        .library(name: "NablaModels", targets: ["NablaModels"]),
+        .executable(name: "nabla", targets: ["NablaCLI"]),
         .executable(name: "nabla-bench", targets: ["NablaBench"]),
+    ],
+    dependencies: [
+        // Only the command line needs it.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // Hot CPU kernels in C: packed SGEMM with run-time ISA dispatch, im2col, elementwise loops.
         .target(name: "CNablaKernels"),
+        // zlib from the system (present on a fresh Debian with Swift), for gzip-compressed datasets.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Nabla", dependencies: ["CNablaKernels"]),
+        .target(name: "NablaData", dependencies: ["Nabla", "CNablaKernels", "CZlib"]),
+        .target(name: "NablaNN", dependencies: ["Nabla", "CNablaKernels"]),
+        .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
+        .executableTarget(
+            name: "NablaCLI",
+            dependencies: [
+                "Nabla", "NablaNN", "NablaData", "NablaModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),
-        .executableTarget(name: "NablaBench", dependencies: ["Nabla", "CNablaKernels"]),
+        .executableTarget(name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels", "CNablaKernels"]),
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport", "CNablaKernels"]),
+        .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib"]),
+        .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
+        .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),
+        .testTarget(name: "NablaCLITests", dependencies: ["NablaTestSupport"]),
     ]
 )

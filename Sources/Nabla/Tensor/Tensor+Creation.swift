@@ -73,3 +73,33 @@ extension Tensor {
         return asType(.float32).contiguous().floats[0]
     }
 }
+
+extension Tensor {
+    /// Creates a contiguous tensor whose elements `body` writes, as raw bytes in row-major order.
+    public init(
+        unsafeUninitializedShape shape: [Int], dtype: DType,
+        initializingWith body: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) rethrows {
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor(unsafeUninitializedShape:): negative dimension in \(shape)")
+        self.init(uninitializedShape: shape, dtype: dtype)
+        try body(UnsafeMutableRawBufferPointer(start: rawPointer, count: count * dtype.byteSize))
+    }
+
+    /// Calls `body` with the elements' bytes in row-major order (a contiguous copy when needed).
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let source = contiguous()
+        return try body(UnsafeRawBufferPointer(start: source.rawPointer, count: count * dtype.byteSize))
+    }
+
+    /// Calls `body` with write access to this tensor's own elements, in place.
+    ///
+    /// This is the explicit in-place API that optimizers use for parameter updates; other views of
+    /// the same storage see the change. No gradient is recorded.
+    /// - Precondition: the tensor is contiguous.
+    public func withUnsafeMutableBytes<Result>(_ body: (UnsafeMutableRawBufferPointer) throws -> Result) rethrows
+        -> Result
+    {
+        require(isContiguous, "withUnsafeMutableBytes: tensor of shape \(shape) is a non-contiguous view")
+        return try body(UnsafeMutableRawBufferPointer(start: rawPointer, count: count * dtype.byteSize))
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+
+/// Reads and writes named tensors in the safetensors format (the Hugging Face format that Python's
+/// `safetensors` package reads).
+///
+/// Layout: an 8-byte little-endian header length `n`, `n` bytes of JSON mapping each name to
+/// `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets relative to the data section) plus an
+/// optional `"__metadata__"` object of strings, then the raw little-endian data.
+/// The reader is total: every size and offset is checked against the file before use.
+public enum Safetensors {
+    /// The largest header the reader accepts (bytes).
+    public static let maximumHeaderSize = 100 << 20
+
+    static func code(_ dtype: DType) -> String {
+        switch dtype {
+        case .float32: "F32"
+        case .int32: "I32"
+        case .int64: "I64"
+        case .uint8: "U8"
+        case .bool: "BOOL"
+        }
+    }
+
+    static func dtype(_ code: String) -> DType? {
+        switch code {
+        case "F32": .float32
+        case "I32": .int32
+        case "I64": .int64
+        case "U8": .uint8
+        case "BOOL": .bool
+        default: nil
+        }
+    }
+
+    /// Returns the bytes of a safetensors file holding `tensors` (in the given order) and `metadata`.
+    public static func encode(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for (name, tensor) in tensors {
+            let size = tensor.count * tensor.dtype.byteSize
+            header[name] = ["dtype": code(tensor.dtype), "shape": tensor.shape, "data_offsets": [offset, offset + size]]
+            offset += size
+        }
+        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8)
+        // Pad the header with spaces so the data starts 8-byte aligned.
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var data = Data(capacity: 8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        for (_, tensor) in tensors {
+            let t = tensor.contiguous()
+            data.append(Data(bytes: t.rawPointer, count: t.count * t.dtype.byteSize))
+        }
+        return data
+    }
+
+    /// Writes `tensors` and `metadata` to `path` atomically.
+    ///
+    /// - Throws: ``NablaError`` (`.io`) when the file cannot be written.
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to path: String
+    ) throws {
+        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
+    }
+
+    /// Reads every tensor and the metadata of a safetensors file.
+    ///
+    /// - Throws: ``NablaError``: `.notFound` for a missing file, `.corruptFile` naming the path and
+    ///   the tensor for a malformed header, offsets outside the file or overlapping, a shape that
+    ///   does not match its byte count, or an unknown dtype.
+    public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw NablaError(.notFound, "no such file", path: path)
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw NablaError(.io, "cannot read the file: \(error.localizedDescription)", path: path)
+        }
+        return try decode(data, path: path)
+    }
+
+    /// Decodes the bytes of a safetensors file; `path` only names it in errors.
+    public static func decode(_ data: Data, path: String = "<memory>") throws -> (
+        tensors: [String: Tensor], metadata: [String: String]
+    ) {
+        func corrupt(_ message: String) -> NablaError { NablaError(.corruptFile, "not a valid safetensors file: \(message)", path: path) }
+        guard data.count >= 8 else { throw corrupt("\(data.count) bytes is shorter than the 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(Swift.min(maximumHeaderSize, data.count - 8)) else {
+            throw corrupt("header length \(headerLength) exceeds the file (\(data.count) bytes) or the limit")
+        }
+        let dataStart = 8 + Int(headerLength)
+        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any] else {
+            throw corrupt("the header is not a JSON object")
+        }
+        var metadata: [String: String] = [:]
+        if let meta = header["__metadata__"] {
+            guard let strings = meta as? [String: String] else { throw corrupt("__metadata__ is not an object of strings") }
+            metadata = strings
+        }
+        let available = data.count - dataStart
+        var tensors: [String: Tensor] = [:]
+        var ranges: [(Int, Int, String)] = []
+        for (name, value) in header where name != "__metadata__" {
+            guard let entry = value as? [String: Any], let code = entry["dtype"] as? String,
+                let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
+            else { throw corrupt("tensor '\(name)' lacks dtype, shape or data_offsets") }
+            guard let dtype = dtype(code) else { throw corrupt("tensor '\(name)' has unsupported dtype \(code)") }
+            guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }) else { throw corrupt("tensor '\(name)' has shape \(shape)") }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard begin >= 0, begin <= end, end <= available else {
+                throw corrupt("tensor '\(name)' data [\(begin), \(end)) lies outside the \(available) data bytes")
+            }
+            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+                return (p, acc.1 || o)
+            }
+            guard !overflow, count * dtype.byteSize == end - begin else {
+                throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs \(count * dtype.byteSize) bytes, has \(end - begin)")
+            }
+            ranges.append((begin, end, name))
+            let tensor = Tensor.zeros(shape, dtype: dtype)
+            data.withUnsafeBytes { bytes in
+                if end > begin, let base = bytes.baseAddress {
+                    tensor.rawPointer.copyMemory(from: base + dataStart + begin, byteCount: end - begin)
+                }
+            }
+            tensors[name] = tensor
+        }
+        ranges.sort { $0.0 < $1.0 }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
+            throw corrupt("tensors '\(a.2)' and '\(b.2)' overlap")
+        }
+        return (tensors, metadata)
+    }
+}
