@@ -130,29 +130,39 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
                 long at = ((n * g->OH + oh) * g->OW + ow) * C;
                 float *o = out + at;
                 int32_t *am = argmax + at;
-                for (long c = 0; c < C; c++) {
-                    o[c] = -INFINITY;
-                    am[c] = -1;
-                }
+                int first = 1;
                 for (long kh = 0; kh < g->KH; kh++) {
                     long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
                     if (ih < 0 || ih >= g->H) continue;
                     for (long kw = 0; kw < g->KW; kw++) {
                         long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
                         if (iw < 0 || iw >= g->W) continue;
-                        long base = (ih * g->W + iw) * C;
+                        int32_t base = (int32_t)((ih * g->W + iw) * C);
                         const float *xi = xn + base;
-                        for (long c = 0; c < C; c++) {
-                            // Strictly greater: the first maximum in the window wins; NaN propagates.
-                            if (xi[c] > o[c] || am[c] < 0 || (isnan(xi[c]) && !isnan(o[c]))) {
+                        if (first) {
+                            for (long c = 0; c < C; c++) {
                                 o[c] = xi[c];
-                                am[c] = (int32_t)(base + c);
+                                am[c] = base + (int32_t)c;
                             }
+                            first = 0;
+                            continue;
+                        }
+                        // Branch-free so it vectorises: strictly greater wins (the first maximum
+                        // keeps ties), and a NaN wins so that it propagates.
+                        for (long c = 0; c < C; c++) {
+                            float v = xi[c];
+                            int better = (v > o[c]) | (v != v);
+                            o[c] = better ? v : o[c];
+                            am[c] = better ? base + (int32_t)c : am[c];
                         }
                     }
                 }
-                for (long c = 0; c < C; c++)
-                    if (am[c] < 0) o[c] = 0.0f;
+                if (first) {
+                    for (long c = 0; c < C; c++) {
+                        o[c] = 0.0f;
+                        am[c] = -1;
+                    }
+                }
             }
         }
     }

@@ -33,18 +33,20 @@ static inline float nbl_box_muller(uint32_t a, uint32_t b) {
 }
 
 void nbl_random_f32(int kind, uint64_t seed, uint64_t offset, float a, float b, float *out, long start, long end) {
-    for (long i = start; i < end; i++) {
+    long i = start;
+    while (i < end) {
         switch (kind) {
         case NBL_RNG_UNIFORM: {
+            // One Philox block gives four values: elements 4k … 4k+3.
             nbl_philox_block r = nbl_philox((uint64_t)i / 4, offset, seed);
-            float u = (float)(r.v[i % 4] >> 8) * (1.0f / 16777216.0f);  // [0, 1)
-            out[i] = a + (b - a) * u;
+            for (long j = i % 4; j < 4 && i < end; j++, i++) {
+                out[i] = a + (b - a) * ((float)(r.v[j] >> 8) * (1.0f / 16777216.0f));  // [0, 1) scaled
+            }
             break;
         }
         case NBL_RNG_NORMAL: {
             nbl_philox_block r = nbl_philox((uint64_t)i / 2, offset, seed);
-            int k = (int)(i % 2) * 2;
-            out[i] = a + b * nbl_box_muller(r.v[k], r.v[k + 1]);
+            for (long j = i % 2; j < 2 && i < end; j++, i++) out[i] = a + b * nbl_box_muller(r.v[2 * j], r.v[2 * j + 1]);
             break;
         }
         default: {
@@ -59,8 +61,26 @@ void nbl_random_f32(int kind, uint64_t seed, uint64_t offset, float a, float b, 
                 z = 0;
             }
             out[i] = a + b * z;
+            i++;
             break;
         }
+        }
+    }
+}
+
+void nbl_dropout_f32(const float *x, float *y, float *mask, long n, float rate, uint64_t seed, uint64_t offset,
+                     long start, long end) {
+    float scale = 1.0f / (1.0f - rate);
+    // Keep when u >= rate, u in [0, 1) from 24 bits: the same stream as nbl_random_f32's uniform.
+    uint32_t threshold = (uint32_t)(rate * 16777216.0f);
+    long i = start;
+    (void)n;
+    while (i < end) {
+        nbl_philox_block r = nbl_philox((uint64_t)i / 4, offset, seed);
+        for (long j = i % 4; j < 4 && i < end; j++, i++) {
+            float m = (r.v[j] >> 8) >= threshold ? scale : 0.0f;
+            mask[i] = m;
+            y[i] = x[i] * m;
         }
     }
 }

@@ -1,6 +1,6 @@
 // nabla-bench: performance cases, one JSON object per line on standard output.
 //
-// Usage: nabla-bench [case ...]   (cases: sgemm, conv, elementwise, step; default all)
+// Usage: nabla-bench [case ...]   (cases: sgemm, conv, elementwise, step, train; default all)
 // Build in release: swift run -c release nabla-bench. Timings are medians of repeated runs;
 // ratios compare implementations measured in the same process, one after the other.
 import Foundation
@@ -21,3 +21,4 @@ if wants("sgemm") { builtinSGEMM1024 = GEMMBench.run() }
 if wants("conv") { ConvBench.run(sgemmReference: builtinSGEMM1024 ?? GEMMBench.builtinGFLOPS(size: 1024)) }
 if wants("elementwise") { ElementwiseBench.run() }
 if wants("step") { StepAllocationsBench.run() }
+if wants("train") { TrainBench.run() }

@@ -1,2 +1,12 @@
-import Nabla
-print("nabla")
+import ArgumentParser
+
+/// The `nabla` command line.
+struct Nabla: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nabla",
+        abstract: "Train, evaluate and benchmark deep-learning models.",
+        subcommands: [TrainCommand.self],
+        defaultSubcommand: TrainCommand.self)
+}
+
+Nabla.main()

@@ -1,1 +1,160 @@
 import Nabla
+
+/// A trainable tensor owned by a layer, with a stable identity for optimizer state.
+///
+/// `value` is a leaf of the autodiff graph while the parameter is trainable; optimizers update it
+/// in place. A frozen parameter (its layer's ``Layer/isTrainable`` off) records no gradient.
+public final class Parameter: @unchecked Sendable {
+    /// The current value.
+    public var value: Tensor
+    /// Whether optimizers update it and backward computes its gradient.
+    public var isTrainable: Bool {
+        didSet { value.requiresGradient = isTrainable }
+    }
+
+    /// Creates a parameter.
+    public init(_ value: Tensor, isTrainable: Bool = true) {
+        self.value = value.detached()
+        self.isTrainable = isTrainable
+        self.value.requiresGradient = isTrainable
+    }
+
+    /// The gradient accumulated by the last backward passes, if any.
+    public var gradient: Tensor? { value.gradient }
+}
+
+/// The base class of every layer and model.
+///
+/// A layer maps a batch to a batch: ``forward(_:)`` takes `[batch, ...]` and returns `[batch, ...]`.
+/// It builds itself on first use (or when a model is given an input shape): ``build(inputShape:)``
+/// gets the per-example input shape, creates the parameters with ``addParameter(_:_:)`` and
+/// returns the per-example output shape. Sublayers are registered with ``addChild(_:)`` so that
+/// ``parameters()`` lists everything under hierarchical names such as `block1.conv.weight`.
+open class Layer: @unchecked Sendable {
+    /// The name, unique among its siblings; the prefix of its parameters' names.
+    public var name: String
+    /// Whether the layer's parameters are trained; false freezes them (and its sublayers).
+    public var isTrainable = true {
+        didSet {
+            for (_, p) in ownParameters where !nonTrainableNames.contains(p.0) { p.1.isTrainable = isTrainable }
+            for child in children { child.isTrainable = isTrainable }
+        }
+    }
+    /// Whether the layer runs in training mode (dropout and augmentation active, batch statistics).
+    public var isTraining = false {
+        didSet { for child in children { child.isTraining = isTraining } }
+    }
+    /// The per-example input shape, once built.
+    public private(set) var inputShape: [Int]?
+    /// The per-example output shape, once built.
+    public private(set) var outputShape: [Int]?
+
+    private var ownParameters: [(Int, (String, Parameter))] = []
+    private var nonTrainableNames: Set<String> = []
+    /// The registered sublayers, in order.
+    public private(set) var children: [Layer] = []
+
+    /// Creates a layer; `name` defaults to the type's name in snake case (`conv2d`, `dense`).
+    public init(name: String? = nil) {
+        self.name = name ?? Layer.defaultName(for: Self.self)
+    }
+
+    static func defaultName(for type: Any.Type) -> String {
+        let raw = String(describing: type)
+        var out = ""
+        for (i, c) in raw.enumerated() {
+            if c.isUppercase, i > 0, let prev = out.last, prev.isLowercase { out.append("_") }
+            out.append(c.lowercased())
+        }
+        return out
+    }
+
+    /// Creates the parameters for a per-example `inputShape` and returns the per-example output shape.
+    ///
+    /// Layers without parameters that keep the shape need not override it.
+    open func build(inputShape: [Int]) -> [Int] { inputShape }
+
+    /// Computes the layer's output for a batch.
+    open func forward(_ input: Tensor) -> Tensor { input }
+
+    /// Registers a parameter named `name` (`trainable: false` for statistics such as moving means).
+    @discardableResult
+    public func addParameter(_ name: String, _ value: Tensor, trainable: Bool = true) -> Parameter {
+        let parameter = Parameter(value, isTrainable: trainable && isTrainable)
+        if !trainable { nonTrainableNames.insert(name) }
+        ownParameters.append((ownParameters.count, (name, parameter)))
+        return parameter
+    }
+
+    /// Registers a sublayer; its name gets a numeric suffix if a sibling already has it.
+    @discardableResult
+    public func addChild<L: Layer>(_ child: L) -> L {
+        let taken = Set(children.map(\.name))
+        if taken.contains(child.name) {
+            let base = child.name
+            var k = 1
+            while taken.contains("\(base)_\(k)") { k += 1 }
+            child.name = "\(base)_\(k)"
+        }
+        child.isTraining = isTraining
+        if !isTrainable { child.isTrainable = false }
+        children.append(child)
+        return child
+    }
+
+    /// Returns every parameter of this layer and its sublayers, with hierarchical names.
+    public func parameters() -> [(name: String, parameter: Parameter)] {
+        var out = ownParameters.map { (name: $0.1.0, parameter: $0.1.1) }
+        for child in children {
+            out += child.parameters().map { (name: "\(child.name).\($0.name)", parameter: $0.parameter) }
+        }
+        return out
+    }
+
+    /// Returns the parameters an optimizer updates.
+    public func trainableParameters() -> [Parameter] { parameters().map(\.parameter).filter(\.isTrainable) }
+
+    /// Builds the layer for a per-example input shape, if not built yet; returns the output shape.
+    @discardableResult
+    public func ensureBuilt(inputShape shape: [Int]) -> [Int] {
+        if let outputShape, let inputShape {
+            require(
+                Layer.compatible(shape, inputShape),
+                "\(name): expected input of shape \(["batch"] + inputShape.map(String.init)), got \(["batch"] + shape.map(String.init))")
+            return outputShape
+        }
+        let out = build(inputShape: shape)
+        inputShape = shape
+        outputShape = out
+        return out
+    }
+
+    /// Returns the mismatch message if `shape` does not fit this layer, or nil.
+    public func inputMismatch(_ shape: [Int]) -> String? {
+        guard let inputShape, !Layer.compatible(shape, inputShape) else { return nil }
+        return "\(name): expected input of shape [batch, \(inputShape.map(String.init).joined(separator: ", "))], got [batch, \(shape.map(String.init).joined(separator: ", "))]"
+    }
+
+    static func compatible(_ a: [Int], _ b: [Int]) -> Bool { a == b }
+
+    /// Applies the layer to a batch, building it on first use.
+    ///
+    /// - Precondition: the per-example shape of `input` matches the one the layer was built for.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        require(input.rank >= 1, "\(name): input must have a batch dimension, got shape \(input.shape)")
+        ensureBuilt(inputShape: Array(input.shape.dropFirst()))
+        return forward(input)
+    }
+
+    /// Clears the gradients of every parameter.
+    public func zeroGradients() {
+        for (_, p) in parameters() { p.value.zeroGradient() }
+    }
+
+    /// The number of scalars in trainable and in frozen or statistics parameters.
+    public var parameterCounts: (trainable: Int, nonTrainable: Int) {
+        parameters().reduce((0, 0)) { acc, p in
+            p.parameter.isTrainable ? (acc.0 + p.parameter.value.count, acc.1) : (acc.0, acc.1 + p.parameter.value.count)
+        }
+    }
+}

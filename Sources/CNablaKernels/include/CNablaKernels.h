@@ -170,10 +170,42 @@ enum { NBL_RNG_UNIFORM, NBL_RNG_NORMAL, NBL_RNG_TRUNCATED_NORMAL };
 /// outside 2 std. The value at index i depends only on (seed, offset, i), never on the split.
 void nbl_random_f32(int kind, uint64_t seed, uint64_t offset, float a, float b, float *out, long start, long end);
 
+// MARK: - Optimizer updates (optim.c)
+
+/// SGD: without velocity p -= lr·g; with it v = momentum·v − lr·g and p += v (or, Nesterov,
+/// p += momentum·v − lr·g).
+void nbl_sgd_step(float *p, const float *g, float *velocity, long n, float lr, float momentum, int nesterov,
+                  float weightDecay);
+/// RMSProp: s = rho·s + (1−rho)·g²; centred when meanGradient is given (s − ḡ²); step
+/// lr·g/sqrt(s + eps), through a momentum velocity when given.
+void nbl_rmsprop_step(float *p, const float *g, float *meanSquare, float *meanGradient, float *velocity, long n,
+                      float lr, float rho, float momentum, float epsilon, float weightDecay);
+/// Adam with bias correction at 1-based `step`: p −= lr·m̂/(sqrt(v̂) + eps).
+void nbl_adam_step(float *p, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2,
+                   float epsilon, long step, float weightDecay);
+/// Adagrad: a += g²; p −= lr·g/sqrt(a + eps).
+void nbl_adagrad_step(float *p, const float *g, float *accumulator, long n, float lr, float epsilon,
+                      float weightDecay);
+
+// MARK: - Image resampling (image.c)
+
+enum { NBL_FILL_CONSTANT, NBL_FILL_NEAREST, NBL_FILL_REFLECT };
+
+/// For images [n0, n1) of x (N,H,W,C): out (N,OH,OW,C) where out[n,oy,ox] = x[n] sampled at
+/// (sy, sx) = (m0·oy + m1·ox + m2, m3·oy + m4·ox + m5), m = matrices + 6n. Bilinear unless
+/// `nearest`; outside positions follow fillMode (constant fillValue, nearest edge, reflection).
+void nbl_affine_sample_nhwc(const float *x, long H, long W, long C, const float *matrices, long OH, long OW,
+                            int fillMode, float fillValue, int nearest, long n0, long n1, float *out);
+
 // MARK: - Heap statistics (memory.c)
 
 /// Returns the bytes in use on the C heap (glibc mallinfo2), or -1 where unknown.
 long nbl_heap_bytes_in_use(void);
+
+/// Inverted dropout over elements [start, end): mask[i] is 1/(1−rate) where the stream's uniform
+/// value i is at least `rate` and 0 elsewhere; y[i] = x[i]·mask[i].
+void nbl_dropout_f32(const float *x, float *y, float *mask, long n, float rate, uint64_t seed, uint64_t offset,
+                     long start, long end);
 
 #ifdef __cplusplus
 }

@@ -86,8 +86,17 @@ extension Tensor {
 /// - Paper: https://jmlr.org/papers/v15/srivastava14a.html
 public func dropout(_ x: Tensor, rate: Float, generator: RandomGenerator = .global) -> Tensor {
     require((0..<1).contains(rate), "dropout: rate \(rate) is outside [0, 1)")
+    require(x.dtype == .float32, "dropout: expected float32, got \(x.dtype) \(x.shape)")
     if rate == 0 { return x }
-    let keep = Tensor.bernoulli(x.shape, probability: 1 - rate, generator: generator)
-    let mask = keep.asType(.float32) * (1 / (1 - rate))
-    return x * mask
+    let source = x.contiguous()
+    let out = Tensor(uninitializedShape: x.shape, dtype: .float32)
+    let mask = Tensor(uninitializedShape: x.shape, dtype: .float32)
+    let stream = generator.nextStream(), seed = generator.seed
+    let (px, py, pm) = (UnsafeSendable(source.floats), UnsafeSendable(out.floats), UnsafeSendable(mask.floats))
+    let n = x.count
+    ThreadPool.parallelFor(n, grain: 1 << 15) { start, end in
+        nbl_dropout_f32(px.value, py.value, pm.value, n, rate, seed, stream, start, end)
+    }
+    guard GradientMode.shouldRecord(x) else { return out }
+    return out.recording("dropout", inputs: [x]) { g in [g * mask] }
 }

@@ -57,10 +57,10 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// The address of the first element.
-    var rawPointer: UnsafeMutableRawPointer { storage.base + offset * dtype.byteSize }
+    package var rawPointer: UnsafeMutableRawPointer { storage.base + offset * dtype.byteSize }
 
     /// The first element as float32 (the tensor must be float32).
-    var floats: UnsafeMutablePointer<Float> {
+    package var floats: UnsafeMutablePointer<Float> {
         require(dtype == .float32, "expected a float32 tensor, got \(dtype)")
         return rawPointer.assumingMemoryBound(to: Float.self)
     }

@@ -1,0 +1,56 @@
+import CNablaKernels
+
+// Geometric resampling of NHWC images: one affine map per image (flip, crop, zoom, translation,
+// rotation) and bilinear resize. These feed data augmentation; they record no gradient.
+
+/// What a resampled position outside the image reads.
+public enum FillMode: Sendable, Equatable {
+    /// A constant value.
+    case constant(Float)
+    /// The nearest edge pixel.
+    case nearest
+    /// The image mirrored about its edges (`d c b | a b c d | c b a`).
+    case reflect
+}
+
+/// Returns each image of `images` resampled through its own affine map.
+///
+/// `images` is `[N, H, W, C]` float32; `matrices` holds 6 numbers per image, `(m0 … m5)`, mapping an
+/// output position `(oy, ox)` to the source position `(m0·oy + m1·ox + m2, m3·oy + m4·ox + m5)`
+/// (pixel centres at integer coordinates). The result is `[N, outputSize.0, outputSize.1, C]`.
+/// - Precondition: `matrices.count == 6 · N`; `images` does not require gradients.
+public func affineResample(
+    _ images: Tensor, matrices: [Float], outputSize: (Int, Int), fill: FillMode = .constant(0), nearest: Bool = false
+) -> Tensor {
+    require(images.rank == 4 && images.dtype == .float32, "affineResample: expected float32 [N, H, W, C], got \(images.dtype) \(images.shape)")
+    require(matrices.count == 6 * images.shape[0], "affineResample: \(matrices.count) matrix entries for \(images.shape[0]) images (6 each)")
+    require(!images.requiresGradient, "affineResample: no gradient flows through resampling; apply it to input data")
+    require(outputSize.0 > 0 && outputSize.1 > 0, "affineResample: output size \(outputSize) must be positive")
+    let x = images.contiguous()
+    let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+    let out = Tensor(uninitializedShape: [n, outputSize.0, outputSize.1, c], dtype: .float32)
+    let (mode, value): (Int32, Float) =
+        switch fill {
+        case .constant(let v): (Int32(NBL_FILL_CONSTANT), v)
+        case .nearest: (Int32(NBL_FILL_NEAREST), 0)
+        case .reflect: (Int32(NBL_FILL_REFLECT), 0)
+        }
+    let (px, po) = (UnsafeSendable(x.floats), UnsafeSendable(out.floats))
+    matrices.withUnsafeBufferPointer { m in
+        let pm = UnsafeSendable(m.baseAddress)
+        ThreadPool.parallelFor(n, grain: Swift.max(1, 4096 / Swift.max(outputSize.0 * outputSize.1, 1))) { n0, n1 in
+            nbl_affine_sample_nhwc(
+                px.value, h, w, c, pm.value, outputSize.0, outputSize.1, mode, value, nearest ? 1 : 0, n0, n1, po.value)
+        }
+    }
+    return out
+}
+
+/// Returns `images` (`[N, H, W, C]`) resized to `size` with bilinear interpolation (half-pixel centres).
+public func resizeBilinear(_ images: Tensor, size: (Int, Int)) -> Tensor {
+    require(images.rank == 4, "resizeBilinear: expected [N, H, W, C], got \(images.shape)")
+    let sy = Float(images.shape[1]) / Float(size.0), sx = Float(images.shape[2]) / Float(size.1)
+    let matrix: [Float] = [sy, 0, 0.5 * sy - 0.5, 0, sx, 0.5 * sx - 0.5]
+    let matrices = (0..<images.shape[0]).flatMap { _ in matrix }
+    return affineResample(images, matrices: matrices, outputSize: size, fill: .nearest)
+}

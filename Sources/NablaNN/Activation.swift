@@ -1,0 +1,44 @@
+import Nabla
+
+/// An elementwise activation function, by Keras name.
+public enum Activation: Sendable, Equatable, CustomStringConvertible {
+    case linear
+    case relu
+    case sigmoid
+    case tanh
+    /// Softmax over the last axis.
+    case softmax
+    case leakyRelu(alpha: Float)
+    case elu(alpha: Float)
+    case gelu
+    case swish
+
+    /// Applies the activation.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch self {
+        case .linear: x
+        case .relu: x.relu()
+        case .sigmoid: x.sigmoid()
+        case .tanh: x.tanh()
+        case .softmax: x.softmax(axis: -1)
+        case .leakyRelu(let alpha): x.leakyRelu(alpha: alpha)
+        case .elu(let alpha): x.elu(alpha: alpha)
+        case .gelu: x.gelu()
+        case .swish: x.swish()
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .linear: "linear"
+        case .relu: "relu"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        case .softmax: "softmax"
+        case .leakyRelu(let alpha): "leaky_relu(\(alpha))"
+        case .elu(let alpha): "elu(\(alpha))"
+        case .gelu: "gelu"
+        case .swish: "swish"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Nabla
+
+/// Max pooling over NHWC images: the largest value of each `poolSize` window.
+///
+/// `strides` defaults to `poolSize`, as in Keras.
+public final class MaxPool2D: Layer {
+    public let poolSize: Size2D
+    public let strides: Size2D?
+    public let padding: Padding
+
+    public init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
+        self.poolSize = poolSize
+        self.strides = strides
+        self.padding = padding
+        super.init(name: name)
+    }
+
+    public override func build(inputShape: [Int]) -> [Int] {
+        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        return Array(withoutGradients { forward(Tensor.zeros([1] + inputShape)) }.shape.dropFirst())
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        maxPool2d(input, poolSize: poolSize.pair, strides: strides?.pair, padding: padding)
+    }
+}
+
+/// Average pooling over NHWC images (padding excluded from each window's count).
+public final class AvgPool2D: Layer {
+    public let poolSize: Size2D
+    public let strides: Size2D?
+    public let padding: Padding
+
+    public init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
+        self.poolSize = poolSize
+        self.strides = strides
+        self.padding = padding
+        super.init(name: name)
+    }
+
+    public override func build(inputShape: [Int]) -> [Int] {
+        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        return Array(withoutGradients { forward(Tensor.zeros([1] + inputShape)) }.shape.dropFirst())
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        avgPool2d(input, poolSize: poolSize.pair, strides: strides?.pair, padding: padding)
+    }
+}
+
+/// The mean over the spatial axes: `[batch, H, W, C]` → `[batch, C]`.
+public final class GlobalAveragePooling2D: Layer {
+    public override func build(inputShape: [Int]) -> [Int] {
+        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        return [inputShape[2]]
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor { globalAvgPool2d(input) }
+}

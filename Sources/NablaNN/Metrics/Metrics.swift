@@ -1,0 +1,127 @@
+import Foundation
+import Nabla
+
+/// A metric to track during training and evaluation, by Keras name.
+///
+/// Every metric is computed over the whole epoch from accumulated counts (a confusion matrix or
+/// hit counts), never as an average of per-batch values, so precision and recall are exact.
+public enum MetricKind: Sendable, Equatable {
+    /// The fraction of examples whose predicted class is the target (binary: threshold ½).
+    case accuracy
+    /// The fraction of examples whose target is among the `k` highest scores.
+    case topKAccuracy(Int)
+    /// Precision, `TP / (TP + FP)`, averaged as asked.
+    case precision(Averaging)
+    /// Recall, `TP / (TP + FN)`, averaged as asked.
+    case recall(Averaging)
+    /// F1, the harmonic mean of precision and recall, averaged as asked.
+    case f1(Averaging)
+
+    /// How per-class values combine.
+    public enum Averaging: Sendable, Equatable {
+        /// The unweighted mean over classes (classes never predicted count as 0).
+        case macro
+        /// From the counts pooled over classes.
+        case micro
+        /// One value per class, named `precision_0`, `precision_1`, ….
+        case perClass
+    }
+}
+
+/// Accumulates a confusion matrix and top-k hits over batches of predictions.
+///
+/// Predictions are `[batch, classes]` scores (probabilities or logits), or `[batch]` / `[batch, 1]`
+/// probabilities for a binary task; targets are class indices `[batch]`, one-hot rows, or 0/1.
+public final class ClassificationCounts: @unchecked Sendable {
+    /// `matrix[target][predicted]` counts.
+    public private(set) var matrix: [[Int]] = []
+    public private(set) var total = 0
+    private var topKHits: [Int: Int] = [:]
+    let topKs: [Int]
+
+    public init(topKs: [Int] = []) { self.topKs = topKs }
+
+    public func reset() {
+        matrix = []
+        total = 0
+        topKHits = [:]
+    }
+
+    /// Adds a batch.
+    public func update(predictions: Tensor, targets: Tensor) {
+        withoutGradients {
+            let scores = predictions.asType(.float32)
+            let binary = scores.rank == 1 || (scores.rank == 2 && scores.shape[1] == 1)
+            let classes = binary ? 2 : (scores.shape.last ?? 1)
+            if matrix.isEmpty { matrix = Array(repeating: Array(repeating: 0, count: classes), count: classes) }
+            let n = scores.shape[0]
+            let truth: [Int]
+            if targets.dtype == .float32 && targets.rank == 2 && targets.shape[1] > 1 {
+                truth = targets.argmax(axis: 1).toArray(Int64.self).map { Int($0) }
+            } else {
+                truth = targets.asType(.float32).reshaped([n]).toArray().map { Int($0.rounded()) }
+            }
+            let predicted: [Int] =
+                binary
+                ? scores.reshaped([n]).toArray().map { $0 > 0.5 ? 1 : 0 }
+                : scores.argmax(axis: -1).toArray(Int64.self).map { Int($0) }
+            for i in 0..<n where truth[i] >= 0 && truth[i] < classes { matrix[truth[i]][predicted[i]] += 1 }
+            total += n
+            if !topKs.isEmpty && !binary {
+                let values = scores.toArray()
+                for i in 0..<n {
+                    let row = values[(i * classes)..<((i + 1) * classes)]
+                    let target = row[row.startIndex + truth[i]]
+                    // Rank = how many scores beat the target's (ties count in its favour).
+                    let rank = row.filter { $0 > target }.count
+                    for k in topKs where rank < k { topKHits[k, default: 0] += 1 }
+                }
+            }
+        }
+    }
+
+    /// The fraction of correct predictions.
+    public var accuracy: Double {
+        total == 0 ? 0 : Double(matrix.indices.reduce(0) { $0 + matrix[$1][$1] }) / Double(total)
+    }
+
+    /// The top-k accuracy.
+    public func topKAccuracy(_ k: Int) -> Double { total == 0 ? 0 : Double(topKHits[k] ?? 0) / Double(total) }
+
+    /// Per-class precision, recall and F1.
+    public func perClass() -> [(precision: Double, recall: Double, f1: Double)] {
+        matrix.indices.map { c in
+            let tp = Double(matrix[c][c])
+            let predicted = Double(matrix.reduce(0) { $0 + $1[c] })
+            let actual = Double(matrix[c].reduce(0, +))
+            let p = predicted > 0 ? tp / predicted : 0, r = actual > 0 ? tp / actual : 0
+            return (p, r, p + r > 0 ? 2 * p * r / (p + r) : 0)
+        }
+    }
+}
+
+extension MetricKind {
+    /// The log names and values of this metric from accumulated counts.
+    func values(_ counts: ClassificationCounts) -> [(String, Double)] {
+        switch self {
+        case .accuracy: return [("accuracy", counts.accuracy)]
+        case .topKAccuracy(let k): return [("top\(k)_accuracy", counts.topKAccuracy(k))]
+        case .precision(let a): return averaged("precision", a, counts) { $0.precision }
+        case .recall(let a): return averaged("recall", a, counts) { $0.recall }
+        case .f1(let a): return averaged("f1", a, counts) { $0.f1 }
+        }
+    }
+
+    private func averaged(
+        _ name: String, _ averaging: Averaging, _ counts: ClassificationCounts,
+        _ pick: ((precision: Double, recall: Double, f1: Double)) -> Double
+    ) -> [(String, Double)] {
+        let rows = counts.perClass()
+        switch averaging {
+        case .perClass: return rows.enumerated().map { ("\(name)_\($0.offset)", pick($0.element)) }
+        case .macro: return [(name, rows.isEmpty ? 0 : rows.map(pick).reduce(0, +) / Double(rows.count))]
+        // For single-label classification every error is one FP and one FN: micro P = R = F1 = accuracy.
+        case .micro: return [(name, counts.accuracy)]
+        }
+    }
+}
