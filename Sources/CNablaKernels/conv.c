@@ -138,7 +138,9 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
                         long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
                         if (iw < 0 || iw >= g->W) continue;
                         int32_t base = (int32_t)((ih * g->W + iw) * C);
-                        const float *xi = xn + base;
+                        const float *restrict xi = xn + base;
+                        float *restrict ov = o;
+                        int32_t *restrict av = am;
                         if (first) {
                             for (long c = 0; c < C; c++) {
                                 o[c] = xi[c];
@@ -150,10 +152,11 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
                         // Branch-free so it vectorises: strictly greater wins (the first maximum
                         // keeps ties), and a NaN wins so that it propagates.
                         for (long c = 0; c < C; c++) {
-                            float v = xi[c];
-                            int better = (v > o[c]) | (v != v);
-                            o[c] = better ? v : o[c];
-                            am[c] = better ? base + (int32_t)c : am[c];
+                            float v = xi[c], current = ov[c];
+                            int32_t index = av[c];
+                            int better = (v > current) | (v != v);
+                            ov[c] = better ? v : current;
+                            av[c] = better ? base + (int32_t)c : index;
                         }
                     }
                 }

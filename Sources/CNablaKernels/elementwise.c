@@ -14,7 +14,7 @@ static inline float nbl_sigmoid(float x) {
     return e / (1.0f + e);
 }
 
-void nbl_unary_f32(int op, const float *x, float *y, long n, float alpha, float beta) {
+void nbl_unary_f32(int op, const float *restrict x, float *restrict y, long n, float alpha, float beta) {
     switch (op) {
     case NBL_UN_NEG: for (long i = 0; i < n; i++) y[i] = -x[i]; break;
     case NBL_UN_EXP: for (long i = 0; i < n; i++) y[i] = expf(x[i]); break;
@@ -40,8 +40,8 @@ void nbl_unary_f32(int op, const float *x, float *y, long n, float alpha, float 
     }
 }
 
-void nbl_unary_backward_f32(int op, const float *x, const float *y, const float *g, float *dx, long n, float alpha,
-                            float beta) {
+void nbl_unary_backward_f32(int op, const float *restrict x, const float *restrict y, const float *restrict g,
+                            float *restrict dx, long n, float alpha, float beta) {
     switch (op) {
     case NBL_UN_NEG: for (long i = 0; i < n; i++) dx[i] = -g[i]; break;
     case NBL_UN_EXP: for (long i = 0; i < n; i++) dx[i] = g[i] * y[i]; break;
@@ -114,13 +114,13 @@ void nbl_binary_f32(int op, int ndim, const long *shape, const float *a, const l
     const long *strides[2] = {aStrides, bStrides};
     long offs[2];
     NBL_BROADCAST_LOOP(2, strides, offs, {
-        const float *pa = a + offs[0], *pb = b + offs[1];
+        const float *restrict pa = a + offs[0], *restrict pb = b + offs[1];
         long sa = aStrides[ndim - 1], sb = bStrides[ndim - 1];
         if (op >= NBL_CMP_EQ) {
             uint8_t *po = (uint8_t *)out + i;
             for (long j = 0; j < count; j++) po[j] = nbl_compare(op, pa[j * sa], pb[j * sb]);
         } else {
-            float *po = (float *)out + i;
+            float *restrict po = (float *)out + i;
             // Specialised inner loops for the common layouts, so the compiler vectorises them.
             if (sa == 1 && sb == 1) {
                 switch (op) {
