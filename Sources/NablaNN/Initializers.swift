@@ -37,7 +37,7 @@ public enum Initializer: Sendable, Equatable {
     }
 
     /// Returns a tensor of `shape` drawn from this initializer.
-    public func callAsFunction(_ shape: [Int], generator: RandomGenerator = .global) -> Tensor {
+    public func callAsFunction(_ shape: [Int], generator: RandomGenerator = .current) -> Tensor {
         let (fanIn, fanOut) = Self.fans(shape)
         // Standard deviation of a unit normal truncated at ±2.
         let truncation: Float = 0.87962566103423978

@@ -15,10 +15,14 @@ public final class RandomGenerator: @unchecked Sendable {
     /// Creates a generator from a seed.
     public init(seed: UInt64) { self.seed = seed }
 
-    /// The generator used when none is passed.
-    ///
-    /// Seed it with ``Random/seed(_:)``.
+    /// The process-wide generator, re-seeded by ``Random/seed(_:)``.
     nonisolated(unsafe) public static var global = RandomGenerator(seed: 0x5EED)
+
+    /// A generator that replaces ``global`` inside ``Random/withSeed(_:_:)`` (per task and thread).
+    @TaskLocal static var scoped: RandomGenerator?
+
+    /// The generator used when none is passed: the innermost ``Random/withSeed(_:_:)``'s, else ``global``.
+    public static var current: RandomGenerator { scoped ?? global }
 
     /// Returns the next stream number, for one tensor's worth of values.
     func nextStream() -> UInt64 {
@@ -42,13 +46,22 @@ public final class RandomGenerator: @unchecked Sendable {
 /// Seeding of the global generator.
 public enum Random {
     /// Re-seeds the global generator, as `torch.manual_seed` does.
+    ///
+    /// This is process-wide; code that runs concurrently with other seeded work (tests, servers)
+    /// uses ``withSeed(_:_:)`` instead.
     public static func seed(_ value: UInt64) { RandomGenerator.global = RandomGenerator(seed: value) }
+
+    /// Runs `body` with every random draw that takes the default generator coming from a fresh
+    /// generator seeded with `value`, without touching the global one.
+    public static func withSeed<Result>(_ value: UInt64, _ body: () throws -> Result) rethrows -> Result {
+        try RandomGenerator.$scoped.withValue(RandomGenerator(seed: value), operation: body)
+    }
 }
 
 extension Tensor {
     /// Returns values drawn uniformly from `[low, high)`.
     public static func uniform(
-        _ shape: [Int], low: Float = 0, high: Float = 1, generator: RandomGenerator = .global
+        _ shape: [Int], low: Float = 0, high: Float = 1, generator: RandomGenerator = .current
     ) -> Tensor {
         require(low <= high, "uniform: low \(low) is above high \(high)")
         return generator.fill(Int32(NBL_RNG_UNIFORM), shape: shape, low, high)
@@ -56,7 +69,7 @@ extension Tensor {
 
     /// Returns values drawn from a normal distribution.
     public static func normal(
-        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .global
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .current
     ) -> Tensor {
         require(standardDeviation >= 0, "normal: negative standard deviation \(standardDeviation)")
         return generator.fill(Int32(NBL_RNG_NORMAL), shape: shape, mean, standardDeviation)
@@ -65,7 +78,7 @@ extension Tensor {
     /// Returns normal values re-drawn until within two standard deviations of the mean (as Keras's
     /// `TruncatedNormal` and TensorFlow's `truncated_normal`).
     public static func truncatedNormal(
-        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .global
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .current
     ) -> Tensor {
         require(standardDeviation >= 0, "truncatedNormal: negative standard deviation \(standardDeviation)")
         return generator.fill(Int32(NBL_RNG_TRUNCATED_NORMAL), shape: shape, mean, standardDeviation)
@@ -73,7 +86,7 @@ extension Tensor {
 
     /// Returns `bool` values that are true with probability `probability`.
     public static func bernoulli(
-        _ shape: [Int], probability: Float, generator: RandomGenerator = .global
+        _ shape: [Int], probability: Float, generator: RandomGenerator = .current
     ) -> Tensor {
         require((0...1).contains(probability), "bernoulli: probability \(probability) is outside [0, 1]")
         return uniform(shape, generator: generator) .< probability
@@ -84,7 +97,7 @@ extension Tensor {
 ///
 /// The scaling keeps the expected value, so inference uses `x` unchanged (inverted dropout).
 /// - Paper: https://jmlr.org/papers/v15/srivastava14a.html
-public func dropout(_ x: Tensor, rate: Float, generator: RandomGenerator = .global) -> Tensor {
+public func dropout(_ x: Tensor, rate: Float, generator: RandomGenerator = .current) -> Tensor {
     require((0..<1).contains(rate), "dropout: rate \(rate) is outside [0, 1)")
     require(x.dtype == .float32, "dropout: expected float32, got \(x.dtype) \(x.shape)")
     if rate == 0 { return x }

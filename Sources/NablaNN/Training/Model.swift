@@ -79,7 +79,17 @@ open class Model: Layer {
             try checkInput(validation.x, "validation input")
             try loss.validate(targets: validation.y, outputShape: outputShape)
         }
-        if let seed { Random.seed(seed) }
+        guard let seed else { return try train(trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks, verbose, nil) }
+        return try Random.withSeed(seed) {
+            try train(trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks, verbose, seed)
+        }
+    }
+
+    private func train(
+        _ trainX: Tensor, _ trainY: Tensor, _ validation: (x: Tensor, y: Tensor)?, _ optimizer: Optimizer, _ loss: any Loss,
+        _ batchSize: Int, _ epochs: Int, _ shuffle: Bool, _ classWeights: [Int: Float]?, _ callbacks: [any Callback],
+        _ verbose: ProgressDisplay.Mode, _ seed: UInt64?
+    ) throws -> History {
         let shuffler = RandomGenerator(seed: seed.map { $0 &+ 0x9E37_79B9 } ?? UInt64.random(in: 0...UInt64.max))
         let weights = classWeights.map { sampleWeights(trainY, $0) }
         let n = trainX.shape[0]

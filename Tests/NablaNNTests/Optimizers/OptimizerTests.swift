@@ -1,0 +1,127 @@
+import Foundation
+import Nabla
+import NablaNN
+import NablaTestSupport
+import Testing
+
+/// Each optimizer on a fixed problem with a fixed seed, against the update rules written out
+/// step by step here in Double (not through the code under test).
+@Suite struct OptimizerTests {
+    /// The gradient of the fixed problem `f(p) = Σ (p − target)² · w` at `p`.
+    static let target: [Double] = [0.5, -1, 2, 0.25]
+    static let weights: [Double] = [1, 3, 0.5, 2]
+    static let start: [Float] = [1, 0.5, -1, 0.3]
+
+    static func gradient(_ p: [Double]) -> [Double] { (0..<4).map { 2 * (p[$0] - target[$0]) * weights[$0] } }
+
+    /// Runs `steps` optimizer steps through autodiff and returns the parameter.
+    static func run(_ optimizer: Optimizer, steps: Int) -> [Float] {
+        let parameter = Parameter(Tensor(start))
+        let target = Tensor(Self.target.map(Float.init)), weights = Tensor(Self.weights.map(Float.init))
+        for _ in 0..<steps {
+            ((parameter.value - target).square() * weights).sum().backward()
+            optimizer.step([parameter])
+        }
+        return parameter.value.toArray()
+    }
+
+    /// Runs the reference update `update(p, g, t)` (t from 1) for `steps` steps.
+    static func reference(steps: Int, _ update: (inout [Double], [Double], Int) -> Void) -> [Float] {
+        var p = start.map(Double.init)
+        for t in 1...steps { update(&p, gradient(p), t) }
+        return p.map(Float.init)
+    }
+
+    @Test func sgd() {
+        let expected = Self.reference(steps: 5) { p, g, _ in for i in 0..<4 { p[i] -= 0.05 * g[i] } }
+        expectClose(Self.run(SGD(learningRate: 0.05), steps: 5), expected, rtol: 1e-5, atol: 1e-6)
+    }
+
+    @Test(arguments: [false, true])
+    func sgdWithMomentum(nesterov: Bool) {
+        var v = [Double](repeating: 0, count: 4)
+        let expected = Self.reference(steps: 6) { p, g, _ in
+            for i in 0..<4 {
+                v[i] = 0.9 * v[i] - 0.02 * g[i]
+                p[i] += nesterov ? 0.9 * v[i] - 0.02 * g[i] : v[i]
+            }
+        }
+        expectClose(
+            Self.run(SGD(learningRate: 0.02, momentum: 0.9, nesterov: nesterov), steps: 6), expected, rtol: 1e-5,
+            atol: 1e-6)
+    }
+
+    @Test(arguments: [(false, Float(0)), (true, Float(0)), (false, Float(0.5))])
+    func rmsprop(centered: Bool, momentum: Float) {
+        var s = [Double](repeating: 0, count: 4), mg = s, vel = s
+        let expected = Self.reference(steps: 6) { p, g, _ in
+            for i in 0..<4 {
+                s[i] = 0.9 * s[i] + 0.1 * g[i] * g[i]
+                var denominator = s[i]
+                if centered {
+                    mg[i] = 0.9 * mg[i] + 0.1 * g[i]
+                    denominator -= mg[i] * mg[i]
+                }
+                let increment = 0.01 * g[i] / (denominator + 1e-7).squareRoot()
+                if momentum > 0 {
+                    vel[i] = Double(momentum) * vel[i] + increment
+                    p[i] -= vel[i]
+                } else {
+                    p[i] -= increment
+                }
+            }
+        }
+        let optimizer = RMSProp(learningRate: 0.01, momentum: momentum, centered: centered)
+        expectClose(Self.run(optimizer, steps: 6), expected, rtol: 1e-5, atol: 1e-6)
+    }
+
+    @Test(arguments: [Float(0), Float(0.1)])
+    func adamAndAdamW(weightDecay: Float) {
+        var m = [Double](repeating: 0, count: 4), v = m
+        let (lr, b1, b2, eps) = (0.01, 0.9, 0.999, 1e-7)
+        let expected = Self.reference(steps: 8) { p, g, t in
+            for i in 0..<4 {
+                p[i] -= lr * Double(weightDecay) * p[i]
+                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                let mHat = m[i] / (1 - pow(b1, Double(t))), vHat = v[i] / (1 - pow(b2, Double(t)))
+                p[i] -= lr * mHat / (vHat.squareRoot() + eps)
+            }
+        }
+        let optimizer: Optimizer = weightDecay > 0 ? AdamW(learningRate: 0.01, weightDecay: weightDecay) : Adam(learningRate: 0.01)
+        expectClose(Self.run(optimizer, steps: 8), expected, rtol: 1e-5, atol: 1e-6)
+    }
+
+    @Test func adagrad() {
+        var a = [Double](repeating: 0.1, count: 4)
+        let expected = Self.reference(steps: 6) { p, g, _ in
+            for i in 0..<4 {
+                a[i] += g[i] * g[i]
+                p[i] -= 0.1 * g[i] / (a[i] + 1e-7).squareRoot()
+            }
+        }
+        expectClose(Self.run(Adagrad(learningRate: 0.1), steps: 6), expected, rtol: 1e-5, atol: 1e-6)
+    }
+
+    @Test func gradientClippingByNormAndValue() {
+        // One SGD step with learning rate 1 moves the parameter by exactly the clipped gradient.
+        let g = Self.gradient(Self.start.map(Double.init))
+        let norm = g.map { $0 * $0 }.reduce(0, +).squareRoot()
+        let byNorm = zip(Self.start, g).map { Float(Double($0) - $1 * 1 / norm) }
+        expectClose(Self.run(SGD(learningRate: 1, clipNorm: 1), steps: 1), byNorm, rtol: 1e-5, atol: 1e-6)
+        let byValue = zip(Self.start, g).map { Float(Double($0) - Swift.min(Swift.max($1, -0.5), 0.5)) }
+        expectClose(Self.run(SGD(learningRate: 1, clipValue: 0.5), steps: 1), byValue, rtol: 1e-5, atol: 1e-6)
+    }
+
+    @Test func schedulesFollowTheirFormulas() {
+        expectClose([StepDecay(initial: 1, stepSize: 10, factor: 0.5).learningRate(at: 25)], [0.25])
+        expectClose([ExponentialDecay(initial: 1, decaySteps: 10, rate: 0.5).learningRate(at: 5)], [Float(0.5.squareRoot())])
+        expectClose([CosineDecay(initial: 1, decaySteps: 100).learningRate(at: 50)], [0.5], atol: 1e-6)
+        expectClose([CosineDecay(initial: 1, decaySteps: 100, warmupSteps: 10).learningRate(at: 4)], [0.5])
+        let cycle = OneCycle(maximum: 1, totalSteps: 101, percentStart: 0.3)
+        expectClose([cycle.learningRate(at: 30), cycle.learningRate(at: 0)], [1, 0.04])
+        let optimizer = SGD(learningRate: 1, schedule: StepDecay(initial: 0.1, stepSize: 1, factor: 0.5))
+        _ = Self.run(optimizer, steps: 2)
+        expectClose([optimizer.currentLearningRate], [0.025])
+    }
+}
