@@ -20,8 +20,10 @@ let package = Package(
         .target(name: "CNablaKernels"),
         // zlib from the system (present on a fresh Debian with Swift), for gzip-compressed datasets.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // JPEG and PNG through the system's libjpeg-turbo and libpng (present on a fresh Debian with Swift).
+        .target(name: "CNablaImage", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Nabla", dependencies: ["CNablaKernels"]),
-        .target(name: "NablaData", dependencies: ["Nabla", "CNablaKernels", "CZlib"]),
+        .target(name: "NablaData", dependencies: ["Nabla", "CNablaKernels", "CZlib", "CNablaImage"]),
         .target(name: "NablaNN", dependencies: ["Nabla", "CNablaKernels"]),
         .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
         .executableTarget(
@@ -31,11 +33,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),
-        .executableTarget(name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels", "CNablaKernels"]),
+        .executableTarget(
+            name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels", "CNablaKernels"]),
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport", "CNablaKernels"]),
-        .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib"]),
+        .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib", "CNablaImage"]),
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),
-        .testTarget(name: "NablaCLITests", dependencies: ["NablaTestSupport"]),
+        .testTarget(name: "NablaCLITests", dependencies: ["NablaCLI", "NablaTestSupport"], exclude: ["Snapshots"]),
     ]
 )

@@ -5,7 +5,7 @@ struct Nabla: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nabla",
         abstract: "Train, evaluate and benchmark deep-learning models.",
-        subcommands: [TrainCommand.self],
+        subcommands: [TrainCommand.self, DataCommand.self],
         defaultSubcommand: TrainCommand.self)
 }
 

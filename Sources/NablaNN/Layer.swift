@@ -120,7 +120,8 @@ open class Layer: @unchecked Sendable {
         if let outputShape, let inputShape {
             require(
                 Layer.compatible(shape, inputShape),
-                "\(name): expected input of shape \(["batch"] + inputShape.map(String.init)), got \(["batch"] + shape.map(String.init))")
+                "\(name): expected input of shape \(["batch"] + inputShape.map(String.init)), got \(["batch"] + shape.map(String.init))"
+            )
             return outputShape
         }
         let out = build(inputShape: shape)
@@ -132,7 +133,8 @@ open class Layer: @unchecked Sendable {
     /// Returns the mismatch message if `shape` does not fit this layer, or nil.
     public func inputMismatch(_ shape: [Int]) -> String? {
         guard let inputShape, !Layer.compatible(shape, inputShape) else { return nil }
-        return "\(name): expected input of shape [batch, \(inputShape.map(String.init).joined(separator: ", "))], got [batch, \(shape.map(String.init).joined(separator: ", "))]"
+        return
+            "\(name): expected input of shape [batch, \(inputShape.map(String.init).joined(separator: ", "))], got [batch, \(shape.map(String.init).joined(separator: ", "))]"
     }
 
     static func compatible(_ a: [Int], _ b: [Int]) -> Bool { a == b }
@@ -154,7 +156,8 @@ open class Layer: @unchecked Sendable {
     /// The number of scalars in trainable and in frozen or statistics parameters.
     public var parameterCounts: (trainable: Int, nonTrainable: Int) {
         parameters().reduce((0, 0)) { acc, p in
-            p.parameter.isTrainable ? (acc.0 + p.parameter.value.count, acc.1) : (acc.0, acc.1 + p.parameter.value.count)
+            p.parameter.isTrainable
+                ? (acc.0 + p.parameter.value.count, acc.1) : (acc.0, acc.1 + p.parameter.value.count)
         }
     }
 }

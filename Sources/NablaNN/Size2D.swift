@@ -1,7 +1,9 @@
 import Nabla
 
 /// A height and width, written as one integer (`3` means 3×3) or a pair (`[3, 5]`).
-public struct Size2D: Sendable, Equatable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, CustomStringConvertible {
+public struct Size2D: Sendable, Equatable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral,
+    CustomStringConvertible
+{
     public var height: Int
     public var width: Int
 

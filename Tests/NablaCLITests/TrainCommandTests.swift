@@ -1,1 +1,67 @@
+import Foundation
 import Testing
+
+/// Runs the built `nabla` binary (debug build, next to this test bundle) and captures its output.
+func runNabla(
+    _ arguments: [String], environment: [String: String] = [:]
+) throws -> (status: Int32, stdout: String, stderr: String) {
+    let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
+    let candidates = [bundle.appendingPathComponent("nabla"), URL(fileURLWithPath: ".build/debug/nabla")]
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw CLITestError(message: "nabla binary not found next to the tests (build it with swift build)")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+struct CLITestError: Error { let message: String }
+
+@Suite struct TrainCommandTests {
+    @Test func helpDescribesTheDefaults() throws {
+        let result = try runNabla(["train", "--help"])
+        #expect(result.status == 0)
+        let snapshot = try String(
+            contentsOfFile: #filePath.replacingOccurrences(
+                of: "TrainCommandTests.swift", with: "Snapshots/train-help.txt"), encoding: .utf8)
+        #expect(result.stdout == snapshot)
+    }
+
+    @Test func unknownModelIsAOneLineError() throws {
+        let result = try runNabla(["train", "--model", "resnet-1000"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("unknown model 'resnet-1000'"))
+        #expect(!result.stderr.contains("Backtrace"))
+    }
+
+    @Test func missingDatasetSaysHowToGetIt() throws {
+        let result = try runNabla(
+            ["train", "--dataset", "mnist", "--epochs", "1"],
+            environment: ["NABLA_DATA": "/nonexistent", "HOME": "/nonexistent"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("dataset 'mnist' not found"))
+        #expect(result.stderr.contains("debug build"))
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    func trainsBrieflyOnFashionMNIST() throws {
+        let folder = NSTemporaryDirectory() + "nabla-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let result = try runNabla([
+            "train", "--model", "mlp", "--epochs", "1", "--limit", "512", "--output", "\(folder)/m.nabla",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Epoch 1/1 - "))
+        #expect(result.stdout.contains("test: loss"))
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/m.nabla"))
+        #expect(!result.stdout.contains("\r"))
+    }
+}

@@ -5,6 +5,9 @@ import Foundation
 /// Freed blocks go back to a free list for their size class instead of to the system, so a
 /// training step that repeats the same shapes reuses the same blocks and asks the system for
 /// nothing after warm-up. Size classes are four per power of two (at most 25% slack).
+/// The free lists hold at most `NABLA_ALLOCATOR_CACHE_MB` megabytes (default 512): a block that
+/// would go over goes back to the system, so batches of many sizes (a last partial batch, an
+/// evaluation at another batch size) cannot grow the process without bound.
 /// `NABLA_ALLOCATOR_CACHE=0` turns caching off (every block goes straight back to the system).
 public final class CachingAllocator: @unchecked Sendable {
     /// The process-wide allocator.
@@ -26,6 +29,8 @@ public final class CachingAllocator: @unchecked Sendable {
     private var freeLists: [Int: [UnsafeMutableRawPointer]] = [:]
     private var stats = Statistics(systemAllocations: 0, cacheHits: 0, bytesInUse: 0, bytesCached: 0)
     private let cachingEnabled = ProcessInfo.processInfo.environment["NABLA_ALLOCATOR_CACHE"] != "0"
+    private let cacheLimit =
+        (ProcessInfo.processInfo.environment["NABLA_ALLOCATOR_CACHE_MB"].flatMap(Int.init) ?? 512) << 20
 
     /// Returns the size class that a request of `byteCount` bytes is served from.
     static func sizeClass(_ byteCount: Int) -> Int {
@@ -61,7 +66,7 @@ public final class CachingAllocator: @unchecked Sendable {
     func release(_ pointer: UnsafeMutableRawPointer, sizeClass size: Int) {
         lock.lock()
         stats.bytesInUse -= size
-        if cachingEnabled {
+        if cachingEnabled && stats.bytesCached + size <= cacheLimit {
             freeLists[size, default: []].append(pointer)
             stats.bytesCached += size
             lock.unlock()

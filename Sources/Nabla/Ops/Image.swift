@@ -22,8 +22,12 @@ public enum FillMode: Sendable, Equatable {
 public func affineResample(
     _ images: Tensor, matrices: [Float], outputSize: (Int, Int), fill: FillMode = .constant(0), nearest: Bool = false
 ) -> Tensor {
-    require(images.rank == 4 && images.dtype == .float32, "affineResample: expected float32 [N, H, W, C], got \(images.dtype) \(images.shape)")
-    require(matrices.count == 6 * images.shape[0], "affineResample: \(matrices.count) matrix entries for \(images.shape[0]) images (6 each)")
+    require(
+        images.rank == 4 && images.dtype == .float32,
+        "affineResample: expected float32 [N, H, W, C], got \(images.dtype) \(images.shape)")
+    require(
+        matrices.count == 6 * images.shape[0],
+        "affineResample: \(matrices.count) matrix entries for \(images.shape[0]) images (6 each)")
     require(!images.requiresGradient, "affineResample: no gradient flows through resampling; apply it to input data")
     require(outputSize.0 > 0 && outputSize.1 > 0, "affineResample: output size \(outputSize) must be positive")
     let x = images.contiguous()

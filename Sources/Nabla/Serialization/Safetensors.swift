@@ -39,7 +39,9 @@ public enum Safetensors {
         var offset = 0
         for (name, tensor) in tensors {
             let size = tensor.count * tensor.dtype.byteSize
-            header[name] = ["dtype": code(tensor.dtype), "shape": tensor.shape, "data_offsets": [offset, offset + size]]
+            header[name] = [
+                "dtype": code(tensor.dtype), "shape": tensor.shape, "data_offsets": [offset, offset + size],
+            ]
             offset += size
         }
         var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8)
@@ -81,22 +83,31 @@ public enum Safetensors {
     }
 
     /// Decodes the bytes of a safetensors file; `path` only names it in errors.
-    public static func decode(_ data: Data, path: String = "<memory>") throws -> (
+    public static func decode(
+        _ data: Data, path: String = "<memory>"
+    ) throws -> (
         tensors: [String: Tensor], metadata: [String: String]
     ) {
-        func corrupt(_ message: String) -> NablaError { NablaError(.corruptFile, "not a valid safetensors file: \(message)", path: path) }
+        func corrupt(_ message: String) -> NablaError {
+            NablaError(.corruptFile, "not a valid safetensors file: \(message)", path: path)
+        }
         guard data.count >= 8 else { throw corrupt("\(data.count) bytes is shorter than the 8-byte header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(Swift.min(maximumHeaderSize, data.count - 8)) else {
             throw corrupt("header length \(headerLength) exceeds the file (\(data.count) bytes) or the limit")
         }
         let dataStart = 8 + Int(headerLength)
-        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any] else {
+        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any]
+        else {
             throw corrupt("the header is not a JSON object")
         }
         var metadata: [String: String] = [:]
         if let meta = header["__metadata__"] {
-            guard let strings = meta as? [String: String] else { throw corrupt("__metadata__ is not an object of strings") }
+            guard let strings = meta as? [String: String] else {
+                throw corrupt("__metadata__ is not an object of strings")
+            }
             metadata = strings
         }
         let available = data.count - dataStart
@@ -107,7 +118,9 @@ public enum Safetensors {
                 let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
             else { throw corrupt("tensor '\(name)' lacks dtype, shape or data_offsets") }
             guard let dtype = dtype(code) else { throw corrupt("tensor '\(name)' has unsupported dtype \(code)") }
-            guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }) else { throw corrupt("tensor '\(name)' has shape \(shape)") }
+            guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }) else {
+                throw corrupt("tensor '\(name)' has shape \(shape)")
+            }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= available else {
                 throw corrupt("tensor '\(name)' data [\(begin), \(end)) lies outside the \(available) data bytes")
@@ -117,7 +130,9 @@ public enum Safetensors {
                 return (p, acc.1 || o)
             }
             guard !overflow, count * dtype.byteSize == end - begin else {
-                throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs \(count * dtype.byteSize) bytes, has \(end - begin)")
+                throw corrupt(
+                    "tensor '\(name)' of shape \(shape) \(dtype) needs \(count * dtype.byteSize) bytes, has \(end - begin)"
+                )
             }
             ranges.append((begin, end, name))
             let tensor = Tensor.zeros(shape, dtype: dtype)

@@ -96,7 +96,9 @@ extension Tensor {
     /// This is the explicit in-place API that optimizers use for parameter updates; other views of
     /// the same storage see the change. No gradient is recorded.
     /// - Precondition: the tensor is contiguous.
-    public func withUnsafeMutableBytes<Result>(_ body: (UnsafeMutableRawBufferPointer) throws -> Result) rethrows
+    public func withUnsafeMutableBytes<Result>(
+        _ body: (UnsafeMutableRawBufferPointer) throws -> Result
+    ) rethrows
         -> Result
     {
         require(isContiguous, "withUnsafeMutableBytes: tensor of shape \(shape) is a non-contiguous view")

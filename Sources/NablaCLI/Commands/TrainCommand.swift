@@ -39,7 +39,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Save the trained model to this .nabla file.")
     var output: String?
 
-    @Option(name: .customLong("min-accuracy"), help: "Exit with failure unless the test accuracy reaches this fraction.")
+    @Option(
+        name: .customLong("min-accuracy"), help: "Exit with failure unless the test accuracy reaches this fraction.")
     var minAccuracy: Double?
 
     func validate() throws {
@@ -69,10 +70,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         #if DEBUG
-        FileHandle.standardError.write(
-            Data(
-                "warning: this is a debug build; training runs orders of magnitude slower. Build for release: swift run -c release nabla train\n"
-                    .utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "warning: this is a debug build; training runs orders of magnitude slower. Build for release: swift run -c release nabla train\n"
+                        .utf8))
         #endif
         do {
             try train()
@@ -98,10 +99,11 @@ struct TrainCommand: ParsableCommand {
             x: train.images, y: train.labels, batchSize: batchSize, epochs: epochs,
             validationData: (test.images, test.labels), seed: seed)
         let seconds = Date().timeIntervalSince(start)
-        let result = try network.evaluate(x: test.images, y: test.labels, batchSize: 500)
+        let result = try network.evaluate(x: test.images, y: test.labels, batchSize: batchSize)
         print(
             String(
-                format: "test: loss %.4f - accuracy %.4f - precision %.4f - recall %.4f (%.0fs training, %.0f samples/s)",
+                format:
+                    "test: loss %.4f - accuracy %.4f - precision %.4f - recall %.4f (%.0fs training, %.0f samples/s)",
                 result["loss"] ?? .nan, result["accuracy"] ?? .nan, result["precision"] ?? .nan,
                 result["recall"] ?? .nan, seconds, Double(train.count * epochs) / seconds))
         if let output {
@@ -109,7 +111,8 @@ struct TrainCommand: ParsableCommand {
             print("saved \(output)")
         }
         if let minAccuracy, let accuracy = result["accuracy"], accuracy < minAccuracy {
-            throw CLIError(message: String(format: "test accuracy %.4f is below the required %.4f", accuracy, minAccuracy))
+            throw CLIError(
+                message: String(format: "test accuracy %.4f is below the required %.4f", accuracy, minAccuracy))
         }
     }
 }

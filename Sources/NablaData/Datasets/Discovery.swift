@@ -24,7 +24,9 @@ public enum DatasetDiscovery {
     public static func locate(_ name: String, files: [String], howToGet: String) throws -> String {
         let manager = FileManager.default
         for folder in searchFolders(for: name) {
-            if files.allSatisfy({ manager.fileExists(atPath: "\(folder)/\($0)") || manager.fileExists(atPath: "\(folder)/\($0).gz") }) {
+            if files.allSatisfy({
+                manager.fileExists(atPath: "\(folder)/\($0)") || manager.fileExists(atPath: "\(folder)/\($0).gz")
+            }) {
                 return folder
             }
         }

@@ -32,14 +32,15 @@ public enum Gzip {
                     stream.avail_out = uInt(buffer.count)
                     status = inflate(&stream, Z_NO_FLUSH)
                     guard status == Z_OK || status == Z_STREAM_END else {
-                        let reason = status == Z_BUF_ERROR ? "the stream is truncated" : "the stream is damaged (zlib \(status))"
+                        let reason =
+                            status == Z_BUF_ERROR ? "the stream is truncated" : "the stream is damaged (zlib \(status))"
                         throw NablaError(.corruptFile, "cannot decompress: \(reason)", path: path)
                     }
                     let produced = buffer.count - Int(stream.avail_out)
                     guard output.count + produced <= limit else {
                         throw NablaError(.resourceLimit, "decompresses to more than \(limit) bytes", path: path)
                     }
-                    output.append(buffer.baseAddress!, count: produced)
+                    if let base = buffer.baseAddress { output.append(base, count: produced) }
                 }
                 if status != Z_STREAM_END && stream.avail_in == 0 && stream.avail_out != 0 {
                     throw NablaError(.corruptFile, "cannot decompress: the stream is truncated", path: path)

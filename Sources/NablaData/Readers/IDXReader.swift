@@ -12,7 +12,9 @@ public enum IDXReader {
     /// - Throws: ``NablaError``: `.notFound`, `.io`, or `.corruptFile` naming the file for a wrong
     ///   magic number, an unsupported type, or data shorter or longer than the dimensions declare.
     public static func read(_ path: String) throws -> Tensor {
-        guard FileManager.default.fileExists(atPath: path) else { throw NablaError(.notFound, "no such file", path: path) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw NablaError(.notFound, "no such file", path: path)
+        }
         var data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw NablaError(.io, "cannot read the file: \(error.localizedDescription)", path: path)
@@ -25,7 +27,9 @@ public enum IDXReader {
     public static func decode(_ data: Data, path: String) throws -> Tensor {
         let bytes = [UInt8](data.prefix(4))
         guard bytes.count == 4, bytes[0] == 0, bytes[1] == 0 else {
-            throw NablaError(.corruptFile, "not an IDX file: wrong magic number \(bytes.map { String(format: "%02x", $0) }.joined())", path: path)
+            throw NablaError(
+                .corruptFile,
+                "not an IDX file: wrong magic number \(bytes.map { String(format: "%02x", $0) }.joined())", path: path)
         }
         let type = bytes[2], rank = Int(bytes[3])
         let dtype: DType
@@ -33,10 +37,14 @@ public enum IDXReader {
         case 0x08: dtype = .uint8
         case 0x0C: dtype = .int32
         case 0x0D: dtype = .float32
-        default: throw NablaError(.corruptFile, "IDX element type 0x\(String(type, radix: 16)) is not supported (0x08, 0x0C, 0x0D are)", path: path)
+        default:
+            throw NablaError(
+                .corruptFile, "IDX element type 0x\(String(type, radix: 16)) is not supported (0x08, 0x0C, 0x0D are)",
+                path: path)
         }
         guard rank >= 1, data.count >= 4 + 4 * rank else {
-            throw NablaError(.corruptFile, "truncated IDX header (\(rank) dimensions declared, \(data.count) bytes)", path: path)
+            throw NablaError(
+                .corruptFile, "truncated IDX header (\(rank) dimensions declared, \(data.count) bytes)", path: path)
         }
         let start = data.startIndex
         let shape = (0..<rank).map { d -> Int in

@@ -19,7 +19,8 @@ public class RandomAffineLayer: Layer {
     func inference(_ input: Tensor) -> Tensor { input }
 
     public override func build(inputShape: [Int]) -> [Int] {
-        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        require(
+            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         let (h, w) = outputSize(h: inputShape[0], w: inputShape[1])
         return [h, w, inputShape[2]]
     }
@@ -33,7 +34,8 @@ public class RandomAffineLayer: Layer {
         for i in 0..<n {
             matrices += matrix(h: h, w: w, draws: draws[(i * drawsPerImage)..<((i + 1) * drawsPerImage)])
         }
-        return affineResample(input.asType(.float32), matrices: matrices, outputSize: outputSize(h: h, w: w), fill: fill)
+        return affineResample(
+            input.asType(.float32), matrices: matrices, outputSize: outputSize(h: h, w: w), fill: fill)
     }
 }
 
@@ -64,7 +66,9 @@ public final class RandomCrop: RandomAffineLayer {
     public let padding: Int
 
     public init(height: Int, width: Int, padding: Int = 0, name: String? = nil) {
-        require(height > 0 && width > 0 && padding >= 0, "RandomCrop: invalid size \(height)×\(width) or padding \(padding)")
+        require(
+            height > 0 && width > 0 && padding >= 0, "RandomCrop: invalid size \(height)×\(width) or padding \(padding)"
+        )
         self.height = height
         self.width = width
         self.padding = padding
@@ -75,7 +79,9 @@ public final class RandomCrop: RandomAffineLayer {
     override func outputSize(h: Int, w: Int) -> (Int, Int) { (height, width) }
     override func matrix(h: Int, w: Int, draws: ArraySlice<Float>) -> [Float] {
         let rangeY = h + 2 * padding - height, rangeX = w + 2 * padding - width
-        require(rangeY >= 0 && rangeX >= 0, "\(name): crop \(height)×\(width) is larger than the padded input \(h + 2 * padding)×\(w + 2 * padding)")
+        require(
+            rangeY >= 0 && rangeX >= 0,
+            "\(name): crop \(height)×\(width) is larger than the padded input \(h + 2 * padding)×\(w + 2 * padding)")
         let dy = Swift.min(Int(draws[draws.startIndex] * Float(rangeY + 1)), rangeY) - padding
         let dx = Swift.min(Int(draws[draws.startIndex + 1] * Float(rangeX + 1)), rangeX) - padding
         return [1, 0, Float(dy), 0, 1, Float(dx)]

@@ -33,7 +33,9 @@ public final class BatchNormalization: Layer {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        guard let gamma, let beta, let movingMean, let movingVariance else { misuse("\(name): used before it was built") }
+        guard let gamma, let beta, let movingMean, let movingVariance else {
+            misuse("\(name): used before it was built")
+        }
         if !isTraining {
             return batchNorm(
                 input, mean: movingMean.value, variance: movingVariance.value, scale: gamma.value, offset: beta.value,

@@ -23,7 +23,9 @@ public final class Conv2D: Layer {
         groups: Int = 1, activation: Activation = .linear, useBias: Bool = true,
         kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros, name: String? = nil
     ) {
-        require(filters > 0 && groups > 0 && filters % groups == 0, "Conv2D: \(filters) filters do not split into \(groups) groups")
+        require(
+            filters > 0 && groups > 0 && filters % groups == 0,
+            "Conv2D: \(filters) filters do not split into \(groups) groups")
         self.filters = filters
         self.kernelSize = kernelSize
         self.strides = strides
@@ -38,7 +40,8 @@ public final class Conv2D: Layer {
     }
 
     public override func build(inputShape: [Int]) -> [Int] {
-        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        require(
+            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         let channels = inputShape[2]
         require(channels % groups == 0, "\(name): \(channels) input channels do not split into \(groups) groups")
         weight = addParameter(
@@ -46,7 +49,8 @@ public final class Conv2D: Layer {
         if useBias { bias = addParameter("bias", biasInitializer([filters])) }
         let probe = withoutGradients {
             conv2d(
-                Tensor.zeros([1] + inputShape), Tensor.zeros([kernelSize.height, kernelSize.width, channels / groups, filters]),
+                Tensor.zeros([1] + inputShape),
+                Tensor.zeros([kernelSize.height, kernelSize.width, channels / groups, filters]),
                 strides: strides.pair, padding: padding, dilation: dilation.pair, groups: groups)
         }
         return Array(probe.shape.dropFirst())
@@ -54,7 +58,8 @@ public final class Conv2D: Layer {
 
     public override func forward(_ input: Tensor) -> Tensor {
         guard let weight else { misuse("\(name): used before it was built") }
-        var y = conv2d(input, weight.value, strides: strides.pair, padding: padding, dilation: dilation.pair, groups: groups)
+        var y = conv2d(
+            input, weight.value, strides: strides.pair, padding: padding, dilation: dilation.pair, groups: groups)
         if let bias { y = y + bias.value }
         return activation(y)
     }
@@ -90,7 +95,8 @@ public final class DepthwiseConv2D: Layer {
     }
 
     public override func build(inputShape: [Int]) -> [Int] {
-        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        require(
+            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         let channels = inputShape[2], out = channels * depthMultiplier
         weight = addParameter("weight", kernelInitializer([kernelSize.height, kernelSize.width, 1, out]))
         if useBias { bias = addParameter("bias", Tensor.zeros([out])) }

@@ -28,7 +28,9 @@ public final class Dense: Layer {
     }
 
     public override func build(inputShape: [Int]) -> [Int] {
-        require(!inputShape.isEmpty, "\(name): Dense needs inputs of rank ≥ 2 ([batch, features]), got a per-example shape \(inputShape)")
+        require(
+            !inputShape.isEmpty,
+            "\(name): Dense needs inputs of rank ≥ 2 ([batch, features]), got a per-example shape \(inputShape)")
         weight = addParameter("weight", kernelInitializer([inputShape[inputShape.count - 1], units]))
         if useBias { bias = addParameter("bias", biasInitializer([units])) }
         return Array(inputShape.dropLast()) + [units]

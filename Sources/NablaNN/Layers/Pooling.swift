@@ -16,7 +16,8 @@ public final class MaxPool2D: Layer {
     }
 
     public override func build(inputShape: [Int]) -> [Int] {
-        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        require(
+            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         return Array(withoutGradients { forward(Tensor.zeros([1] + inputShape)) }.shape.dropFirst())
     }
 
@@ -39,7 +40,8 @@ public final class AvgPool2D: Layer {
     }
 
     public override func build(inputShape: [Int]) -> [Int] {
-        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        require(
+            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         return Array(withoutGradients { forward(Tensor.zeros([1] + inputShape)) }.shape.dropFirst())
     }
 
@@ -51,7 +53,8 @@ public final class AvgPool2D: Layer {
 /// The mean over the spatial axes: `[batch, H, W, C]` → `[batch, C]`.
 public final class GlobalAveragePooling2D: Layer {
     public override func build(inputShape: [Int]) -> [Int] {
-        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        require(
+            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         return [inputShape[2]]
     }
 

@@ -36,8 +36,11 @@ public final class ZeroPadding2D: Layer {
     }
 
     public override func build(inputShape: [Int]) -> [Int] {
-        require(inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
-        return [inputShape[0] + padding.top + padding.bottom, inputShape[1] + padding.left + padding.right, inputShape[2]]
+        require(
+            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
+        return [
+            inputShape[0] + padding.top + padding.bottom, inputShape[1] + padding.left + padding.right, inputShape[2],
+        ]
     }
 
     public override func forward(_ input: Tensor) -> Tensor {

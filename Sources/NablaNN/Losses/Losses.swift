@@ -24,7 +24,10 @@ extension Loss {
     public func validate(targets: Tensor, outputShape: [Int]) throws {
         let expected = outputShape
         guard Array(targets.shape.dropFirst()) == expected else {
-            throw NablaError(.invalidArgument, "\(name): targets of shape \(targets.shape) do not match predictions [batch, \(expected.map(String.init).joined(separator: ", "))]")
+            throw NablaError(
+                .invalidArgument,
+                "\(name): targets of shape \(targets.shape) do not match predictions [batch, \(expected.map(String.init).joined(separator: ", "))]"
+            )
         }
     }
 }
@@ -114,14 +117,17 @@ public struct SparseCategoricalCrossEntropy: Loss {
 
     public func validate(targets: Tensor, outputShape: [Int]) throws {
         guard targets.dtype == .int32 || targets.dtype == .int64 || targets.dtype == .uint8, targets.rank == 1 else {
-            throw NablaError(.invalidArgument, "\(name): targets must be integer class indices [batch], got \(targets.dtype) \(targets.shape)")
+            throw NablaError(
+                .invalidArgument,
+                "\(name): targets must be integer class indices [batch], got \(targets.dtype) \(targets.shape)")
         }
         let classes = outputShape.last ?? 1
         let values = targets.asType(.int64).toArray(Int64.self)
         if let bad = values.firstIndex(where: { $0 < 0 || $0 >= classes }) {
             throw NablaError(
                 .invalidArgument,
-                "\(name): label \(values[bad]) of example \(bad) is outside 0..<\(classes), the model's \(classes) outputs")
+                "\(name): label \(values[bad]) of example \(bad) is outside 0..<\(classes), the model's \(classes) outputs"
+            )
         }
     }
 }

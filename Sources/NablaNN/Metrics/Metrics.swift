@@ -101,8 +101,8 @@ public final class ClassificationCounts: @unchecked Sendable {
 }
 
 extension MetricKind {
-    /// The log names and values of this metric from accumulated counts.
-    func values(_ counts: ClassificationCounts) -> [(String, Double)] {
+    /// Returns the log names and values of this metric from accumulated counts.
+    public func values(_ counts: ClassificationCounts) -> [(String, Double)] {
         switch self {
         case .accuracy: return [("accuracy", counts.accuracy)]
         case .topKAccuracy(let k): return [("top\(k)_accuracy", counts.topKAccuracy(k))]

@@ -19,12 +19,15 @@ public final class SGD: Optimizer {
         require((0..<1).contains(momentum), "SGD: momentum \(momentum) is outside [0, 1)")
         self.momentum = momentum
         self.nesterov = nesterov
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm, schedule: schedule)
+        super.init(
+            learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm,
+            schedule: schedule)
     }
 
     public override var stateCount: Int { momentum > 0 ? 1 : 0 }
 
-    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int) {
+    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int)
+    {
         nbl_sgd_step(
             parameter.floats, gradient.floats, state.first?.floats, parameter.count, learningRate, momentum,
             nesterov ? 1 : 0, weightDecay)
@@ -51,13 +54,16 @@ public final class RMSProp: Optimizer {
         self.momentum = momentum
         self.epsilon = epsilon
         self.centered = centered
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm, schedule: schedule)
+        super.init(
+            learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm,
+            schedule: schedule)
     }
 
     // Slots: mean square, then mean gradient (centred), then velocity (momentum).
     public override var stateCount: Int { 3 }
 
-    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int) {
+    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int)
+    {
         nbl_rmsprop_step(
             parameter.floats, gradient.floats, state[0].floats, centered ? state[1].floats : nil,
             momentum > 0 ? state[2].floats : nil, parameter.count, learningRate, rho, momentum, epsilon, weightDecay)
@@ -82,12 +88,15 @@ public class Adam: Optimizer {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm, schedule: schedule)
+        super.init(
+            learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm,
+            schedule: schedule)
     }
 
     public override var stateCount: Int { 2 }
 
-    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int) {
+    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int)
+    {
         nbl_adam_step(
             parameter.floats, gradient.floats, state[0].floats, state[1].floats, parameter.count, learningRate, beta1,
             beta2, epsilon, step, weightDecay)
@@ -123,13 +132,19 @@ public final class Adagrad: Optimizer {
     ) {
         self.initialAccumulator = initialAccumulator
         self.epsilon = epsilon
-        super.init(learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm, schedule: schedule)
+        super.init(
+            learningRate: learningRate, weightDecay: weightDecay, clipValue: clipValue, clipNorm: clipNorm,
+            schedule: schedule)
     }
 
     public override var stateCount: Int { 1 }
-    public override func initialState(slot: Int, shape: [Int]) -> Tensor { Tensor.full(shape, value: initialAccumulator) }
+    public override func initialState(slot: Int, shape: [Int]) -> Tensor {
+        Tensor.full(shape, value: initialAccumulator)
+    }
 
-    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int) {
-        nbl_adagrad_step(parameter.floats, gradient.floats, state[0].floats, parameter.count, learningRate, epsilon, weightDecay)
+    public override func update(_ parameter: Tensor, gradient: Tensor, state: [Tensor], learningRate: Float, step: Int)
+    {
+        nbl_adagrad_step(
+            parameter.floats, gradient.floats, state[0].floats, parameter.count, learningRate, epsilon, weightDecay)
     }
 }

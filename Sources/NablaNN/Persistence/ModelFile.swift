@@ -1,7 +1,9 @@
 import Foundation
 import Nabla
 
-/// The `.nabla` model file: a safetensors file of the model's parameters under their
+/// Describes the `.nabla` model file.
+///
+/// It is a safetensors file of the model's parameters under their
 /// hierarchical names, with the format version and the layer list in its metadata.
 /// Python's `safetensors` package reads it as it is.
 public enum ModelFile {

@@ -19,7 +19,9 @@ public struct StepDecay: LearningRateSchedule {
 public struct ExponentialDecay: LearningRateSchedule {
     public var initial: Float, decaySteps: Int, rate: Float, staircase: Bool
     public init(initial: Float, decaySteps: Int, rate: Float, staircase: Bool = false) {
-        (self.initial, self.decaySteps, self.rate, self.staircase) = (initial, Swift.max(decaySteps, 1), rate, staircase)
+        (self.initial, self.decaySteps, self.rate, self.staircase) = (
+            initial, Swift.max(decaySteps, 1), rate, staircase
+        )
     }
     public func learningRate(at step: Int) -> Float {
         let p = Float(step) / Float(decaySteps)
@@ -32,7 +34,9 @@ public struct ExponentialDecay: LearningRateSchedule {
 public struct CosineDecay: LearningRateSchedule {
     public var initial: Float, decaySteps: Int, alpha: Float, warmupSteps: Int
     public init(initial: Float, decaySteps: Int, alpha: Float = 0, warmupSteps: Int = 0) {
-        (self.initial, self.decaySteps, self.alpha, self.warmupSteps) = (initial, Swift.max(decaySteps, 1), alpha, warmupSteps)
+        (self.initial, self.decaySteps, self.alpha, self.warmupSteps) = (
+            initial, Swift.max(decaySteps, 1), alpha, warmupSteps
+        )
     }
     public func learningRate(at step: Int) -> Float {
         if step < warmupSteps { return initial * Float(step + 1) / Float(warmupSteps) }
@@ -61,7 +65,9 @@ public struct WarmUp: LearningRateSchedule {
 /// - Paper: https://arxiv.org/abs/1708.07120
 public struct OneCycle: LearningRateSchedule {
     public var maximum: Float, totalSteps: Int, percentStart: Float, divFactor: Float, finalDivFactor: Float
-    public init(maximum: Float, totalSteps: Int, percentStart: Float = 0.3, divFactor: Float = 25, finalDivFactor: Float = 1e4) {
+    public init(
+        maximum: Float, totalSteps: Int, percentStart: Float = 0.3, divFactor: Float = 25, finalDivFactor: Float = 1e4
+    ) {
         (self.maximum, self.totalSteps, self.percentStart) = (maximum, Swift.max(totalSteps, 2), percentStart)
         (self.divFactor, self.finalDivFactor) = (divFactor, finalDivFactor)
     }
@@ -69,7 +75,11 @@ public struct OneCycle: LearningRateSchedule {
         let start = maximum / divFactor, end = start / finalDivFactor
         let peak = Swift.max(Float(totalSteps - 1) * percentStart, 1)
         let s = Float(Swift.min(step, totalSteps - 1))
-        func anneal(_ from: Float, _ to: Float, _ t: Float) -> Float { to + (from - to) * 0.5 * (1 + cos(Float.pi * t)) }
-        return s <= peak ? anneal(start, maximum, s / peak) : anneal(maximum, end, (s - peak) / Swift.max(Float(totalSteps - 1) - peak, 1))
+        func anneal(_ from: Float, _ to: Float, _ t: Float) -> Float {
+            to + (from - to) * 0.5 * (1 + cos(Float.pi * t))
+        }
+        return s <= peak
+            ? anneal(start, maximum, s / peak)
+            : anneal(maximum, end, (s - peak) / Swift.max(Float(totalSteps - 1) - peak, 1))
     }
 }

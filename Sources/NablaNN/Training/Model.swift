@@ -33,7 +33,8 @@ open class Model: Layer {
         if let inputShape, inputShape != shape {
             throw NablaError(
                 .invalidArgument,
-                "\(what) of shape \(x.shape) does not fit the first layer '\(first.name)', which expects [batch, \(inputShape.map(String.init).joined(separator: ", "))]")
+                "\(what) of shape \(x.shape) does not fit the first layer '\(first.name)', which expects [batch, \(inputShape.map(String.init).joined(separator: ", "))]"
+            )
         }
     }
 
@@ -65,7 +66,9 @@ open class Model: Layer {
         var (trainX, trainY) = (x, y)
         var validation = validationData
         if validationSplit > 0 {
-            guard validationSplit < 1 else { throw NablaError(.invalidArgument, "fit: validationSplit \(validationSplit) must be in [0, 1)") }
+            guard validationSplit < 1 else {
+                throw NablaError(.invalidArgument, "fit: validationSplit \(validationSplit) must be in [0, 1)")
+            }
             let n = x.shape[0], held = Int(Float(n) * validationSplit)
             trainX = x.slice(axis: 0, end: n - held)
             trainY = y.slice(axis: 0, end: n - held)
@@ -79,14 +82,21 @@ open class Model: Layer {
             try checkInput(validation.x, "validation input")
             try loss.validate(targets: validation.y, outputShape: outputShape)
         }
-        guard let seed else { return try train(trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks, verbose, nil) }
+        guard let seed else {
+            return try train(
+                trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks,
+                verbose, nil)
+        }
         return try Random.withSeed(seed) {
-            try train(trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks, verbose, seed)
+            try train(
+                trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks,
+                verbose, seed)
         }
     }
 
     private func train(
-        _ trainX: Tensor, _ trainY: Tensor, _ validation: (x: Tensor, y: Tensor)?, _ optimizer: Optimizer, _ loss: any Loss,
+        _ trainX: Tensor, _ trainY: Tensor, _ validation: (x: Tensor, y: Tensor)?, _ optimizer: Optimizer,
+        _ loss: any Loss,
         _ batchSize: Int, _ epochs: Int, _ shuffle: Bool, _ classWeights: [Int: Float]?, _ callbacks: [any Callback],
         _ verbose: ProgressDisplay.Mode, _ seed: UInt64?
     ) throws -> History {
@@ -127,7 +137,9 @@ open class Model: Layer {
             var logs = ["loss": lossSum / Double(Swift.max(seen, 1))]
             for metric in metrics { for (k, v) in metric.values(counts) { logs[k] = v } }
             if let validation {
-                for (k, v) in try evaluate(x: validation.x, y: validation.y, batchSize: batchSize) { logs["val_" + k] = v }
+                for (k, v) in try evaluate(x: validation.x, y: validation.y, batchSize: batchSize) {
+                    logs["val_" + k] = v
+                }
             }
             logs["learning_rate"] = Double(optimizer.currentLearningRate)
             history.epochs.append(logs)
@@ -185,7 +197,9 @@ open class Model: Layer {
 
     /// Returns the weight of each example from its class (sparse labels or one-hot rows).
     private func sampleWeights(_ y: Tensor, _ classWeights: [Int: Float]) -> Tensor {
-        let classes: [Int64] = y.dtype == .float32 && y.rank == 2 ? y.argmax(axis: 1).toArray(Int64.self) : y.asType(.int64).toArray(Int64.self)
+        let classes: [Int64] =
+            y.dtype == .float32 && y.rank == 2
+            ? y.argmax(axis: 1).toArray(Int64.self) : y.asType(.int64).toArray(Int64.self)
         return Tensor(classes.map { classWeights[Int($0)] ?? 1 })
     }
 

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Shows training progress the way Keras does, and plain lines where Keras fills log files.
@@ -32,14 +32,16 @@ public final class ProgressDisplay: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private let output: (String) -> Void
 
-    init(mode: Mode, epochs: Int, steps: Int, output: @escaping (String) -> Void = ProgressDisplay.write) {
+    /// Creates a display for `epochs` epochs of `steps` batches, writing to `output` (standard output by default).
+    public init(mode: Mode, epochs: Int, steps: Int, output: @escaping (String) -> Void = ProgressDisplay.write) {
         self.mode = mode == .automatic ? (isatty(STDOUT_FILENO) == 1 ? .bar : .epochLines) : mode
         self.epochs = epochs
         self.steps = steps
         self.output = output
     }
 
-    static func write(_ text: String) {
+    /// Writes to standard output.
+    public static func write(_ text: String) {
         // Through stdio like print(), so lines keep their order with the caller's output.
         print(text, terminator: "")
         fflush(nil)
@@ -60,23 +62,27 @@ public final class ProgressDisplay: @unchecked Sendable {
     static func duration(_ seconds: Double) -> String {
         seconds >= 3600
             ? String(format: "%d:%02d:%02d", Int(seconds) / 3600, Int(seconds) % 3600 / 60, Int(seconds) % 60)
-            : seconds >= 60 ? String(format: "%d:%02d", Int(seconds) / 60, Int(seconds) % 60) : String(format: "%.0fs", seconds)
+            : seconds >= 60
+                ? String(format: "%d:%02d", Int(seconds) / 60, Int(seconds) % 60) : String(format: "%.0fs", seconds)
     }
 
-    func beginEpoch(_ epoch: Int) {
+    /// Starts an epoch (0-based).
+    public func beginEpoch(_ epoch: Int) {
         epochStart = Date()
         lastDraw = .distantPast
         if mode == .bar { output("Epoch \(epoch + 1)/\(epochs)\n") }
     }
 
-    func update(step: Int, logs: [String: Double]) {
+    /// Shows progress after `step` (1-based) batches with the running `logs`.
+    public func update(step: Int, logs: [String: Double]) {
         guard mode == .bar else { return }
         let now = Date()
         guard step == steps || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
         let width = 30
         let done = steps > 0 ? width * step / steps : width
-        let bar = String(repeating: "=", count: Swift.max(done - 1, 0)) + (done < width ? ">" : "=")
+        let bar =
+            String(repeating: "=", count: Swift.max(done - 1, 0)) + (done < width ? ">" : "=")
             + String(repeating: ".", count: width - done)
         let elapsed = now.timeIntervalSince(epochStart)
         let eta = step > 0 ? elapsed / Double(step) * Double(steps - step) : 0
@@ -85,7 +91,8 @@ public final class ProgressDisplay: @unchecked Sendable {
         output("\r\(counter) [\(bar)] - ETA: \(Self.duration(eta)) - \(Self.format(logs))\u{1B}[K")
     }
 
-    func endEpoch(_ epoch: Int, logs: [String: Double]) {
+    /// Ends an epoch with its final `logs`.
+    public func endEpoch(_ epoch: Int, logs: [String: Double]) {
         let elapsed = Date().timeIntervalSince(epochStart)
         switch mode {
         case .bar:

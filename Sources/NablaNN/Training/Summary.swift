@@ -6,7 +6,9 @@ extension Layer {
     public func summary() -> String {
         let rows: [(String, String, Int)] = (children.isEmpty ? [self] : children).map { layer in
             let type = String(describing: Swift.type(of: layer))
-            let shape = layer.outputShape.map { "[batch, " + $0.map(String.init).joined(separator: ", ") + "]" } ?? "(not built)"
+            let shape =
+                layer.outputShape.map { "[batch, " + $0.map(String.init).joined(separator: ", ") + "]" }
+                ?? "(not built)"
             return ("\(layer.name) (\(type))", shape, layer.parameters().reduce(0) { $0 + $1.parameter.value.count })
         }
         let widths = (
@@ -14,10 +16,15 @@ extension Layer {
         )
         func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: Swift.max(n - s.count, 0)) }
         let rule = String(repeating: "─", count: widths.0 + widths.1 + 12)
-        var lines = ["Model: \"\(name)\"", rule, pad("Layer (type)", widths.0) + pad("Output shape", widths.1) + "     Params", rule]
+        var lines = [
+            "Model: \"\(name)\"", rule, pad("Layer (type)", widths.0) + pad("Output shape", widths.1) + "     Params",
+            rule,
+        ]
         for (label, shape, count) in rows {
             let number = Self.grouped(count)
-            lines.append(pad(label, widths.0) + pad(shape, widths.1) + String(repeating: " ", count: Swift.max(11 - number.count, 0)) + number)
+            lines.append(
+                pad(label, widths.0) + pad(shape, widths.1)
+                    + String(repeating: " ", count: Swift.max(11 - number.count, 0)) + number)
         }
         let (trainable, frozen) = parameterCounts
         lines += [

@@ -9,7 +9,11 @@ import Testing
 enum IDXFixture {
     static func idx(shape: [Int], bytes: [UInt8], type: UInt8 = 0x08) -> Data {
         var data = Data([0, 0, type, UInt8(shape.count)])
-        for d in shape { data.append(contentsOf: [UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF)]) }
+        for d in shape {
+            data.append(contentsOf: [
+                UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF),
+            ])
+        }
         data.append(contentsOf: bytes)
         return data
     }
@@ -17,7 +21,8 @@ enum IDXFixture {
     static func gzip(_ data: Data) -> Data {
         var stream = z_stream()
         // 15 window bits + 16: write a gzip header.
-        deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        deflateInit2_(
+            &stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         var input = [UInt8](data)
         var output = [UInt8](repeating: 0, count: data.count + 1024)
         let produced = input.withUnsafeMutableBufferPointer { inp in
@@ -95,7 +100,8 @@ enum IDXFixture {
         let folder = IDXFixture.temporaryFolder()
         try IDXFixture.idx(shape: [3, 2, 2], bytes: [UInt8](repeating: 0, count: 12))
             .write(to: URL(fileURLWithPath: "\(folder)/train-images-idx3-ubyte"))
-        try IDXFixture.idx(shape: [2], bytes: [1, 2]).write(to: URL(fileURLWithPath: "\(folder)/train-labels-idx1-ubyte"))
+        try IDXFixture.idx(shape: [2], bytes: [1, 2]).write(
+            to: URL(fileURLWithPath: "\(folder)/train-labels-idx1-ubyte"))
         #expect {
             try MNIST.load(.digits, split: .train, folder: folder)
         } throws: { error in "\(error)".contains("2 labels for 3 images") }

@@ -88,7 +88,8 @@ import Testing
                 p[i] -= lr * mHat / (vHat.squareRoot() + eps)
             }
         }
-        let optimizer: Optimizer = weightDecay > 0 ? AdamW(learningRate: 0.01, weightDecay: weightDecay) : Adam(learningRate: 0.01)
+        let optimizer: Optimizer =
+            weightDecay > 0 ? AdamW(learningRate: 0.01, weightDecay: weightDecay) : Adam(learningRate: 0.01)
         expectClose(Self.run(optimizer, steps: 8), expected, rtol: 1e-5, atol: 1e-6)
     }
 
@@ -115,7 +116,8 @@ import Testing
 
     @Test func schedulesFollowTheirFormulas() {
         expectClose([StepDecay(initial: 1, stepSize: 10, factor: 0.5).learningRate(at: 25)], [0.25])
-        expectClose([ExponentialDecay(initial: 1, decaySteps: 10, rate: 0.5).learningRate(at: 5)], [Float(0.5.squareRoot())])
+        expectClose(
+            [ExponentialDecay(initial: 1, decaySteps: 10, rate: 0.5).learningRate(at: 5)], [Float(0.5.squareRoot())])
         expectClose([CosineDecay(initial: 1, decaySteps: 100).learningRate(at: 50)], [0.5], atol: 1e-6)
         expectClose([CosineDecay(initial: 1, decaySteps: 100, warmupSteps: 10).learningRate(at: 4)], [0.5])
         let cycle = OneCycle(maximum: 1, totalSteps: 101, percentStart: 0.3)

@@ -28,7 +28,9 @@ enum Toy {
         }
     }
 
-    static func trained(epochs: Int = 3, seed: UInt64 = 5, callbacks: [any Callback] = []) throws -> (Sequential, History) {
+    static func trained(
+        epochs: Int = 3, seed: UInt64 = 5, callbacks: [any Callback] = []
+    ) throws -> (Sequential, History) {
         let model: Sequential = Random.withSeed(seed) { Toy.model() }
         model.compile(optimizer: Adam(learningRate: 0.05), loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
         let (x, y) = data()
@@ -116,6 +118,8 @@ enum Toy {
     }
 
     @Test func fitNeedsCompile() {
-        #expect(throws: NablaError.self) { try Toy.model().fit(x: Tensor.zeros([2, 8, 8, 1]), y: Tensor([Int64(0), 1])) }
+        #expect(throws: NablaError.self) {
+            try Toy.model().fit(x: Tensor.zeros([2, 8, 8, 1]), y: Tensor([Int64(0), 1]))
+        }
     }
 }

@@ -1,4 +1,6 @@
-/// Hooks into training. Every method has an empty default.
+/// Hooks into training.
+///
+/// Every method has an empty default.
 ///
 /// `logs` hold the current values by name (`loss`, `accuracy`, `val_loss`, …); set
 /// ``Model/stopTraining`` to end training after the current epoch (or batch).

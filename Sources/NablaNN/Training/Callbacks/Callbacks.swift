@@ -29,16 +29,25 @@ public final class EarlyStopping: Callback {
     private var wait = 0
     private var bestWeights: [String: Tensor]?
 
-    public init(monitor: String = "val_loss", minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .automatic, restoreBestWeights: Bool = false) {
-        (self.monitor, self.minDelta, self.patience, self.restoreBestWeights) = (monitor, minDelta, patience, restoreBestWeights)
+    public init(
+        monitor: String = "val_loss", minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .automatic,
+        restoreBestWeights: Bool = false
+    ) {
+        (self.monitor, self.minDelta, self.patience, self.restoreBestWeights) = (
+            monitor, minDelta, patience, restoreBestWeights
+        )
         self.mode = mode.resolved(for: monitor)
     }
 
-    public func onTrainBegin(model: Model) throws { (best, wait, bestEpoch, stoppedEpoch, bestWeights) = (nil, 0, nil, nil, nil) }
+    public func onTrainBegin(model: Model) throws {
+        (best, wait, bestEpoch, stoppedEpoch, bestWeights) = (nil, 0, nil, nil, nil)
+    }
 
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], model: Model) throws {
         guard let value = logs[monitor] else {
-            throw NablaError(.invalidArgument, "EarlyStopping: no metric '\(monitor)'; available: \(logs.keys.sorted().joined(separator: ", "))")
+            throw NablaError(
+                .invalidArgument,
+                "EarlyStopping: no metric '\(monitor)'; available: \(logs.keys.sorted().joined(separator: ", "))")
         }
         if mode.improves(value, over: best, by: minDelta) {
             (best, bestEpoch, wait) = (value, epoch, 0)
@@ -67,7 +76,8 @@ public final class ModelCheckpoint: Callback {
     /// The files written, in order.
     public private(set) var saved: [String] = []
 
-    public init(path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, mode: MonitorMode = .automatic) {
+    public init(path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, mode: MonitorMode = .automatic)
+    {
         (self.path, self.monitor, self.saveBestOnly) = (path, monitor, saveBestOnly)
         self.mode = mode.resolved(for: monitor)
     }
@@ -76,7 +86,9 @@ public final class ModelCheckpoint: Callback {
         let file = path.replacingOccurrences(of: "{epoch}", with: String(epoch + 1))
         if saveBestOnly {
             guard let value = logs[monitor] else {
-                throw NablaError(.invalidArgument, "ModelCheckpoint: no metric '\(monitor)'; available: \(logs.keys.sorted().joined(separator: ", "))")
+                throw NablaError(
+                    .invalidArgument,
+                    "ModelCheckpoint: no metric '\(monitor)'; available: \(logs.keys.sorted().joined(separator: ", "))")
             }
             guard mode.improves(value, over: best, by: 0) else { return }
             best = value
@@ -88,13 +100,15 @@ public final class ModelCheckpoint: Callback {
 
 /// Multiplies the learning rate by `factor` when `monitor` has not improved for `patience` epochs.
 public final class ReduceLROnPlateau: Callback {
-    public let monitor: String, factor: Float, patience: Int, minDelta: Double, cooldown: Int, minimumLearningRate: Float
+    public let monitor: String, factor: Float, patience: Int, minDelta: Double, cooldown: Int,
+        minimumLearningRate: Float
     let mode: MonitorMode
     private var best: Double?
     private var wait = 0, cooling = 0
 
     public init(
-        monitor: String = "val_loss", factor: Float = 0.1, patience: Int = 10, minDelta: Double = 1e-4, cooldown: Int = 0,
+        monitor: String = "val_loss", factor: Float = 0.1, patience: Int = 10, minDelta: Double = 1e-4,
+        cooldown: Int = 0,
         minimumLearningRate: Float = 0, mode: MonitorMode = .automatic
     ) {
         require(factor > 0 && factor < 1, "ReduceLROnPlateau: factor \(factor) must be in (0, 1)")

@@ -1,0 +1,35 @@
+// Trains the Keras mnist_cnn on Fashion-MNIST, Keras style: build, compile, fit, evaluate.
+// Run in release: swift run -c release TrainFashionMNIST [epochs]
+import Foundation
+import Nabla
+import NablaData
+import NablaNN
+
+let epochs = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 1
+let train = try MNIST.load(.fashion, split: .train)
+let test = try MNIST.load(.fashion, split: .test)
+
+Random.seed(42)
+let model = Sequential(inputShape: [28, 28, 1]) {
+    Rescaling(scale: 1.0 / 255)
+    Conv2D(filters: 32, kernelSize: 3, activation: .relu)
+    Conv2D(filters: 64, kernelSize: 3, activation: .relu)
+    MaxPool2D(poolSize: 2)
+    Dropout(rate: 0.25)
+    Flatten()
+    Dense(units: 128, activation: .relu)
+    Dropout(rate: 0.5)
+    Dense(units: 10, activation: .softmax)
+}
+model.compile(optimizer: Adam(learningRate: 1e-3), loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
+print(model.summary())
+
+let history = try model.fit(
+    x: train.images, y: train.labels, batchSize: 128, epochs: epochs, validationData: (test.images, test.labels),
+    callbacks: [EarlyStopping(monitor: "val_loss", patience: 2, restoreBestWeights: true)], seed: 42)
+print("validation accuracy by epoch:", history["val_accuracy"])
+
+// Predictions are class probabilities; argmax turns them into class names.
+let probabilities = try model.predict(test.images.slice(axis: 0, end: 5))
+let predicted = probabilities.argmax(axis: 1).toArray(Int64.self).map { test.classNames[Int($0)] }
+print("first five test images:", predicted)

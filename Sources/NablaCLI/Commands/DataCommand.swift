@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Nabla
+import NablaData
+
+/// `nabla data`: look into, summarise and pack datasets.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Inspect, summarise and pack datasets.",
+        subcommands: [Inspect.self, Stats.self, Pack.self])
+
+    /// Options shared by the data subcommands.
+    struct Source: ParsableArguments {
+        @Argument(
+            help:
+                "mnist, fashion-mnist, an image folder (one sub-folder per class), a CIFAR .bin, a Kaggle .csv, or .nblrec shards (comma-separated)."
+        )
+        var path: String
+
+        @Option(help: "Height and width image folders are resized to, as HxW.")
+        var size = "64x64"
+
+        func open() throws -> DatasetSource.Opened {
+            let parts = size.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--size must look like 64x64, got \(size)")
+            }
+            do { return try DatasetSource.open(path, size: (parts[0], parts[1])) } catch let error as NablaError {
+                throw CLIError(message: "\(error)")
+            }
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print what a dataset holds (count, shape, classes, balance) and write a PNG contact sheet.")
+        @OptionGroup var source: Source
+        @Option(help: "Where to write the contact sheet (PNG).")
+        var sheet = "contact-sheet.png"
+
+        func run() throws {
+            let opened = try source.open()
+            do {
+                let first = try opened.dataset.batch(at: [0]).images
+                print(
+                    "\(opened.description): \(opened.dataset.count) examples of shape \(Array(first.shape.dropFirst())) \(first.dtype)"
+                )
+                var counts = [Int](repeating: 0, count: opened.classNames.count)
+                for label in opened.labels where Int(label) < counts.count { counts[Int(label)] += 1 }
+                print("\(opened.classNames.count) classes:")
+                for (i, name) in opened.classNames.enumerated() {
+                    let share = Double(counts[i]) / Double(max(opened.dataset.count, 1)) * 100
+                    print(String(format: "  %3d %-20@ %7d  (%.1f%%)", i, name as NSString, counts[i], share))
+                }
+                try AtomicFile.write(DatasetSource.contactSheet(opened), to: sheet)
+                print("contact sheet: \(sheet)")
+            } catch let error as NablaError {
+                throw CLIError(message: "\(error)")
+            }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compute per-channel mean and standard deviation and the mean image, and save them.")
+        @OptionGroup var source: Source
+        @Option(help: "Where to save the statistics (a safetensors file: mean, std, mean_image).")
+        var output = "statistics.safetensors"
+
+        func run() throws {
+            let opened = try source.open()
+            do {
+                let all = try opened.dataset.batch(at: Array(0..<opened.dataset.count)).images
+                let stats = DatasetStatistics(images: all)
+                print("mean per channel:", stats.mean.map { String(format: "%.4f", $0) }.joined(separator: " "))
+                print(
+                    "std per channel: ",
+                    stats.standardDeviation.map { String(format: "%.4f", $0) }.joined(separator: " "))
+                try Safetensors.write(
+                    [
+                        ("mean", Tensor(stats.mean)), ("std", Tensor(stats.standardDeviation)),
+                        ("mean_image", stats.meanImage),
+                    ],
+                    metadata: ["source": source.path], to: output)
+                print("saved \(output)")
+            } catch let error as NablaError {
+                throw CLIError(message: "\(error)")
+            }
+        }
+    }
+
+    struct Pack: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pack a dataset into memory-mapped record shards with an index and a checksum per record.")
+        @OptionGroup var source: Source
+        @Option(help: "Path prefix of the shards (<prefix>-00000.nblrec, …).")
+        var output: String
+        @Option(name: .customLong("records-per-shard"), help: "Examples per shard.")
+        var recordsPerShard = 10_000
+
+        func run() throws {
+            let opened = try source.open()
+            do {
+                let shards = try RecordFile.pack(opened.dataset, prefix: output, recordsPerShard: recordsPerShard)
+                print("packed \(opened.dataset.count) examples into \(shards.count) shard(s):")
+                for shard in shards { print("  \(shard)") }
+            } catch let error as NablaError {
+                throw CLIError(message: "\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Dispatch
+import Foundation
+import Nabla
+
+/// A batch of examples: images `[N, H, W, C]` and labels `[N]` int64.
+public struct Batch: @unchecked Sendable {
+    public var images: Tensor
+    public var labels: Tensor
+
+    public init(images: Tensor, labels: Tensor) {
+        self.images = images
+        self.labels = labels
+    }
+}
+
+/// A labelled image dataset with random access.
+public protocol Dataset: Sendable {
+    /// The number of examples.
+    var count: Int { get }
+    /// Returns the examples at `indices` as one batch.
+    ///
+    /// - Throws: ``NablaError`` when an example cannot be read (naming the file and the example).
+    func batch(at indices: [Int]) throws -> Batch
+}
+
+extension InMemoryDataset: Dataset {
+    public func batch(at indices: [Int]) throws -> Batch {
+        let index = Tensor(indices.map(Int64.init))
+        return Batch(images: images.gathered(index), labels: labels.gathered(index))
+    }
+}
+
+/// Feeds a dataset to training in shuffled mini-batches, preparing upcoming batches on worker
+/// threads while the current one trains.
+///
+/// Epoch `e` visits the examples in a permutation drawn from `(seed, e)`, and batch `b`'s
+/// transform draws its random numbers from a generator seeded by `(seed, e, b)`: the same seed
+/// gives the same batches, bit for bit, with any number of workers. At most `prefetch` batches
+/// are prepared ahead, so memory stays bounded.
+public struct DataLoader: Sendable {
+    public let dataset: any Dataset
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let dropLast: Bool
+    public let seed: UInt64
+    public let transform: (any Transform)?
+    public let workers: Int
+    public let prefetch: Int
+
+    public init(
+        _ dataset: any Dataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
+        transform: (any Transform)? = nil, workers: Int = ThreadPool.threadCount, prefetch: Int = 4
+    ) {
+        require(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
+        require(workers > 0 && prefetch > 0, "DataLoader: workers \(workers) and prefetch \(prefetch) must be positive")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.seed = seed
+        self.transform = transform
+        self.workers = workers
+        self.prefetch = prefetch
+    }
+
+    /// The number of batches per epoch.
+    public var batchCount: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// Returns the example order of epoch `epoch`.
+    public func order(epoch: Int) -> [Int] {
+        var order = Array(0..<dataset.count)
+        guard shuffle, order.count > 1 else { return order }
+        let draws = Tensor.uniform(
+            [order.count], generator: RandomGenerator(seed: Self.mix(seed, UInt64(epoch), 0x5348_5546))
+        )
+        .toArray()
+        for i in stride(from: order.count - 1, to: 0, by: -1) {
+            order.swapAt(i, Swift.min(Int(draws[i] * Float(i + 1)), i))
+        }
+        return order
+    }
+
+    static func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
+        // SplitMix64 finaliser over the combined words: distinct inputs give unrelated seeds.
+        var z = a &+ 0x9E37_79B9_7F4A_7C15 &* (b &+ 1) &+ c &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Reads and transforms batch `index` of an epoch whose order is `order`.
+    func makeBatch(_ index: Int, order: [Int], epoch: Int) throws -> Batch {
+        let indices = Array(order[(index * batchSize)..<Swift.min(order.count, (index + 1) * batchSize)])
+        let batch = try dataset.batch(at: indices)
+        guard let transform else { return batch }
+        return transform(batch, generator: RandomGenerator(seed: Self.mix(seed, UInt64(epoch), UInt64(index) &+ 1)))
+    }
+
+    /// Returns the batches of epoch `epoch` (0-based), prepared ahead on worker threads.
+    public func epoch(_ epoch: Int) -> Epoch { Epoch(loader: self, epoch: epoch) }
+
+    /// One pass over the data: batches in order, prefetched in the background.
+    ///
+    /// ``nextBatch()`` returns them one by one and throws the error a batch raised, so a broken
+    /// example is never silently skipped.
+    public final class Epoch: @unchecked Sendable {
+        let loader: DataLoader
+        let epochIndex: Int
+        let order: [Int]
+        let total: Int
+        private let condition = NSCondition()
+        private var ready: [Int: Result<Batch, any Error>] = [:]
+        private var scheduled = 0
+        private var delivered = 0
+        private var inFlight = 0
+        private let queue = DispatchQueue(label: "nabla.dataloader", attributes: .concurrent)
+
+        init(loader: DataLoader, epoch: Int) {
+            self.loader = loader
+            self.epochIndex = epoch
+            self.order = loader.order(epoch: epoch)
+            self.total = loader.batchCount
+        }
+
+        /// Starts preparing batches until `prefetch` are ready or in flight (caller holds the lock).
+        private func scheduleMore() {
+            while scheduled < total && scheduled - delivered < loader.prefetch && inFlight < loader.workers {
+                let index = scheduled
+                scheduled += 1
+                inFlight += 1
+                queue.async { [self] in
+                    let result = Result { try loader.makeBatch(index, order: order, epoch: epochIndex) }
+                    condition.lock()
+                    ready[index] = result
+                    inFlight -= 1
+                    scheduleMore()
+                    condition.broadcast()
+                    condition.unlock()
+                }
+            }
+        }
+
+        /// Returns the next batch, nil at the end, or throws the error reading it raised.
+        public func nextBatch() throws -> Batch? {
+            condition.lock()
+            defer { condition.unlock() }
+            guard delivered < total else { return nil }
+            scheduleMore()
+            while ready[delivered] == nil { condition.wait() }
+            let result = ready.removeValue(forKey: delivered) ?? .failure(NablaError(.io, "batch lost"))
+            delivered += 1
+            scheduleMore()
+            return try result.get()
+        }
+    }
+}

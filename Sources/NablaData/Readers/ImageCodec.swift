@@ -1,0 +1,66 @@
+import CNablaImage
+import Foundation
+import Nabla
+
+/// Decodes and encodes JPEG and PNG images with the system's libjpeg-turbo and libpng.
+public enum ImageCodec {
+    /// Decodes a JPEG or PNG file's bytes into an `[H, W, channels]` uint8 tensor (1 grey, 3 RGB).
+    ///
+    /// - Throws: ``NablaError`` (`.corruptFile`) naming `path` with the codec's reason for an
+    ///   unknown format, a damaged or truncated file, or a side above 32,768 pixels.
+    public static func decode(_ data: Data, channels: Int = 3, path: String) throws -> Tensor {
+        require(channels == 1 || channels == 3, "ImageCodec.decode: channels must be 1 or 3, got \(channels)")
+        var error = [CChar](repeating: 0, count: 256)
+        var (width, height, native): (Int32, Int32, Int32) = (0, 0, 0)
+        let status = data.withUnsafeBytes { bytes in
+            nbl_image_info(
+                bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &width, &height, &native, &error, error.count
+            )
+        }
+        guard status == 0, width > 0, height > 0 else {
+            throw NablaError(.corruptFile, "cannot decode the image: \(text(error))", path: path)
+        }
+        var failure: String?
+        let image = Tensor(unsafeUninitializedShape: [Int(height), Int(width), channels], dtype: .uint8) { out in
+            let code = data.withUnsafeBytes { bytes in
+                nbl_image_decode(
+                    bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, Int32(channels),
+                    out.bindMemory(to: UInt8.self).baseAddress, out.count, &error, error.count)
+            }
+            if code != 0 { failure = text(error) }
+        }
+        if let failure { throw NablaError(.corruptFile, "cannot decode the image: \(failure)", path: path) }
+        return image
+    }
+
+    /// Encodes an `[H, W, C]` uint8 image (C 1 or 3) as PNG.
+    public static func encodePNG(_ image: Tensor) throws -> Data { try encode(image, quality: nil) }
+
+    /// Encodes an `[H, W, C]` uint8 image (C 1 or 3) as JPEG at `quality` (1–100).
+    public static func encodeJPEG(_ image: Tensor, quality: Int = 90) throws -> Data {
+        try encode(image, quality: quality)
+    }
+
+    private static func encode(_ image: Tensor, quality: Int?) throws -> Data {
+        require(
+            image.rank == 3 && image.dtype == .uint8 && (image.shape[2] == 1 || image.shape[2] == 3),
+            "ImageCodec.encode: expected uint8 [H, W, 1 or 3], got \(image.dtype) \(image.shape)")
+        var error = [CChar](repeating: 0, count: 256)
+        var buffer: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        let (h, w, c) = (Int32(image.shape[0]), Int32(image.shape[1]), Int32(image.shape[2]))
+        let status = image.withUnsafeBytes { pixels in
+            let p = pixels.bindMemory(to: UInt8.self).baseAddress
+            return quality.map { nbl_jpeg_encode(p, w, h, c, Int32($0), &buffer, &size, &error, error.count) }
+                ?? nbl_png_encode(p, w, h, c, &buffer, &size, &error, error.count)
+        }
+        guard status == 0, let buffer else { throw NablaError(.io, "cannot encode the image: \(text(error))") }
+        defer { nbl_image_free(buffer) }
+        return Data(bytes: buffer, count: size)
+    }
+
+    /// Returns the C string in `buffer` (up to its terminating zero).
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

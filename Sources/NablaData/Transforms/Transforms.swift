@@ -1,0 +1,267 @@
+import Foundation
+import Nabla
+
+/// A batch transform: preprocessing or augmentation applied to whole batches, NHWC.
+///
+/// Random transforms draw from the generator they are given (one per batch from the loader), so
+/// a seeded pipeline repeats exactly.
+public protocol Transform: Sendable {
+    /// Returns the transformed batch.
+    func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch
+}
+
+/// Applies transforms in order.
+public struct Compose: Transform {
+    public let transforms: [any Transform]
+    public init(_ transforms: [any Transform]) { self.transforms = transforms }
+    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        transforms.reduce(batch) { $1($0, generator: generator) }
+    }
+}
+
+/// Converts images to float32 and multiplies them by `scale` (1/255 by default: bytes to [0, 1]).
+public struct Rescale: Transform {
+    public let scale: Float
+    public init(scale: Float = 1.0 / 255) { self.scale = scale }
+    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        Batch(images: batch.images.asType(.float32) * scale, labels: batch.labels)
+    }
+}
+
+/// Per-channel standardisation: `(x − mean[c]) / std[c]`.
+public struct Normalize: Transform {
+    public let mean: [Float], standardDeviation: [Float]
+    public init(mean: [Float], standardDeviation: [Float]) {
+        require(
+            mean.count == standardDeviation.count && standardDeviation.allSatisfy { $0 > 0 },
+            "Normalize: \(mean.count) means and \(standardDeviation.count) positive deviations expected")
+        (self.mean, self.standardDeviation) = (mean, standardDeviation)
+    }
+    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        Batch(images: (batch.images.asType(.float32) - Tensor(mean)) / Tensor(standardDeviation), labels: batch.labels)
+    }
+}
+
+/// Subtracts a mean image `[H, W, C]` from every image (Caffe's mean-image normalisation).
+public struct SubtractMeanImage: Transform {
+    public let meanImage: Tensor
+    public init(_ meanImage: Tensor) { self.meanImage = meanImage }
+    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        Batch(images: batch.images.asType(.float32) - meanImage, labels: batch.labels)
+    }
+}
+
+/// Per-channel statistics of a dataset and its mean image, computed in one streaming pass.
+public struct DatasetStatistics: Sendable {
+    /// The mean of each channel over all pixels and images.
+    public var mean: [Float]
+    /// The (population) standard deviation of each channel.
+    public var standardDeviation: [Float]
+    /// The mean image, `[H, W, C]`.
+    public var meanImage: Tensor
+
+    /// Computes the statistics of `images` (`[N, H, W, C]`), `chunk` images at a time.
+    public init(images: Tensor, chunk: Int = 1024) {
+        let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        var sumImage = Tensor.zeros([h, w, c])
+        var sum = [Double](repeating: 0, count: c), squares = sum
+        withoutGradients {
+            for start in stride(from: 0, to: n, by: chunk) {
+                let x = images.slice(axis: 0, start: start, end: Swift.min(n, start + chunk)).asType(.float32)
+                sumImage = sumImage + x.sum(axes: [0])
+                for (i, v) in x.sum(axes: [0, 1, 2]).toArray().enumerated() { sum[i] += Double(v) }
+                for (i, v) in x.square().sum(axes: [0, 1, 2]).toArray().enumerated() { squares[i] += Double(v) }
+            }
+        }
+        let pixels = Double(n * h * w)
+        mean = sum.map { Float($0 / pixels) }
+        standardDeviation = zip(sum, squares).map { s, q in
+            Float(Swift.max(q / pixels - (s / pixels) * (s / pixels), 0).squareRoot())
+        }
+        meanImage = sumImage / Float(Swift.max(n, 1))
+    }
+}
+
+/// Equalises each image's histogram per channel (values in [0, 255], as bytes or floats):
+/// each value maps to `255 · (cdf(v) − cdf_min) / (count − cdf_min)`, spreading contrast evenly.
+public struct HistogramEqualization: Transform {
+    public init() {}
+    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        let x = batch.images.asType(.float32).contiguous()
+        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        var values = x.toArray()
+        for image in 0..<n {
+            for channel in 0..<c {
+                var histogram = [Int](repeating: 0, count: 256)
+                for p in 0..<(h * w) {
+                    histogram[Int(Swift.min(Swift.max(values[(image * h * w + p) * c + channel], 0), 255))] += 1
+                }
+                var cdf = histogram
+                for i in 1..<256 { cdf[i] += cdf[i - 1] }
+                let first = cdf.first { $0 > 0 } ?? 0, total = h * w
+                for p in 0..<(h * w) {
+                    let at = (image * h * w + p) * c + channel
+                    let v = Int(Swift.min(Swift.max(values[at], 0), 255))
+                    values[at] =
+                        total > first ? (255 * Float(cdf[v] - first) / Float(total - first)).rounded() : values[at]
+                }
+            }
+        }
+        return Batch(images: Tensor(values, shape: x.shape), labels: batch.labels)
+    }
+}
+
+/// Builds one affine matrix per image for ``affineResample(_:matrices:outputSize:fill:nearest:)``.
+struct AffineTransform: Transform {
+    let fill: FillMode
+    let size: (@Sendable (Int, Int) -> (Int, Int))?
+    let draws: Int
+    let matrix: @Sendable (_ h: Int, _ w: Int, _ r: ArraySlice<Float>) -> [Float]
+
+    func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        let x = batch.images.asType(.float32)
+        let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        let r = draws > 0 ? Tensor.uniform([n * draws], generator: generator).toArray() : []
+        var matrices: [Float] = []
+        for i in 0..<n { matrices += matrix(h, w, r[(i * draws)..<((i + 1) * draws)]) }
+        let out = size?(h, w) ?? (h, w)
+        return Batch(images: affineResample(x, matrices: matrices, outputSize: out, fill: fill), labels: batch.labels)
+    }
+}
+
+/// Transforms built on affine resampling.
+public enum Augment {
+    /// Flips each image left-right with probability `probability`.
+    public static func horizontalFlip(probability: Float = 0.5) -> any Transform {
+        AffineTransform(fill: .nearest, size: nil, draws: 1) { _, w, r in
+            r[r.startIndex] < probability ? [1, 0, 0, 0, -1, Float(w - 1)] : [1, 0, 0, 0, 1, 0]
+        }
+    }
+
+    /// Flips each image upside down with probability `probability`.
+    public static func verticalFlip(probability: Float = 0.5) -> any Transform {
+        AffineTransform(fill: .nearest, size: nil, draws: 1) { h, _, r in
+            r[r.startIndex] < probability ? [-1, 0, Float(h - 1), 0, 1, 0] : [1, 0, 0, 0, 1, 0]
+        }
+    }
+
+    /// Crops a random `height`×`width` window from each image zero-padded by `padding`.
+    public static func randomCrop(height: Int, width: Int, padding: Int = 0) -> any Transform {
+        AffineTransform(fill: .constant(0), size: { _, _ in (height, width) }, draws: 2) { h, w, r in
+            let rangeY = Swift.max(h + 2 * padding - height, 0), rangeX = Swift.max(w + 2 * padding - width, 0)
+            let dy = Swift.min(Int(r[r.startIndex] * Float(rangeY + 1)), rangeY) - padding
+            let dx = Swift.min(Int(r[r.startIndex + 1] * Float(rangeX + 1)), rangeX) - padding
+            return [1, 0, Float(dy), 0, 1, Float(dx)]
+        }
+    }
+
+    /// Crops the central `height`×`width` window.
+    public static func centerCrop(height: Int, width: Int) -> any Transform {
+        AffineTransform(fill: .constant(0), size: { _, _ in (height, width) }, draws: 0) { h, w, _ in
+            [1, 0, Float((h - height) / 2), 0, 1, Float((w - width) / 2)]
+        }
+    }
+
+    /// Resizes every image to `height`×`width`, bilinear.
+    public static func resize(height: Int, width: Int) -> any Transform {
+        AffineTransform(fill: .nearest, size: { _, _ in (height, width) }, draws: 0) { h, w, _ in
+            let sy = Float(h) / Float(height), sx = Float(w) / Float(width)
+            return [sy, 0, 0.5 * sy - 0.5, 0, sx, 0.5 * sx - 0.5]
+        }
+    }
+
+    /// Zooms by a random factor in `1 ± factor` about the centre (above 1 zooms out).
+    public static func randomZoom(factor: Float, fill: FillMode = .reflect) -> any Transform {
+        AffineTransform(fill: fill, size: nil, draws: 1) { h, w, r in
+            let s = 1 + factor * (2 * r[r.startIndex] - 1)
+            let cy = Float(h - 1) / 2, cx = Float(w - 1) / 2
+            return [s, 0, cy - s * cy, 0, s, cx - s * cx]
+        }
+    }
+
+    /// Shifts by up to `fraction` of the size each way.
+    public static func randomTranslation(fraction: Float, fill: FillMode = .reflect) -> any Transform {
+        AffineTransform(fill: fill, size: nil, draws: 2) { h, w, r in
+            let dy = (fraction * Float(h) * (2 * r[r.startIndex] - 1)).rounded()
+            let dx = (fraction * Float(w) * (2 * r[r.startIndex + 1] - 1)).rounded()
+            return [1, 0, -dy, 0, 1, -dx]
+        }
+    }
+
+    /// Rotates by a random angle in `±maxDegrees` about the centre.
+    public static func randomRotation(maxDegrees: Float, fill: FillMode = .constant(0)) -> any Transform {
+        AffineTransform(fill: fill, size: nil, draws: 1) { h, w, r in
+            let angle = maxDegrees * (2 * r[r.startIndex] - 1) * Float.pi / 180
+            let (c, s) = (cos(angle), sin(angle))
+            let cy = Float(h - 1) / 2, cx = Float(w - 1) / 2
+            // Source = R · (output − centre) + centre.
+            return [c, -s, cy - c * cy + s * cx, s, c, cx - s * cy - c * cx]
+        }
+    }
+}
+
+/// Sets a random `size`×`size` square of each image to `value` with probability `probability`
+/// (cutout / random erasing). - Paper: https://arxiv.org/abs/1708.04552
+public struct RandomErasing: Transform {
+    public let size: Int, probability: Float, value: Float
+    public init(size: Int, probability: Float = 0.5, value: Float = 0) {
+        (self.size, self.probability, self.value) = (size, probability, value)
+    }
+
+    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        let x = batch.images.asType(.float32).contiguous()
+        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let r = Tensor.uniform([n * 3], generator: generator).toArray()
+        var values = x.toArray()
+        for i in 0..<n where r[3 * i] < probability {
+            let top = Int(r[3 * i + 1] * Float(h)) - size / 2, left = Int(r[3 * i + 2] * Float(w)) - size / 2
+            for y in Swift.max(top, 0)..<Swift.min(top + size, h) where y >= 0 {
+                for xx in Swift.max(left, 0)..<Swift.max(Swift.min(left + size, w), Swift.max(left, 0)) {
+                    for ch in 0..<c { values[((i * h + y) * w + xx) * c + ch] = value }
+                }
+            }
+        }
+        return Batch(images: Tensor(values, shape: x.shape), labels: batch.labels)
+    }
+}
+
+/// Scales brightness and contrast by random factors in `1 ± brightness` and `1 ± contrast`:
+/// `x' = (x − mean)·contrast + mean·brightness`, per image.
+public struct ColorJitter: Transform {
+    public let brightness: Float, contrast: Float
+    public init(brightness: Float = 0, contrast: Float = 0) {
+        (self.brightness, self.contrast) = (brightness, contrast)
+    }
+
+    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
+        let x = batch.images.asType(.float32)
+        let n = x.shape[0]
+        let r = Tensor.uniform([n, 2], low: -1, high: 1, generator: generator)
+        let b = (r.slice(axis: 1, end: 1) * brightness + 1).reshaped([n, 1, 1, 1])
+        let k = (r.slice(axis: 1, start: 1) * contrast + 1).reshaped([n, 1, 1, 1])
+        let mean = x.mean(axes: [1, 2, 3], keepDims: true)
+        return Batch(images: (x - mean) * k + mean * b, labels: batch.labels)
+    }
+}
+
+/// Layout conversions between channels-last (NHWC, Nabla's) and channels-first (NCHW).
+public enum Layout {
+    /// Returns `[N, H, W, C]` images as `[N, C, H, W]` (a copy).
+    public static func toCHW(_ images: Tensor) -> Tensor {
+        require(images.rank == 4, "toCHW: expected [N, H, W, C], got \(images.shape)")
+        return images.permuted([0, 3, 1, 2]).contiguous()
+    }
+
+    /// Returns `[N, C, H, W]` images as `[N, H, W, C]` (a copy).
+    public static func toHWC(_ images: Tensor) -> Tensor {
+        require(images.rank == 4, "toHWC: expected [N, C, H, W], got \(images.shape)")
+        return images.permuted([0, 2, 3, 1]).contiguous()
+    }
+}
+
+extension InMemoryDataset {
+    /// Returns the class names of the most probable class in each row of `predictions` (`[N, classes]`).
+    public func classNames(for predictions: Tensor) -> [String] {
+        predictions.argmax(axis: -1).toArray(Int64.self).map { classNames[Int($0)] }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Nabla
+import NablaData
+import Testing
+
+/// A real HTTP server on loopback (Python's http.server) serving a folder.
+final class LocalServer {
+    let process = Process()
+    let port: Int
+    let root: String
+    let url: URL
+
+    init(serving root: String) throws {
+        self.root = root
+        port = Int.random(in: 20_000...40_000)
+        var components = URLComponents()
+        (components.scheme, components.host, components.port, components.path) = ("http", "127.0.0.1", port, "/")
+        guard let address = components.url else { throw NablaError(.invalidArgument, "cannot form a loopback URL") }
+        url = address
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", root]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until it accepts connections.
+        for _ in 0..<100 {
+            if (try? Data(contentsOf: address)) != nil { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    deinit { process.terminate() }
+}
+
+@Suite(.serialized) struct DownloadTests {
+    static func folder() -> String {
+        let path = NSTemporaryDirectory() + "nabla-dl-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// SHA-256 by Python's hashlib: an independent reference.
+    static func pythonSHA256(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
+            path,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        process.waitUntilExit()
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+    }
+
+    @Test func sha256MatchesPython() throws {
+        let path = Self.folder() + "/blob"
+        for size in [0, 55, 56, 64, 1000, 70_001] {
+            let data = Data((0..<size).map { UInt8(($0 * 13 + 5) % 256) })
+            try data.write(to: URL(fileURLWithPath: path))
+            #expect(SHA256.hex(data) == (try Self.pythonSHA256(path)), "size \(size)")
+        }
+    }
+
+    @Test func downloadsOverHTTPVerifiesAndWritesAtomically() throws {
+        let served = Self.folder()
+        let payload = Data((0..<5000).map { UInt8($0 % 256) })
+        try payload.write(to: URL(fileURLWithPath: "\(served)/file.bin"))
+        let server = try LocalServer(serving: served)
+        let target = Self.folder() + "/sub/file.bin"
+        let good = try Self.pythonSHA256("\(served)/file.bin")
+        #expect {
+            try DatasetDownload.fetch(
+                server.url.appendingPathComponent("file.bin"), to: target, sha256: String(repeating: "0", count: 64))
+        } throws: { "\($0)".contains("checksum mismatch") }
+        #expect(!FileManager.default.fileExists(atPath: target))
+        try DatasetDownload.fetch(server.url.appendingPathComponent("file.bin"), to: target, sha256: good)
+        #expect(FileManager.default.contents(atPath: target) == payload)
+        #expect {
+            try DatasetDownload.fetch(server.url.appendingPathComponent("missing.bin"), to: target + "2", sha256: good)
+        } throws: { "\($0)".contains("404") }
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    func fashionMNISTDownloadsFromAMirrorWithItsChecksums() throws {
+        let server = try LocalServer(serving: "/usr/share/datasets/fashion-mnist")
+        let target = Self.folder() + "/fashion-mnist"
+        let folder = try MNIST.downloadFashion(from: server.url, into: target)
+        let test = try MNIST.load(.fashion, split: .test, folder: folder)
+        #expect(test.count == 10_000)
+    }
+}
