@@ -50,7 +50,8 @@ struct DataCommand: ParsableCommand {
                 print("\(opened.classNames.count) classes:")
                 for (i, name) in opened.classNames.enumerated() {
                     let share = Double(counts[i]) / Double(max(opened.dataset.count, 1)) * 100
-                    print(String(format: "  %3d %-20@ %7d  (%.1f%%)", i, name as NSString, counts[i], share))
+                    let padded = name.count < 20 ? name + String(repeating: " ", count: 20 - name.count) : name
+                    print(String(format: "  %3d ", i) + padded + String(format: " %7d  (%.1f%%)", counts[i], share))
                 }
                 try AtomicFile.write(DatasetSource.contactSheet(opened), to: sheet)
                 print("contact sheet: \(sheet)")

@@ -30,6 +30,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The optimizer: adam, adamw, sgd, rmsprop, adagrad.")
     var optimizer = "adam"
 
+    @Option(help: "The learning-rate schedule: constant, or cosine (decay to 0 over the whole run).")
+    var schedule = "constant"
+
     @Option(help: "The random seed (weights, shuffling, dropout, augmentation).")
     var seed: UInt64 = 42
 
@@ -53,18 +56,23 @@ struct TrainCommand: ParsableCommand {
         guard epochs > 0, batchSize > 0, learningRate > 0 else {
             throw ValidationError("epochs, batch size and learning rate must be positive")
         }
+        guard ["constant", "cosine"].contains(schedule) else {
+            throw ValidationError("unknown schedule '\(schedule)'; choose constant or cosine")
+        }
         guard ["adam", "adamw", "sgd", "rmsprop", "adagrad"].contains(optimizer) else {
             throw ValidationError("unknown optimizer '\(optimizer)'; choose adam, adamw, sgd, rmsprop or adagrad")
         }
     }
 
-    func makeOptimizer() -> Optimizer {
+    func makeOptimizer(steps: Int) -> Optimizer {
+        let decay: (any LearningRateSchedule)? =
+            schedule == "cosine" ? CosineDecay(initial: learningRate, decaySteps: steps) : nil
         switch optimizer {
-        case "adamw": AdamW(learningRate: learningRate)
-        case "sgd": SGD(learningRate: learningRate, momentum: 0.9)
-        case "rmsprop": RMSProp(learningRate: learningRate)
-        case "adagrad": Adagrad(learningRate: learningRate)
-        default: Adam(learningRate: learningRate)
+        case "adamw": return AdamW(learningRate: learningRate, schedule: decay)
+        case "sgd": return SGD(learningRate: learningRate, momentum: 0.9, schedule: decay)
+        case "rmsprop": return RMSProp(learningRate: learningRate, schedule: decay)
+        case "adagrad": return Adagrad(learningRate: learningRate, schedule: decay)
+        default: return Adam(learningRate: learningRate, schedule: decay)
         }
     }
 
@@ -91,7 +99,8 @@ struct TrainCommand: ParsableCommand {
         Random.seed(seed)
         guard let network = Zoo.model(named: model, classes: train.classNames.count) else { return }
         network.compile(
-            optimizer: makeOptimizer(), loss: SparseCategoricalCrossEntropy(),
+            optimizer: makeOptimizer(steps: epochs * ((train.count + batchSize - 1) / batchSize)),
+            loss: SparseCategoricalCrossEntropy(),
             metrics: [.accuracy, .precision(.macro), .recall(.macro)])
         print(network.summary())
         let start = Date()

@@ -90,7 +90,8 @@ public enum RecordFile {
             let batch = try dataset.batch(at: Array(start..<Swift.min(dataset.count, start + recordsPerShard)))
             let images = batch.images.asType(.uint8), labels = batch.labels.toArray(Int64.self)
             let records = (0..<labels.count).map { Record(pixels: images[$0], label: labels[$0]) }
-            let path = String(format: "%@-%05d.nblrec", prefix, shard)
+            let number = String(shard)
+            let path = "\(prefix)-\(String(repeating: "0", count: Swift.max(0, 5 - number.count)))\(number).nblrec"
             try write(records, to: path)
             paths.append(path)
         }

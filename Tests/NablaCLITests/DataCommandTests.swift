@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+@Suite struct DataCommandTests {
+    static func folder() throws -> String {
+        let path = NSTemporaryDirectory() + "nabla-cli-data-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// A Kaggle-layout CSV of 4×4 images in three classes.
+    static func csv(in folder: String) throws -> String {
+        var text = "label," + (0..<16).map { "pixel\($0)" }.joined(separator: ",") + "\n"
+        for i in 0..<9 { text += "\(i % 3)," + (0..<16).map { String(($0 * 16 + i) % 256) }.joined(separator: ",") + "\n" }
+        let path = "\(folder)/train.csv"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func inspectPrintsCountsAndWritesAContactSheet() throws {
+        let folder = try Self.folder()
+        let csv = try Self.csv(in: folder)
+        let result = try runNabla(["data", "inspect", csv, "--sheet", "\(folder)/sheet.png"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("9 examples of shape [4, 4, 1] uint8"))
+        #expect(result.stdout.contains("3 classes:"))
+        let png = try #require(FileManager.default.contents(atPath: "\(folder)/sheet.png"))
+        #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+    }
+
+    @Test func statsAndPackWriteTheirFiles() throws {
+        let folder = try Self.folder()
+        let csv = try Self.csv(in: folder)
+        let stats = try runNabla(["data", "stats", csv, "--output", "\(folder)/stats.safetensors"])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        #expect(stats.stdout.contains("mean per channel:"))
+        let pack = try runNabla(["data", "pack", csv, "--output", "\(folder)/packed", "--records-per-shard", "4"])
+        #expect(pack.status == 0, "\(pack.stderr)")
+        #expect(pack.stdout.contains("packed 9 examples into 3 shard(s)"))
+        let shards = (0..<3).map { "\(folder)/packed-0000\($0).nblrec" }
+        let inspect = try runNabla(["data", "inspect", shards.joined(separator: ","), "--sheet", "\(folder)/s.png"])
+        #expect(inspect.stdout.contains("9 examples"), "\(inspect.stderr)")
+    }
+
+    @Test func notADatasetIsAOneLineError() throws {
+        let result = try runNabla(["data", "inspect", "/etc/hostname"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("not a dataset"))
+        #expect(!result.stderr.contains("Backtrace"))
+    }
+}
