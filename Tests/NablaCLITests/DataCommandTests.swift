@@ -11,7 +11,9 @@ import Testing
     /// A Kaggle-layout CSV of 4×4 images in three classes.
     static func csv(in folder: String) throws -> String {
         var text = "label," + (0..<16).map { "pixel\($0)" }.joined(separator: ",") + "\n"
-        for i in 0..<9 { text += "\(i % 3)," + (0..<16).map { String(($0 * 16 + i) % 256) }.joined(separator: ",") + "\n" }
+        for i in 0..<9 {
+            text += "\(i % 3)," + (0..<16).map { String(($0 * 16 + i) % 256) }.joined(separator: ",") + "\n"
+        }
         let path = "\(folder)/train.csv"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path

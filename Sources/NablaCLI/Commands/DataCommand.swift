@@ -25,9 +25,7 @@ struct DataCommand: ParsableCommand {
             guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
                 throw ValidationError("--size must look like 64x64, got \(size)")
             }
-            do { return try DatasetSource.open(path, size: (parts[0], parts[1])) } catch let error as NablaError {
-                throw CLIError(message: "\(error)")
-            }
+            return try reportingErrors { try DatasetSource.open(path, size: (parts[0], parts[1])) }
         }
     }
 
@@ -40,7 +38,7 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let opened = try source.open()
-            do {
+            try reportingErrors {
                 let first = try opened.dataset.batch(at: [0]).images
                 print(
                     "\(opened.description): \(opened.dataset.count) examples of shape \(Array(first.shape.dropFirst())) \(first.dtype)"
@@ -55,8 +53,6 @@ struct DataCommand: ParsableCommand {
                 }
                 try AtomicFile.write(DatasetSource.contactSheet(opened), to: sheet)
                 print("contact sheet: \(sheet)")
-            } catch let error as NablaError {
-                throw CLIError(message: "\(error)")
             }
         }
     }
@@ -70,7 +66,7 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let opened = try source.open()
-            do {
+            try reportingErrors {
                 let all = try opened.dataset.batch(at: Array(0..<opened.dataset.count)).images
                 let stats = DatasetStatistics(images: all)
                 print("mean per channel:", stats.mean.map { String(format: "%.4f", $0) }.joined(separator: " "))
@@ -84,8 +80,6 @@ struct DataCommand: ParsableCommand {
                     ],
                     metadata: ["source": source.path], to: output)
                 print("saved \(output)")
-            } catch let error as NablaError {
-                throw CLIError(message: "\(error)")
             }
         }
     }
@@ -101,13 +95,16 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let opened = try source.open()
-            do {
+            try reportingErrors {
                 let shards = try RecordFile.pack(opened.dataset, prefix: output, recordsPerShard: recordsPerShard)
                 print("packed \(opened.dataset.count) examples into \(shards.count) shard(s):")
                 for shard in shards { print("  \(shard)") }
-            } catch let error as NablaError {
-                throw CLIError(message: "\(error)")
             }
         }
     }
+}
+
+/// Runs `body`, turning a ``NablaError`` into the command line's one-line error.
+func reportingErrors<Result>(_ body: () throws -> Result) throws -> Result {
+    do { return try body() } catch let error as NablaError { throw CLIError(message: "\(error)") }
 }

@@ -83,11 +83,7 @@ struct TrainCommand: ParsableCommand {
                     "warning: this is a debug build; training runs orders of magnitude slower. Build for release: swift run -c release nabla train\n"
                         .utf8))
         #endif
-        do {
-            try train()
-        } catch let error as NablaError {
-            throw CLIError(message: "\(error)")
-        }
+        try reportingErrors { try train() }
     }
 
     func train() throws {

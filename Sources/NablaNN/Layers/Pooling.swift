@@ -1,14 +1,12 @@
 import Nabla
 
-/// Max pooling over NHWC images: the largest value of each `poolSize` window.
-///
-/// `strides` defaults to `poolSize`, as in Keras.
-public final class MaxPool2D: Layer {
+/// A pooling window slid over NHWC images; the subclasses choose the reduction.
+public class Pooling2D: Layer {
     public let poolSize: Size2D
     public let strides: Size2D?
     public let padding: Padding
 
-    public init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
+    init(poolSize: Size2D, strides: Size2D?, padding: Padding, name: String?) {
         self.poolSize = poolSize
         self.strides = strides
         self.padding = padding
@@ -19,6 +17,15 @@ public final class MaxPool2D: Layer {
         require(
             inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         return Array(withoutGradients { forward(Tensor.zeros([1] + inputShape)) }.shape.dropFirst())
+    }
+}
+
+/// Max pooling over NHWC images: the largest value of each `poolSize` window.
+///
+/// `strides` defaults to `poolSize`, as in Keras.
+public final class MaxPool2D: Pooling2D {
+    public override init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
+        super.init(poolSize: poolSize, strides: strides, padding: padding, name: name)
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
@@ -27,22 +34,9 @@ public final class MaxPool2D: Layer {
 }
 
 /// Average pooling over NHWC images (padding excluded from each window's count).
-public final class AvgPool2D: Layer {
-    public let poolSize: Size2D
-    public let strides: Size2D?
-    public let padding: Padding
-
-    public init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
-        self.poolSize = poolSize
-        self.strides = strides
-        self.padding = padding
-        super.init(name: name)
-    }
-
-    public override func build(inputShape: [Int]) -> [Int] {
-        require(
-            inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
-        return Array(withoutGradients { forward(Tensor.zeros([1] + inputShape)) }.shape.dropFirst())
+public final class AvgPool2D: Pooling2D {
+    public override init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
+        super.init(poolSize: poolSize, strides: strides, padding: padding, name: name)
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
