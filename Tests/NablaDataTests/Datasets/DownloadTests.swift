@@ -29,7 +29,13 @@ final class LocalServer {
         }
     }
 
-    deinit { process.terminate() }
+    /// Stops the server and waits for it to exit.
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
 }
 
 @Suite(.serialized) struct DownloadTests {
@@ -69,6 +75,7 @@ final class LocalServer {
         let payload = Data((0..<5000).map { UInt8($0 % 256) })
         try payload.write(to: URL(fileURLWithPath: "\(served)/file.bin"))
         let server = try LocalServer(serving: served)
+        defer { server.stop() }
         let target = Self.folder() + "/sub/file.bin"
         let good = try Self.pythonSHA256("\(served)/file.bin")
         #expect {
@@ -86,6 +93,7 @@ final class LocalServer {
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
     func fashionMNISTDownloadsFromAMirrorWithItsChecksums() throws {
         let server = try LocalServer(serving: "/usr/share/datasets/fashion-mnist")
+        defer { server.stop() }
         let target = Self.folder() + "/fashion-mnist"
         let folder = try MNIST.downloadFashion(from: server.url, into: target)
         let test = try MNIST.load(.fashion, split: .test, folder: folder)
