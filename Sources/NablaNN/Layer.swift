@@ -36,7 +36,7 @@ open class Layer: @unchecked Sendable {
     /// Whether the layer's parameters are trained; false freezes them (and its sublayers).
     public var isTrainable = true {
         didSet {
-            for (_, p) in ownParameters where !nonTrainableNames.contains(p.0) { p.1.isTrainable = isTrainable }
+            for (name, p) in ownParameters where !nonTrainableNames.contains(name) { p.isTrainable = isTrainable }
             for child in children { child.isTrainable = isTrainable }
         }
     }
@@ -49,7 +49,7 @@ open class Layer: @unchecked Sendable {
     /// The per-example output shape, once built.
     public private(set) var outputShape: [Int]?
 
-    private var ownParameters: [(Int, (String, Parameter))] = []
+    private var ownParameters: [(String, Parameter)] = []
     private var nonTrainableNames: Set<String> = []
     /// The registered sublayers, in order.
     public private(set) var children: [Layer] = []
@@ -82,7 +82,7 @@ open class Layer: @unchecked Sendable {
     public func addParameter(_ name: String, _ value: Tensor, trainable: Bool = true) -> Parameter {
         let parameter = Parameter(value, isTrainable: trainable && isTrainable)
         if !trainable { nonTrainableNames.insert(name) }
-        ownParameters.append((ownParameters.count, (name, parameter)))
+        ownParameters.append((name, parameter))
         return parameter
     }
 
@@ -104,7 +104,7 @@ open class Layer: @unchecked Sendable {
 
     /// Returns every parameter of this layer and its sublayers, with hierarchical names.
     public func parameters() -> [(name: String, parameter: Parameter)] {
-        var out = ownParameters.map { (name: $0.1.0, parameter: $0.1.1) }
+        var out = ownParameters.map { (name: $0.0, parameter: $0.1) }
         for child in children {
             out += child.parameters().map { (name: "\(child.name).\($0.name)", parameter: $0.parameter) }
         }

@@ -58,3 +58,40 @@ public func resizeBilinear(_ images: Tensor, size: (Int, Int)) -> Tensor {
     let matrices = (0..<images.shape[0]).flatMap { _ in matrix }
     return affineResample(images, matrices: matrices, outputSize: size, fill: .nearest)
 }
+
+/// The affine maps of the usual augmentations, as the 6 numbers ``affineResample(_:matrices:outputSize:fill:nearest:)``
+/// takes (output position → source position), for an image of `height`×`width`.
+public enum AffineMatrix {
+    /// Mirrors rows (`vertical`) and/or columns (`horizontal`).
+    public static func flip(height: Int, width: Int, vertical: Bool, horizontal: Bool) -> [Float] {
+        [
+            vertical ? -1 : 1, 0, vertical ? Float(height - 1) : 0, 0, horizontal ? -1 : 1,
+            horizontal ? Float(width - 1) : 0,
+        ]
+    }
+
+    /// Takes a `cropHeight`×`cropWidth` window of the image zero-padded by `padding`, placed by two
+    /// uniform draws in [0, 1) over every possible position.
+    /// - Precondition: the window fits the padded image.
+    public static func crop(
+        height: Int, width: Int, cropHeight: Int, cropWidth: Int, padding: Int, drawY: Float, drawX: Float
+    ) -> [Float] {
+        let rangeY = height + 2 * padding - cropHeight, rangeX = width + 2 * padding - cropWidth
+        require(
+            rangeY >= 0 && rangeX >= 0,
+            "crop: window \(cropHeight)×\(cropWidth) is larger than the padded image \(height + 2 * padding)×\(width + 2 * padding)"
+        )
+        let dy = Swift.min(Int(drawY * Float(rangeY + 1)), rangeY) - padding
+        let dx = Swift.min(Int(drawX * Float(rangeX + 1)), rangeX) - padding
+        return [1, 0, Float(dy), 0, 1, Float(dx)]
+    }
+
+    /// Scales by `scale` about the image centre (above 1 zooms out).
+    public static func zoom(height: Int, width: Int, scale s: Float) -> [Float] {
+        let cy = Float(height - 1) / 2, cx = Float(width - 1) / 2
+        return [s, 0, cy - s * cy, 0, s, cx - s * cx]
+    }
+
+    /// Shifts the content by whole pixels (`dy` down, `dx` right; fractions are rounded).
+    public static func translation(dy: Float, dx: Float) -> [Float] { [1, 0, -dy.rounded(), 0, 1, -dx.rounded()] }
+}

@@ -32,6 +32,15 @@ public final class RandomGenerator: @unchecked Sendable {
         return stream
     }
 
+    /// Returns a random permutation of `0..<count` (Fisher–Yates over one draw of uniforms).
+    public func permutation(_ count: Int) -> [Int] {
+        var order = Array(0..<count)
+        guard count > 1 else { return order }
+        let draws = Tensor.uniform([count], generator: self).toArray()
+        for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, Swift.min(Int(draws[i] * Float(i + 1)), i)) }
+        return order
+    }
+
     func fill(_ kind: Int32, shape: [Int], _ a: Float, _ b: Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape, dtype: .float32)
         let s = nextStream(), seed = seed

@@ -77,9 +77,8 @@ public struct ImageFolder: Dataset {
             throw NablaError(.io, "cannot read the file", path: path)
         }
         let image = try ImageCodec.decode(data, channels: channels, path: path)
-        guard let size, image.shape[0] != size.height || image.shape[1] != size.width else { return image }
-        let resized = resizeBilinear(image.asType(.float32).unsqueezed(axis: 0), size: (size.height, size.width))
-        return (resized + 0.5).clamp(min: 0, max: 255).asType(.uint8).squeezed(axes: [0])
+        guard let size else { return image }
+        return ImageCodec.resized(image, height: size.height, width: size.width)
     }
 
     public func batch(at indices: [Int]) throws -> Batch {

@@ -70,16 +70,8 @@ public struct DataLoader: Sendable {
 
     /// Returns the example order of epoch `epoch`.
     public func order(epoch: Int) -> [Int] {
-        var order = Array(0..<dataset.count)
-        guard shuffle, order.count > 1 else { return order }
-        let draws = Tensor.uniform(
-            [order.count], generator: RandomGenerator(seed: Self.mix(seed, UInt64(epoch), 0x5348_5546))
-        )
-        .toArray()
-        for i in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(i, Swift.min(Int(draws[i] * Float(i + 1)), i))
-        }
-        return order
+        guard shuffle else { return Array(0..<dataset.count) }
+        return RandomGenerator(seed: Self.mix(seed, UInt64(epoch), 0x5348_5546)).permutation(dataset.count)
     }
 
     static func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {

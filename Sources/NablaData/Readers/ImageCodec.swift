@@ -33,6 +33,13 @@ public enum ImageCodec {
         return image
     }
 
+    /// Returns an `[H, W, C]` uint8 image resized bilinearly to `height`×`width` (rounded to the nearest byte).
+    public static func resized(_ image: Tensor, height: Int, width: Int) -> Tensor {
+        guard image.shape[0] != height || image.shape[1] != width else { return image }
+        let scaled = resizeBilinear(image.asType(.float32).unsqueezed(axis: 0), size: (height, width))
+        return (scaled + 0.5).clamp(min: 0, max: 255).asType(.uint8).squeezed(axes: [0])
+    }
+
     /// Encodes an `[H, W, C]` uint8 image (C 1 or 3) as PNG.
     public static func encodePNG(_ image: Tensor) throws -> Data { try encode(image, quality: nil) }
 

@@ -197,9 +197,8 @@ public struct RecordDataset: Dataset {
         if e.kind == RecordFile.Kind.encodedImage.rawValue {
             let image = try ImageCodec.decode(
                 bytes, channels: decodeShape?[2] ?? 3, path: "\(shards[e.shard].path) record \(index)")
-            guard let shape = decodeShape, image.shape != shape else { return image }
-            return (resizeBilinear(image.asType(.float32).unsqueezed(axis: 0), size: (shape[0], shape[1])) + 0.5)
-                .clamp(min: 0, max: 255).asType(.uint8).squeezed(axes: [0])
+            guard let shape = decodeShape else { return image }
+            return ImageCodec.resized(image, height: shape[0], width: shape[1])
         }
         guard e.shape.reduce(1, *) == bytes.count else {
             throw NablaError(

@@ -134,24 +134,23 @@ public enum Augment {
     /// Flips each image left-right with probability `probability`.
     public static func horizontalFlip(probability: Float = 0.5) -> any Transform {
         AffineTransform(fill: .nearest, size: nil, draws: 1) { _, w, r in
-            r[r.startIndex] < probability ? [1, 0, 0, 0, -1, Float(w - 1)] : [1, 0, 0, 0, 1, 0]
+            AffineMatrix.flip(height: 0, width: w, vertical: false, horizontal: r[r.startIndex] < probability)
         }
     }
 
     /// Flips each image upside down with probability `probability`.
     public static func verticalFlip(probability: Float = 0.5) -> any Transform {
         AffineTransform(fill: .nearest, size: nil, draws: 1) { h, _, r in
-            r[r.startIndex] < probability ? [-1, 0, Float(h - 1), 0, 1, 0] : [1, 0, 0, 0, 1, 0]
+            AffineMatrix.flip(height: h, width: 0, vertical: r[r.startIndex] < probability, horizontal: false)
         }
     }
 
     /// Crops a random `height`×`width` window from each image zero-padded by `padding`.
     public static func randomCrop(height: Int, width: Int, padding: Int = 0) -> any Transform {
         AffineTransform(fill: .constant(0), size: { _, _ in (height, width) }, draws: 2) { h, w, r in
-            let rangeY = Swift.max(h + 2 * padding - height, 0), rangeX = Swift.max(w + 2 * padding - width, 0)
-            let dy = Swift.min(Int(r[r.startIndex] * Float(rangeY + 1)), rangeY) - padding
-            let dx = Swift.min(Int(r[r.startIndex + 1] * Float(rangeX + 1)), rangeX) - padding
-            return [1, 0, Float(dy), 0, 1, Float(dx)]
+            AffineMatrix.crop(
+                height: h, width: w, cropHeight: height, cropWidth: width, padding: padding, drawY: r[r.startIndex],
+                drawX: r[r.startIndex + 1])
         }
     }
 
@@ -173,18 +172,16 @@ public enum Augment {
     /// Zooms by a random factor in `1 ± factor` about the centre (above 1 zooms out).
     public static func randomZoom(factor: Float, fill: FillMode = .reflect) -> any Transform {
         AffineTransform(fill: fill, size: nil, draws: 1) { h, w, r in
-            let s = 1 + factor * (2 * r[r.startIndex] - 1)
-            let cy = Float(h - 1) / 2, cx = Float(w - 1) / 2
-            return [s, 0, cy - s * cy, 0, s, cx - s * cx]
+            AffineMatrix.zoom(height: h, width: w, scale: 1 + factor * (2 * r[r.startIndex] - 1))
         }
     }
 
     /// Shifts by up to `fraction` of the size each way.
     public static func randomTranslation(fraction: Float, fill: FillMode = .reflect) -> any Transform {
         AffineTransform(fill: fill, size: nil, draws: 2) { h, w, r in
-            let dy = (fraction * Float(h) * (2 * r[r.startIndex] - 1)).rounded()
-            let dx = (fraction * Float(w) * (2 * r[r.startIndex + 1] - 1)).rounded()
-            return [1, 0, -dy, 0, 1, -dx]
+            AffineMatrix.translation(
+                dy: fraction * Float(h) * (2 * r[r.startIndex] - 1),
+                dx: fraction * Float(w) * (2 * r[r.startIndex + 1] - 1))
         }
     }
 

@@ -52,9 +52,9 @@ public final class RandomFlip: RandomAffineLayer {
 
     override var drawsPerImage: Int { 2 }
     override func matrix(h: Int, w: Int, draws: ArraySlice<Float>) -> [Float] {
-        let flipY = vertical && draws[draws.startIndex] < 0.5
-        let flipX = horizontal && draws[draws.startIndex + 1] < 0.5
-        return [flipY ? -1 : 1, 0, flipY ? Float(h - 1) : 0, 0, flipX ? -1 : 1, flipX ? Float(w - 1) : 0]
+        AffineMatrix.flip(
+            height: h, width: w, vertical: vertical && draws[draws.startIndex] < 0.5,
+            horizontal: horizontal && draws[draws.startIndex + 1] < 0.5)
     }
 }
 
@@ -78,13 +78,9 @@ public final class RandomCrop: RandomAffineLayer {
     override var drawsPerImage: Int { 2 }
     override func outputSize(h: Int, w: Int) -> (Int, Int) { (height, width) }
     override func matrix(h: Int, w: Int, draws: ArraySlice<Float>) -> [Float] {
-        let rangeY = h + 2 * padding - height, rangeX = w + 2 * padding - width
-        require(
-            rangeY >= 0 && rangeX >= 0,
-            "\(name): crop \(height)×\(width) is larger than the padded input \(h + 2 * padding)×\(w + 2 * padding)")
-        let dy = Swift.min(Int(draws[draws.startIndex] * Float(rangeY + 1)), rangeY) - padding
-        let dx = Swift.min(Int(draws[draws.startIndex + 1] * Float(rangeX + 1)), rangeX) - padding
-        return [1, 0, Float(dy), 0, 1, Float(dx)]
+        AffineMatrix.crop(
+            height: h, width: w, cropHeight: height, cropWidth: width, padding: padding,
+            drawY: draws[draws.startIndex], drawX: draws[draws.startIndex + 1])
     }
 
     override func inference(_ input: Tensor) -> Tensor {
@@ -108,9 +104,7 @@ public final class RandomZoom: RandomAffineLayer {
 
     override var drawsPerImage: Int { 1 }
     override func matrix(h: Int, w: Int, draws: ArraySlice<Float>) -> [Float] {
-        let s = 1 + factor * (2 * draws[draws.startIndex] - 1)
-        let cy = Float(h - 1) / 2, cx = Float(w - 1) / 2
-        return [s, 0, cy - s * cy, 0, s, cx - s * cx]
+        AffineMatrix.zoom(height: h, width: w, scale: 1 + factor * (2 * draws[draws.startIndex] - 1))
     }
 }
 
@@ -129,8 +123,8 @@ public final class RandomTranslation: RandomAffineLayer {
 
     override var drawsPerImage: Int { 2 }
     override func matrix(h: Int, w: Int, draws: ArraySlice<Float>) -> [Float] {
-        let dy = heightFactor * Float(h) * (2 * draws[draws.startIndex] - 1)
-        let dx = widthFactor * Float(w) * (2 * draws[draws.startIndex + 1] - 1)
-        return [1, 0, -dy.rounded(), 0, 1, -dx.rounded()]
+        AffineMatrix.translation(
+            dy: heightFactor * Float(h) * (2 * draws[draws.startIndex] - 1),
+            dx: widthFactor * Float(w) * (2 * draws[draws.startIndex + 1] - 1))
     }
 }

@@ -112,7 +112,7 @@ open class Model: Layer {
             for callback in callbacks { try callback.onEpochBegin(epoch, model: self) }
             display.beginEpoch(epoch)
             isTraining = true
-            let order = shuffle ? permutation(n, shuffler) : Array(0..<n)
+            let order = shuffle ? shuffler.permutation(n) : Array(0..<n)
             let counts = ClassificationCounts(topKs: topKs)
             var lossSum = 0.0
             var seen = 0
@@ -201,16 +201,6 @@ open class Model: Layer {
             y.dtype == .float32 && y.rank == 2
             ? y.argmax(axis: 1).toArray(Int64.self) : y.asType(.int64).toArray(Int64.self)
         return Tensor(classes.map { classWeights[Int($0)] ?? 1 })
-    }
-
-    /// Returns a seeded random permutation of `0..<n` (Fisher–Yates).
-    private func permutation(_ n: Int, _ generator: RandomGenerator) -> [Int] {
-        var order = Array(0..<n)
-        let draws = Tensor.uniform([Swift.max(n, 1)], generator: generator).toArray()
-        for i in stride(from: n - 1, to: 0, by: -1) {
-            order.swapAt(i, Swift.min(Int(draws[i] * Float(i + 1)), i))
-        }
-        return order
     }
 
     /// Returns copies of every parameter's value, by name (for restoring the best weights).
