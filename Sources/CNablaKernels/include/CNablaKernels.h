@@ -191,11 +191,14 @@ void nbl_adagrad_step(float *p, const float *g, float *accumulator, long n, floa
 
 enum { NBL_FILL_CONSTANT, NBL_FILL_NEAREST, NBL_FILL_REFLECT };
 
-/// For images [n0, n1) of x (N,H,W,C): out (N,OH,OW,C) where out[n,oy,ox] = x[n] sampled at
-/// (sy, sx) = (m0·oy + m1·ox + m2, m3·oy + m4·ox + m5), m = matrices + 6n. Bilinear unless
-/// `nearest`; outside positions follow fillMode (constant fillValue, nearest edge, reflection).
-void nbl_affine_sample_nhwc(const float *x, long H, long W, long C, const float *matrices, long OH, long OW,
-                            int fillMode, float fillValue, int nearest, long n0, long n1, float *out);
+/// For images [n0, n1) of x (N,H,W,C; uint8 when `u8`, else float32): out (N,OH,OW,C) float32 where
+/// out[n,oy,ox,c] = scale[c]·x[n] sampled at (sy, sx) = (m0·oy + m1·ox + m2, m3·oy + m4·ox + m5) + bias[c],
+/// m = matrices + 6n. Bilinear unless `nearest` (maps onto whole pixels take a direct copy either way);
+/// outside positions follow fillMode: the nearest edge, a reflection, or the constant fill[c] (written
+/// as is, without scale and bias).
+void nbl_resample_nhwc(const void *x, int u8, long H, long W, long C, const float *matrices, long OH, long OW,
+                       int fillMode, const float *fill, const float *scale, const float *bias, int nearest, long n0,
+                       long n1, float *out);
 
 // MARK: - Heap statistics (memory.c)
 

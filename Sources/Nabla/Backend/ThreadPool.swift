@@ -16,11 +16,22 @@ public enum ThreadPool {
         return max(cores, 1)
     }()
 
+    /// Whether kernels called on this thread run on it alone (see ``serially(_:)``).
+    @TaskLocal static var isSerial = false
+
+    /// Runs `body` with every kernel it calls kept on the calling thread.
+    ///
+    /// For work that is already spread over threads of its own (the data loader's workers), so it
+    /// does not compete with training for the pool. Results are the same either way.
+    public static func serially<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try $isSerial.withValue(true, operation: body)
+    }
+
     /// Runs `body(start, end)` over `[0, count)` cut into at most `threadCount` ranges of at least
     /// `grain` elements each; small problems run inline on the calling thread.
     static func parallelFor(_ count: Int, grain: Int, _ body: (Int, Int) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(threadCount, max(1, count / max(grain, 1)))
+        let chunks = isSerial ? 1 : min(threadCount, max(1, count / max(grain, 1)))
         if chunks <= 1 {
             body(0, count)
             return
@@ -39,7 +50,7 @@ public enum ThreadPool {
     /// Runs `body(task)` for each task in `0..<tasks` on the pool (tasks are claimed in order).
     static func forEachTask(_ tasks: Int, _ body: (Int) -> Void) {
         guard tasks > 0 else { return }
-        if tasks == 1 || threadCount == 1 {
+        if tasks == 1 || threadCount == 1 || isSerial {
             for t in 0..<tasks { body(t) }
             return
         }

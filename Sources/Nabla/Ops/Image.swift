@@ -13,38 +13,67 @@ public enum FillMode: Sendable, Equatable {
     case reflect
 }
 
-/// Returns each image of `images` resampled through its own affine map.
+/// Returns each image of `images` resampled through its own affine map, each value then scaled and
+/// shifted per channel.
 ///
-/// `images` is `[N, H, W, C]` float32; `matrices` holds 6 numbers per image, `(m0 … m5)`, mapping an
-/// output position `(oy, ox)` to the source position `(m0·oy + m1·ox + m2, m3·oy + m4·ox + m5)`
-/// (pixel centres at integer coordinates). The result is `[N, outputSize.0, outputSize.1, C]`.
+/// `images` is `[N, H, W, C]`, float32 or uint8; `matrices` holds 6 numbers per image, `(m0 … m5)`,
+/// mapping an output position `(oy, ox)` to the source position `(m0·oy + m1·ox + m2, m3·oy + m4·ox + m5)`
+/// (pixel centres at integer coordinates). Each sampled value `v` of channel `c` becomes
+/// `scale[c]·v + bias[c]` (one entry applies to every channel); a constant fill is written as given.
+/// The result is float32 `[N, outputSize.0, outputSize.1, C]`. Maps that send whole pixels to whole
+/// pixels (flips, crops, integer shifts) copy rows directly.
 /// - Precondition: `matrices.count == 6 · N`; `images` does not require gradients.
 public func affineResample(
-    _ images: Tensor, matrices: [Float], outputSize: (Int, Int), fill: FillMode = .constant(0), nearest: Bool = false
+    _ images: Tensor, matrices: [Float], outputSize: (Int, Int), fill: FillMode = .constant(0), nearest: Bool = false,
+    scale: [Float] = [1], bias: [Float] = [0]
+) -> Tensor {
+    let value: Float = if case .constant(let v) = fill { v } else { 0 }
+    return affineResample(
+        images, matrices: matrices, outputSize: outputSize, fill: fill, fillValues: [value], nearest: nearest,
+        scale: scale, bias: bias)
+}
+
+/// ``affineResample(_:matrices:outputSize:fill:nearest:scale:bias:)`` with a constant fill per channel
+/// (`fillValues`, one entry or one per channel; read when `fill` is `.constant`).
+package func affineResample(
+    _ images: Tensor, matrices: [Float], outputSize: (Int, Int), fill: FillMode, fillValues: [Float],
+    nearest: Bool = false, scale: [Float], bias: [Float]
 ) -> Tensor {
     require(
-        images.rank == 4 && images.dtype == .float32,
-        "affineResample: expected float32 [N, H, W, C], got \(images.dtype) \(images.shape)")
+        images.rank == 4 && (images.dtype == .float32 || images.dtype == .uint8),
+        "affineResample: expected float32 or uint8 [N, H, W, C], got \(images.dtype) \(images.shape)")
     require(
         matrices.count == 6 * images.shape[0],
         "affineResample: \(matrices.count) matrix entries for \(images.shape[0]) images (6 each)")
     require(!images.requiresGradient, "affineResample: no gradient flows through resampling; apply it to input data")
     require(outputSize.0 > 0 && outputSize.1 > 0, "affineResample: output size \(outputSize) must be positive")
-    let x = images.contiguous()
     let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+    func perChannel(_ values: [Float], _ what: String) -> [Float] {
+        require(
+            values.count == 1 || values.count == c,
+            "affineResample: \(values.count) \(what) values for \(c) channels (give 1 or \(c))")
+        return values.count == c ? values : [Float](repeating: values[0], count: c)
+    }
+    let (scales, biases, fills) = (perChannel(scale, "scale"), perChannel(bias, "bias"), perChannel(fillValues, "fill"))
+    let x = images.contiguous()
     let out = Tensor(uninitializedShape: [n, outputSize.0, outputSize.1, c], dtype: .float32)
-    let (mode, value): (Int32, Float) =
+    let mode: Int32 =
         switch fill {
-        case .constant(let v): (Int32(NBL_FILL_CONSTANT), v)
-        case .nearest: (Int32(NBL_FILL_NEAREST), 0)
-        case .reflect: (Int32(NBL_FILL_REFLECT), 0)
+        case .constant: Int32(NBL_FILL_CONSTANT)
+        case .nearest: Int32(NBL_FILL_NEAREST)
+        case .reflect: Int32(NBL_FILL_REFLECT)
         }
-    let (px, po) = (UnsafeSendable(x.floats), UnsafeSendable(out.floats))
-    matrices.withUnsafeBufferPointer { m in
-        let pm = UnsafeSendable(m.baseAddress)
+    let constants = matrices + fills + scales + biases
+    let (px, po) = (UnsafeSendable(UnsafeRawPointer(x.rawPointer)), UnsafeSendable(out.floats))
+    let u8: Int32 = x.dtype == .uint8 ? 1 : 0
+    constants.withUnsafeBufferPointer { k in
+        guard let base = k.baseAddress else { return }
+        let pk = UnsafeSendable(base)
         ThreadPool.parallelFor(n, grain: Swift.max(1, 4096 / Swift.max(outputSize.0 * outputSize.1, 1))) { n0, n1 in
-            nbl_affine_sample_nhwc(
-                px.value, h, w, c, pm.value, outputSize.0, outputSize.1, mode, value, nearest ? 1 : 0, n0, n1, po.value)
+            let m = pk.value, f = pk.value + 6 * n
+            nbl_resample_nhwc(
+                px.value, u8, h, w, c, m, outputSize.0, outputSize.1, mode, f, f + c, f + 2 * c, nearest ? 1 : 0, n0,
+                n1, po.value)
         }
     }
     return out

@@ -39,31 +39,57 @@ enum LoaderBench {
                 "samples_per_s": Double(data.count) / seconds,
             ].merging(Measure.machine) { a, _ in a })
 
-        // Training fed by the loader: plain scaling versus the augmentation above.
-        let subset = data.subset(Array(0..<5120))
-        var throughput: [String: Double] = [:]
-        for (name, transform) in [("plain", Rescale() as any Transform), ("augmented", augmentation)] {
-            let model = Random.withSeed(1) { mnistCNN() }
-            model.isTraining = true
-            let optimizer = Adam()
-            let loss = SparseCategoricalCrossEntropy()
-            let feed = DataLoader(subset, batchSize: 128, seed: 2, transform: transform)
-            func epoch(_ e: Int) {
-                let batches = feed.epoch(e)
+        // One worker thread alone: the CPU cost of preparing a sample.
+        let single = DataLoader(data, batchSize: 128, seed: 1, transform: augmentation, workers: 1)
+        seconds = Measure.median(warmup: 0, repeats: 3) {
+            let epoch = single.epoch(0)
+            while (try? epoch.nextBatch()) != nil {}
+        }
+        Measure.report(
+            [
+                "case": "loader_augmented_one_worker", "data": source, "batch": 128,
+                "microseconds_per_sample": seconds / Double(data.count) * 1e6,
+            ].merging(Measure.machine) { a, _ in a })
+
+        // Training fed by the loader: plain scaling versus the augmentation above, alternating
+        // epochs so that a change in the machine's speed hits both alike.
+        let subset = data.subset(Array(0..<2560))
+        let transforms: [(String, any Transform)] = [("plain", Rescale()), ("augmented", augmentation)]
+        let model = Random.withSeed(1) { mnistCNN() }
+        model.isTraining = true
+        let optimizer = Adam()
+        let loss = SparseCategoricalCrossEntropy()
+        var samplesPerSecond: [String: [Double]] = [:]
+        var waits: [String: Int] = [:]
+        for round in 0...10 {
+            for (name, transform) in transforms {
+                let batches = DataLoader(subset, batchSize: 128, seed: 2, transform: transform).epoch(round)
+                let start = DispatchTime.now().uptimeNanoseconds
                 while let batch = try? batches.nextBatch() {
                     loss(model(batch.images), batch.labels).backward()
                     optimizer.step(model)
                 }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                // Round 0 warms the caches and the allocator.
+                if round > 0 {
+                    samplesPerSecond[name, default: []].append(Double(subset.count) / elapsed)
+                    waits[name, default: 0] += batches.waits
+                }
             }
-            epoch(0)
-            seconds = Measure.median(warmup: 0, repeats: 1) { epoch(1) }
-            throughput[name] = Double(subset.count) / seconds
         }
+        let ratios = zip(samplesPerSecond["augmented"] ?? [], samplesPerSecond["plain"] ?? []).map { $0 / $1 }
+        func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+        let preparing = seconds / Double(data.count)
         Measure.report(
             [
-                "case": "train_mnist_cnn_loader", "data": source, "plain_samples_per_s": throughput["plain"] ?? 0,
-                "augmented_samples_per_s": throughput["augmented"] ?? 0,
-                "augmented_over_plain": (throughput["augmented"] ?? 0) / max(throughput["plain"] ?? 1, 1e-9),
+                "case": "train_mnist_cnn_loader", "data": source, "rounds": ratios.count,
+                "plain_samples_per_s": median(samplesPerSecond["plain"] ?? []),
+                "augmented_samples_per_s": median(samplesPerSecond["augmented"] ?? []),
+                "augmented_over_plain_each_round": ratios.map { ($0 * 1000).rounded() / 1000 },
+                "augmented_over_plain": median(ratios), "batches_waited_for_plain": waits["plain"] ?? 0,
+                "batches_waited_for_augmented": waits["augmented"] ?? 0,
+                // The share of the machine that preparing augmented batches takes at this training speed.
+                "augmentation_cpu_share": preparing * median(samplesPerSecond["augmented"] ?? []),
             ].merging(Measure.machine) { a, _ in a })
     }
 }

@@ -93,11 +93,38 @@ public struct DataLoader: Sendable {
     /// Returns the batches of epoch `epoch` (0-based), prepared ahead on worker threads.
     public func epoch(_ epoch: Int) -> Epoch { Epoch(loader: self, epoch: epoch) }
 
-    /// One pass over the data: batches in order, prefetched in the background.
+    /// One pass over the data: batches in order, prepared ahead on the loader's own threads.
     ///
     /// ``nextBatch()`` returns them one by one and throws the error a batch raised, so a broken
-    /// example is never silently skipped.
+    /// example is never silently skipped. The workers are threads of their own, not the kernel
+    /// pool: the kernels they call run on them alone (``ThreadPool/serially(_:)``), so preparing
+    /// data never waits behind training's matrix products, nor slows them by splitting the pool.
+    /// Dropping the epoch before its end stops the workers.
     public final class Epoch: @unchecked Sendable {
+        private let state: State
+
+        init(loader: DataLoader, epoch: Int) {
+            state = State(loader: loader, epoch: epoch)
+            for worker in 0..<Swift.min(loader.workers, state.total) {
+                let thread = Thread { [state] in state.work() }
+                thread.name = "nabla.loader.\(worker)"
+                thread.start()
+            }
+        }
+
+        deinit { state.cancel() }
+
+        /// Returns the next batch, nil at the end, or throws the error reading it raised.
+        public func nextBatch() throws -> Batch? { try state.next() }
+
+        /// How many calls to ``nextBatch()`` found their batch not ready yet and waited for it.
+        ///
+        /// The first call usually waits; after it, a loader that keeps up with training stays at 1.
+        public var waits: Int { state.withLock { state.waits } }
+    }
+
+    /// The shared state of an epoch's workers and its consumer, under one lock.
+    final class State: @unchecked Sendable {
         let loader: DataLoader
         let epochIndex: Int
         let order: [Int]
@@ -106,8 +133,8 @@ public struct DataLoader: Sendable {
         private var ready: [Int: Result<Batch, any Error>] = [:]
         private var scheduled = 0
         private var delivered = 0
-        private var inFlight = 0
-        private let queue = DispatchQueue(label: "nabla.dataloader", attributes: .concurrent)
+        private var cancelled = false
+        fileprivate(set) var waits = 0
 
         init(loader: DataLoader, epoch: Int) {
             self.loader = loader
@@ -116,35 +143,51 @@ public struct DataLoader: Sendable {
             self.total = loader.batchCount
         }
 
-        /// Starts preparing batches until `prefetch` are ready or in flight (caller holds the lock).
-        private func scheduleMore() {
-            while scheduled < total && scheduled - delivered < loader.prefetch && inFlight < loader.workers {
-                let index = scheduled
-                scheduled += 1
-                inFlight += 1
-                queue.async { [self] in
-                    let result = Result { try loader.makeBatch(index, order: order, epoch: epochIndex) }
-                    condition.lock()
-                    ready[index] = result
-                    inFlight -= 1
-                    scheduleMore()
-                    condition.broadcast()
-                    condition.unlock()
-                }
-            }
+        func withLock<R>(_ body: () -> R) -> R {
+            condition.lock()
+            defer { condition.unlock() }
+            return body()
         }
 
-        /// Returns the next batch, nil at the end, or throws the error reading it raised.
-        public func nextBatch() throws -> Batch? {
+        /// A worker's loop: claim the next batch while fewer than `prefetch` wait to be taken.
+        func work() {
+            condition.lock()
+            while !cancelled && scheduled < total {
+                guard scheduled - delivered < loader.prefetch else {
+                    condition.wait()
+                    continue
+                }
+                let index = scheduled
+                scheduled += 1
+                condition.unlock()
+                let result = Result {
+                    try ThreadPool.serially { try loader.makeBatch(index, order: order, epoch: epochIndex) }
+                }
+                condition.lock()
+                ready[index] = result
+                condition.broadcast()
+            }
+            condition.unlock()
+        }
+
+        func next() throws -> Batch? {
             condition.lock()
             defer { condition.unlock() }
             guard delivered < total else { return nil }
-            scheduleMore()
+            if ready[delivered] == nil { waits += 1 }
             while ready[delivered] == nil { condition.wait() }
             let result = ready.removeValue(forKey: delivered) ?? .failure(NablaError(.io, "batch lost"))
             delivered += 1
-            scheduleMore()
+            condition.broadcast()
             return try result.get()
+        }
+
+        func cancel() {
+            withLock {
+                cancelled = true
+                ready.removeAll()
+                condition.broadcast()
+            }
         }
     }
 }

@@ -11,25 +11,44 @@ public protocol Transform: Sendable {
 }
 
 /// Applies transforms in order.
+///
+/// Consecutive rescaling, normalisation, flips and (at most one other) geometric augmentation run
+/// as one pass over the batch: their affine maps are multiplied and their per-channel scales folded,
+/// so a pipeline such as rescale → flip → crop → normalise reads each byte once and writes each float
+/// once. The result equals applying the transforms one by one, up to float rounding, and draws the
+/// same random numbers.
 public struct Compose: Transform {
     public let transforms: [any Transform]
     public init(_ transforms: [any Transform]) { self.transforms = transforms }
     public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
-        transforms.reduce(batch) { $1($0, generator: generator) }
+        var batch = batch
+        var run = FusedRun()
+        for transform in transforms {
+            if let stage = (transform as? any FusableTransform)?.stage, run.accepts(stage) {
+                run.stages.append(stage)
+                continue
+            }
+            batch = run.apply(batch, generator: generator)
+            run = FusedRun()
+            if let stage = (transform as? any FusableTransform)?.stage {
+                run.stages.append(stage)
+            } else {
+                batch = transform(batch, generator: generator)
+            }
+        }
+        return run.apply(batch, generator: generator)
     }
 }
 
 /// Converts images to float32 and multiplies them by `scale` (1/255 by default: bytes to [0, 1]).
-public struct Rescale: Transform {
+public struct Rescale: FusableTransform {
     public let scale: Float
     public init(scale: Float = 1.0 / 255) { self.scale = scale }
-    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
-        Batch(images: batch.images.asType(.float32) * scale, labels: batch.labels)
-    }
+    var stage: FusedRun.Stage { .pointwise(scale: [scale], bias: [0]) }
 }
 
 /// Per-channel standardisation: `(x − mean[c]) / std[c]`.
-public struct Normalize: Transform {
+public struct Normalize: FusableTransform {
     public let mean: [Float], standardDeviation: [Float]
     public init(mean: [Float], standardDeviation: [Float]) {
         require(
@@ -37,8 +56,8 @@ public struct Normalize: Transform {
             "Normalize: \(mean.count) means and \(standardDeviation.count) positive deviations expected")
         (self.mean, self.standardDeviation) = (mean, standardDeviation)
     }
-    public func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
-        Batch(images: (batch.images.asType(.float32) - Tensor(mean)) / Tensor(standardDeviation), labels: batch.labels)
+    var stage: FusedRun.Stage {
+        .pointwise(scale: standardDeviation.map { 1 / $0 }, bias: zip(mean, standardDeviation).map { -$0 / $1 })
     }
 }
 
@@ -111,36 +130,30 @@ public struct HistogramEqualization: Transform {
     }
 }
 
-/// Builds one affine matrix per image for ``affineResample(_:matrices:outputSize:fill:nearest:)``.
-struct AffineTransform: Transform {
+/// A random affine map per image (flip, crop, zoom…), for ``affineResample(_:matrices:outputSize:fill:nearest:scale:bias:)``.
+struct AffineTransform: FusableTransform {
     let fill: FillMode
     let size: (@Sendable (Int, Int) -> (Int, Int))?
     let draws: Int
+    /// A flip: a permutation of the pixels that never reads outside the image.
+    var isFlip = false
     let matrix: @Sendable (_ h: Int, _ w: Int, _ r: ArraySlice<Float>) -> [Float]
 
-    func callAsFunction(_ batch: Batch, generator: RandomGenerator) -> Batch {
-        let x = batch.images.asType(.float32)
-        let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
-        let r = draws > 0 ? Tensor.uniform([n * draws], generator: generator).toArray() : []
-        var matrices: [Float] = []
-        for i in 0..<n { matrices += matrix(h, w, r[(i * draws)..<((i + 1) * draws)]) }
-        let out = size?(h, w) ?? (h, w)
-        return Batch(images: affineResample(x, matrices: matrices, outputSize: out, fill: fill), labels: batch.labels)
-    }
+    var stage: FusedRun.Stage { .geometric(self) }
 }
 
 /// Transforms built on affine resampling.
 public enum Augment {
     /// Flips each image left-right with probability `probability`.
     public static func horizontalFlip(probability: Float = 0.5) -> any Transform {
-        AffineTransform(fill: .nearest, size: nil, draws: 1) { _, w, r in
+        AffineTransform(fill: .nearest, size: nil, draws: 1, isFlip: true) { _, w, r in
             AffineMatrix.flip(height: 0, width: w, vertical: false, horizontal: r[r.startIndex] < probability)
         }
     }
 
     /// Flips each image upside down with probability `probability`.
     public static func verticalFlip(probability: Float = 0.5) -> any Transform {
-        AffineTransform(fill: .nearest, size: nil, draws: 1) { h, _, r in
+        AffineTransform(fill: .nearest, size: nil, draws: 1, isFlip: true) { h, _, r in
             AffineMatrix.flip(height: h, width: 0, vertical: r[r.startIndex] < probability, horizontal: false)
         }
     }

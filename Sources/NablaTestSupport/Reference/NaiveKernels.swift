@@ -120,4 +120,56 @@ public enum Reference {
         }
         return out
     }
+
+    /// Resamples NHWC images through one affine map each, bilinear, then `scale[c]·v + bias[c]`.
+    ///
+    /// Output (oy, ox) reads source (m0·oy + m1·ox + m2, m3·oy + m4·ox + m5). Outside
+    /// positions clamp (`fill == "nearest"`), mirror without repeating the edge (`"reflect"`), or
+    /// read `constant[c]` as is.
+    public static func affineResample(
+        _ x: [Float], N: Int, H: Int, W: Int, C: Int, matrices: [Float], OH: Int, OW: Int, fill: String,
+        constant: [Float], scale: [Float], bias: [Float]
+    ) -> [Float] {
+        func index(_ i: Int, _ n: Int) -> Int? {
+            if i >= 0 && i < n { return i }
+            switch fill {
+            case "nearest": return Swift.min(Swift.max(i, 0), n - 1)
+            case "reflect":
+                if n == 1 { return 0 }
+                var j = i
+                while j < 0 || j >= n { j = j < 0 ? -j : 2 * (n - 1) - j }
+                return j
+            default: return nil
+            }
+        }
+        var out = [Float](repeating: 0, count: N * OH * OW * C)
+        for n in 0..<N {
+            let m = (0..<6).map { Double(matrices[6 * n + $0]) }
+            for oy in 0..<OH {
+                for ox in 0..<OW {
+                    let sy = m[0] * Double(oy) + m[1] * Double(ox) + m[2]
+                    let sx = m[3] * Double(oy) + m[4] * Double(ox) + m[5]
+                    let (y0, x0) = (Int(sy.rounded(.down)), Int(sx.rounded(.down)))
+                    let (fy, fx) = (sy - Double(y0), sx - Double(x0))
+                    for c in 0..<C {
+                        var v = 0.0
+                        for (dy, wy) in [(0, 1 - fy), (1, fy)] where wy > 0 {
+                            for (dx, wx) in [(0, 1 - fx), (1, fx)] where wx > 0 {
+                                let tap: Double
+                                if let iy = index(y0 + dy, H), let ix = index(x0 + dx, W) {
+                                    tap =
+                                        Double(scale[c]) * Double(x[((n * H + iy) * W + ix) * C + c]) + Double(bias[c])
+                                } else {
+                                    tap = Double(constant[c])
+                                }
+                                v += wy * wx * tap
+                            }
+                        }
+                        out[((n * OH + oy) * OW + ox) * C + c] = Float(v)
+                    }
+                }
+            }
+        }
+        return out
+    }
 }

@@ -75,3 +75,44 @@ import Testing
         #expect(y.shape == [2, 4, 4, 3])
     }
 }
+
+@Suite struct ComposeTests {
+    /// A fused pipeline gives what the transforms give one at a time.
+    ///
+    /// Rescale, flips, a padded crop and normalisation fuse into one pass; zoom and rotation each
+    /// start a new one.
+    @Test func fusedPipelineMatchesTransformsOneByOne() {
+        let images = Tensor.uniform([6, 7, 5, 3], high: 255, generator: RandomGenerator(seed: 5)).asType(.uint8)
+        let batch = Batch(images: images, labels: Tensor.zeros([6], dtype: .int64))
+        let steps: [any Transform] = [
+            Rescale(), Augment.horizontalFlip(), Augment.verticalFlip(),
+            Augment.randomCrop(height: 6, width: 4, padding: 2),
+            Normalize(mean: [0.1, 0.2, 0.3], standardDeviation: [0.5, 0.25, 2]),
+            Augment.randomZoom(factor: 0.3), Augment.randomRotation(maxDegrees: 20), Rescale(scale: 2),
+        ]
+        let fused = Compose(steps)(batch, generator: RandomGenerator(seed: 9)).images
+        let generator = RandomGenerator(seed: 9)
+        let oneByOne = steps.reduce(batch) { $1($0, generator: generator) }.images
+        #expect(fused.shape == [6, 6, 4, 3])
+        expectClose(fused.toArray(), oneByOne.toArray(), atol: 1e-4)
+        // The padding reads zero before normalisation: (0 − mean) / std in each channel.
+        let pad = Compose([
+            Augment.randomCrop(height: 9, width: 7, padding: 2), Normalize(mean: [1], standardDeviation: [4]),
+        ])
+        let plain = pad(
+            Batch(images: Tensor.ones([1, 5, 3, 1]), labels: Tensor.zeros([1], dtype: .int64)),
+            generator: RandomGenerator(seed: 1)
+        ).images.toArray()
+        #expect(plain.filter { $0 == -0.25 }.count == 63 - 15)
+        #expect(plain.filter { $0 == 0 }.count == 15)
+    }
+
+    @Test func valueMapsKeepAnyBatchShape() {
+        let rows = Tensor([UInt8(0), 51, 102, 255], shape: [2, 2])
+        let out = Compose([Rescale(), Normalize(mean: [0.2, 0.4], standardDeviation: [0.2, 0.2])])(
+            Batch(images: rows, labels: Tensor.zeros([2], dtype: .int64)), generator: RandomGenerator(seed: 1)
+        ).images
+        #expect(out.shape == [2, 2])
+        expectClose(out.toArray(), [-1, -1, 1, 3], atol: 1e-6)
+    }
+}
