@@ -39,6 +39,22 @@ enum LoaderBench {
                 "samples_per_s": Double(data.count) / seconds,
             ].merging(Measure.machine) { a, _ in a })
 
+        // The same pipeline streamed from the gzip IDX files through a 10,000-example shuffle buffer.
+        if let stream = try? MNIST.stream(.fashion, split: .train, downloadSource: nil) {
+            let streamed = StreamLoader(stream, batchSize: 128, shuffleBuffer: 10_000, seed: 1, transform: augmentation)
+            var count = 0
+            seconds = Measure.median(warmup: 0, repeats: 3) {
+                count = 0
+                let epoch = streamed.epoch(0)
+                while let batch = try? epoch.nextBatch() { count += batch.labels.count }
+            }
+            Measure.report(
+                [
+                    "case": "stream_loader_augmented", "data": "fashion-mnist-gzip", "batch": 128, "examples": count,
+                    "shuffle_buffer": 10_000, "samples_per_s": Double(count) / seconds,
+                ].merging(Measure.machine) { a, _ in a })
+        }
+
         // One worker thread alone: the CPU cost of preparing a sample.
         let single = DataLoader(data, batchSize: 128, seed: 1, transform: augmentation, workers: 1)
         seconds = Measure.median(warmup: 0, repeats: 3) {

@@ -50,16 +50,11 @@ public enum MNIST {
         return target
     }
 
-    /// Loads one split from the folder that holds its IDX files (found with ``DatasetDiscovery``
-    /// when `folder` is nil): images `[N, 28, 28, 1]` uint8 and labels `[N]` int64.
-    ///
-    /// Fashion-MNIST found nowhere is downloaded from `downloadSource` (its canonical site by
-    /// default; nil never downloads) with a checksum check.
-    /// - Throws: ``NablaError`` when the files are missing and cannot be fetched, are corrupt, or
-    ///   their counts differ.
-    public static func load(
-        _ variant: Variant, split: Split, folder: String? = nil, downloadSource: URL? = fashionSource
-    ) throws -> InMemoryDataset {
+    /// Returns the paths of one split's image and label IDX files: in `folder`, or found with
+    /// ``DatasetDiscovery``, or (Fashion-MNIST) downloaded.
+    static func files(
+        _ variant: Variant, split: Split, folder: String?, downloadSource: URL?
+    ) throws -> (images: String, labels: String) {
         let imageFile = "\(split.prefix)-images-idx3-ubyte", labelFile = "\(split.prefix)-labels-idx1-ubyte"
         let howToGet =
             variant == .fashion
@@ -77,8 +72,29 @@ public enum MNIST {
                 }
             }
         }
-        let imagePath = DatasetDiscovery.path(of: imageFile, in: root)
-        let labelPath = DatasetDiscovery.path(of: labelFile, in: root)
+        return (DatasetDiscovery.path(of: imageFile, in: root), DatasetDiscovery.path(of: labelFile, in: root))
+    }
+
+    /// Returns `split` of `variant` as a stream read from its IDX files with constant memory (see
+    /// ``StreamLoader``), found and fetched as ``load(_:split:folder:downloadSource:)`` does.
+    public static func stream(
+        _ variant: Variant, split: Split, folder: String? = nil, downloadSource: URL? = fashionSource
+    ) throws -> IDXStreamingDataset {
+        let (imagePath, labelPath) = try files(variant, split: split, folder: folder, downloadSource: downloadSource)
+        return IDXStreamingDataset(images: imagePath, labels: labelPath, classNames: variant.classNames)
+    }
+
+    /// Loads one split from the folder that holds its IDX files (found with ``DatasetDiscovery``
+    /// when `folder` is nil): images `[N, 28, 28, 1]` uint8 and labels `[N]` int64.
+    ///
+    /// Fashion-MNIST found nowhere is downloaded from `downloadSource` (its canonical site by
+    /// default; nil never downloads) with a checksum check.
+    /// - Throws: ``NablaError`` when the files are missing and cannot be fetched, are corrupt, or
+    ///   their counts differ.
+    public static func load(
+        _ variant: Variant, split: Split, folder: String? = nil, downloadSource: URL? = fashionSource
+    ) throws -> InMemoryDataset {
+        let (imagePath, labelPath) = try files(variant, split: split, folder: folder, downloadSource: downloadSource)
         let images = try IDXReader.read(imagePath)
         let labels = try IDXReader.read(labelPath)
         guard images.rank == 3, images.dtype == .uint8 else {

@@ -91,7 +91,26 @@ public struct DataLoader: Sendable {
     }
 
     /// Returns the batches of epoch `epoch` (0-based), prepared ahead on worker threads.
-    public func epoch(_ epoch: Int) -> Epoch { Epoch(loader: self, epoch: epoch) }
+    public func epoch(_ epoch: Int) -> Epoch {
+        Epoch(source: RandomAccessSource(loader: self, epoch: epoch), workers: workers, prefetch: prefetch)
+    }
+
+    /// The batches of one epoch over a random-access dataset: any batch can be read at any time.
+    struct RandomAccessSource: BatchSource {
+        let loader: DataLoader
+        let epoch: Int
+        let order: [Int]
+
+        init(loader: DataLoader, epoch: Int) {
+            (self.loader, self.epoch, self.order) = (loader, epoch, loader.order(epoch: epoch))
+        }
+
+        var batchCount: Int? { loader.batchCount }
+
+        func batch(_ index: Int) throws -> Batch? {
+            index < loader.batchCount ? try loader.makeBatch(index, order: order, epoch: epoch) : nil
+        }
+    }
 
     /// One pass over the data: batches in order, prepared ahead on the loader's own threads.
     ///
@@ -103,9 +122,9 @@ public struct DataLoader: Sendable {
     public final class Epoch: @unchecked Sendable {
         private let state: State
 
-        init(loader: DataLoader, epoch: Int) {
-            state = State(loader: loader, epoch: epoch)
-            for worker in 0..<Swift.min(loader.workers, state.total) {
+        init(source: any BatchSource, workers: Int, prefetch: Int) {
+            state = State(source: source, prefetch: prefetch)
+            for worker in 0..<Swift.min(workers, source.batchCount ?? workers) {
                 let thread = Thread { [state] in state.work() }
                 thread.name = "nabla.loader.\(worker)"
                 thread.start()
@@ -125,10 +144,10 @@ public struct DataLoader: Sendable {
 
     /// The shared state of an epoch's workers and its consumer, under one lock.
     final class State: @unchecked Sendable {
-        let loader: DataLoader
-        let epochIndex: Int
-        let order: [Int]
-        let total: Int
+        let source: any BatchSource
+        let prefetch: Int
+        /// The number of batches: known ahead for random access, found at the end of a stream.
+        private var total: Int
         private let condition = NSCondition()
         private var ready: [Int: Result<Batch, any Error>] = [:]
         private var scheduled = 0
@@ -136,11 +155,8 @@ public struct DataLoader: Sendable {
         private var cancelled = false
         fileprivate(set) var waits = 0
 
-        init(loader: DataLoader, epoch: Int) {
-            self.loader = loader
-            self.epochIndex = epoch
-            self.order = loader.order(epoch: epoch)
-            self.total = loader.batchCount
+        init(source: any BatchSource, prefetch: Int) {
+            (self.source, self.prefetch, self.total) = (source, prefetch, source.batchCount ?? Int.max)
         }
 
         func withLock<R>(_ body: () -> R) -> R {
@@ -153,18 +169,20 @@ public struct DataLoader: Sendable {
         func work() {
             condition.lock()
             while !cancelled && scheduled < total {
-                guard scheduled - delivered < loader.prefetch else {
+                guard scheduled - delivered < prefetch else {
                     condition.wait()
                     continue
                 }
                 let index = scheduled
                 scheduled += 1
                 condition.unlock()
-                let result = Result {
-                    try ThreadPool.serially { try loader.makeBatch(index, order: order, epoch: epochIndex) }
-                }
+                let result = Result { try ThreadPool.serially { try source.batch(index) } }
                 condition.lock()
-                ready[index] = result
+                switch result {
+                case .success(let batch?): ready[index] = .success(batch)
+                case .success(nil): total = Swift.min(total, index)
+                case .failure(let error): ready[index] = .failure(error)
+                }
                 condition.broadcast()
             }
             condition.unlock()
@@ -175,7 +193,8 @@ public struct DataLoader: Sendable {
             defer { condition.unlock() }
             guard delivered < total else { return nil }
             if ready[delivered] == nil { waits += 1 }
-            while ready[delivered] == nil { condition.wait() }
+            while ready[delivered] == nil && delivered < total { condition.wait() }
+            guard delivered < total else { return nil }
             let result = ready.removeValue(forKey: delivered) ?? .failure(NablaError(.io, "batch lost"))
             delivered += 1
             condition.broadcast()
@@ -190,4 +209,14 @@ public struct DataLoader: Sendable {
             }
         }
     }
+}
+
+/// Where an epoch's batches come from, for ``DataLoader/Epoch``'s workers.
+protocol BatchSource: Sendable {
+    /// The number of batches, when known ahead.
+    var batchCount: Int? { get }
+    /// Returns batch `index` ready for training, or nil past the last one.
+    ///
+    /// Workers call it from several threads at once, with indices claimed in increasing order.
+    func batch(_ index: Int) throws -> Batch?
 }

@@ -22,37 +22,60 @@ public enum KaggleCSV {
         var lines = text.split(whereSeparator: \.isNewline)
         guard let header = lines.first else { throw NablaError(.corruptFile, "empty CSV file", path: path) }
         lines.removeFirst()
-        let columns = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let hasLabel = columns.first == "label"
-        let pixels = columns.count - (hasLabel ? 1 : 0)
-        let side = Int(Double(pixels).squareRoot())
-        guard pixels > 0, side * side == pixels else {
-            throw NablaError(.corruptFile, "\(pixels) pixel columns do not make a square image (line 1)", path: path)
-        }
-        var bytes = [UInt8](repeating: 0, count: lines.count * pixels)
+        let columns = try Columns(header: header, path: path)
+        var bytes = [UInt8](repeating: 0, count: lines.count * columns.pixels)
         var labels: [Int64] = []
         for (i, line) in lines.enumerated() {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == columns.count else {
+            let label = try columns.parse(line, number: i + 2, into: &bytes, at: i * columns.pixels, path: path)
+            if let label { labels.append(label) }
+        }
+        let images = Tensor(bytes, shape: [lines.count, columns.side, columns.side, 1])
+        return (images, columns.hasLabel ? Tensor(labels) : nil)
+    }
+
+    /// The layout a header line declares.
+    struct Columns {
+        let count: Int
+        let hasLabel: Bool
+        var pixels: Int { count - (hasLabel ? 1 : 0) }
+        let side: Int
+
+        init(header: Substring, path: String) throws {
+            let names = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            (count, hasLabel) = (names.count, names.first == "label")
+            side = Int(Double(names.count - (hasLabel ? 1 : 0)).squareRoot())
+            guard side > 0, side * side == pixels else {
                 throw NablaError(
-                    .corruptFile, "line \(i + 2) has \(fields.count) columns, the header has \(columns.count)",
-                    path: path)
+                    .corruptFile, "\(pixels) pixel columns do not make a square image (line 1)", path: path)
             }
+        }
+
+        /// Writes the pixels of line `number` at `offset` in `bytes`; returns its label, if any.
+        func parse(
+            _ line: Substring, number: Int, into bytes: inout [UInt8], at offset: Int, path: String
+        ) throws
+            -> Int64?
+        {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == count else {
+                throw NablaError(
+                    .corruptFile, "line \(number) has \(fields.count) columns, the header has \(count)", path: path)
+            }
+            var label: Int64?
             for (j, field) in fields.enumerated() {
                 guard let value = Int(field.trimmingCharacters(in: .whitespaces)), (0...255).contains(value) else {
                     throw NablaError(
-                        .corruptFile, "line \(i + 2), column \(j + 1): '\(field)' is not an integer in 0…255",
+                        .corruptFile, "line \(number), column \(j + 1): '\(field)' is not an integer in 0…255",
                         path: path)
                 }
                 if hasLabel && j == 0 {
-                    labels.append(Int64(value))
+                    label = Int64(value)
                 } else {
-                    bytes[i * pixels + j - (hasLabel ? 1 : 0)] = UInt8(value)
+                    bytes[offset + j - (hasLabel ? 1 : 0)] = UInt8(value)
                 }
             }
+            return label
         }
-        let images = Tensor(bytes, shape: [lines.count, side, side, 1])
-        return (images, hasLabel ? Tensor(labels) : nil)
     }
 
     /// Writes a Kaggle submission: `ImageId,Label` with 1-based ids and the argmax class of each

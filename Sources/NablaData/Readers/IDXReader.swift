@@ -25,6 +25,39 @@ public enum IDXReader {
 
     /// Decodes the bytes of an (uncompressed) IDX file; `path` names it in errors.
     public static func decode(_ data: Data, path: String) throws -> Tensor {
+        let (dtype, shape, headerSize) = try header(data, path: path)
+        let count = shape.reduce(1, *)
+        let expected = count * dtype.byteSize
+        guard data.count - headerSize == expected else {
+            let what = data.count - headerSize < expected ? "truncated" : "longer than declared"
+            throw NablaError(
+                .corruptFile,
+                "IDX data is \(what): shape \(shape) needs \(expected) bytes after the header, the file has \(data.count - headerSize)",
+                path: path)
+        }
+        let tensor = Tensor(unsafeUninitializedShape: shape, dtype: dtype) { out in
+            data.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress, let dst = out.baseAddress else { return }
+                let src = base + headerSize
+                if dtype == .uint8 {
+                    dst.copyMemory(from: src, byteCount: count)
+                } else {
+                    // Big-endian 32-bit words.
+                    let words = dst.assumingMemoryBound(to: UInt32.self)
+                    for i in 0..<count {
+                        words[i] = UInt32(bigEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                    }
+                }
+            }
+        }
+        return tensor
+    }
+
+    /// Parses the header at the start of `data`: element type, shape, and header size in bytes.
+    ///
+    /// - Throws: ``NablaError`` (`.corruptFile`) for a wrong magic number, an unsupported type, a
+    ///   header cut short, or a shape whose size overflows.
+    static func header(_ data: Data, path: String) throws -> (dtype: DType, shape: [Int], size: Int) {
         let bytes = [UInt8](data.prefix(4))
         guard bytes.count == 4, bytes[0] == 0, bytes[1] == 0 else {
             throw NablaError(
@@ -51,34 +84,13 @@ public enum IDXReader {
             let o = start + 4 + 4 * d
             return Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
         }
-        let headerSize = 4 + 4 * rank
-        let (count, overflow) = shape.reduce((1, false)) { acc, d in
+        let (_, overflow) = shape.reduce((dtype.byteSize, false)) { acc, d in
             let (p, o) = acc.0.multipliedReportingOverflow(by: d)
             return (p, acc.1 || o)
         }
-        let expected = overflow ? Int.max : count * dtype.byteSize
-        guard data.count - headerSize == expected else {
-            let what = data.count - headerSize < expected ? "truncated" : "longer than declared"
-            throw NablaError(
-                .corruptFile,
-                "IDX data is \(what): shape \(shape) needs \(expected) bytes after the header, the file has \(data.count - headerSize)",
-                path: path)
+        guard !overflow else {
+            throw NablaError(.corruptFile, "IDX shape \(shape) is too large to address", path: path)
         }
-        let tensor = Tensor(unsafeUninitializedShape: shape, dtype: dtype) { out in
-            data.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress, let dst = out.baseAddress else { return }
-                let src = base + headerSize
-                if dtype == .uint8 {
-                    dst.copyMemory(from: src, byteCount: count)
-                } else {
-                    // Big-endian 32-bit words.
-                    let words = dst.assumingMemoryBound(to: UInt32.self)
-                    for i in 0..<count {
-                        words[i] = UInt32(bigEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                    }
-                }
-            }
-        }
-        return tensor
+        return (dtype, shape, 4 + 4 * rank)
     }
 }

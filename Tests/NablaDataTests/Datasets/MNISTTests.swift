@@ -36,3 +36,28 @@ struct FashionMNISTTests {
         }
     }
 }
+
+/// The real Fashion-MNIST streamed from its gzip files with a bounded shuffle buffer.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+struct FashionMNISTStreamTests {
+    @Test func streamingTheTrainingSplitGivesEveryImageOnce() throws {
+        let stream = try MNIST.stream(.fashion, split: .train, folder: "/usr/share/datasets/fashion-mnist")
+        let loader = StreamLoader(stream, batchSize: 1000, shuffleBuffer: 5000, seed: 1)
+        let epoch = loader.epoch(0)
+        var (count, classes, imageSums) = (0, [Int](repeating: 0, count: 10), [Float]())
+        while let batch = try epoch.nextBatch() {
+            #expect(batch.images.shape.dropFirst() == [28, 28, 1])
+            count += batch.labels.count
+            for label in batch.labels.toArray(Int64.self) { classes[Int(label)] += 1 }
+            imageSums += batch.images.asType(.float32).sum(axes: [1, 2, 3]).toArray()
+        }
+        #expect(count == 60_000)
+        #expect(classes == [Int](repeating: 6_000, count: 10))
+        // The same images as the whole file read at once (each image's pixel sum, exact in float32),
+        // in another order.
+        let all = try MNIST.load(.fashion, split: .train, folder: "/usr/share/datasets/fashion-mnist")
+        let expected = all.images.asType(.float32).sum(axes: [1, 2, 3]).toArray()
+        #expect(imageSums.sorted() == expected.sorted())
+        #expect(imageSums.prefix(100) != expected.prefix(100))
+    }
+}
