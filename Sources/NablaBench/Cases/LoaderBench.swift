@@ -9,7 +9,7 @@ import NablaNN
 /// of mnist_cnn fed by the loader with and without that augmentation, in the same run.
 enum LoaderBench {
     static func dataset() -> (InMemoryDataset, String) {
-        if let train = try? MNIST.load(.fashion, split: .train, downloadSource: nil) { return (train, "fashion-mnist") }
+        if let train = try? MNIST.load(.fashion, split: .train, download: .never) { return (train, "fashion-mnist") }
         let images = Tensor.uniform([60_000, 28, 28, 1], low: 0, high: 255).asType(.uint8)
         let labels = Tensor((0..<60_000).map { Int64($0 % 10) })
         do {
@@ -40,7 +40,7 @@ enum LoaderBench {
             ].merging(Measure.machine) { a, _ in a })
 
         // The same pipeline streamed from the gzip IDX files through a 10,000-example shuffle buffer.
-        if let stream = try? MNIST.stream(.fashion, split: .train, downloadSource: nil) {
+        if let stream = try? MNIST.stream(.fashion, split: .train, download: .never) {
             let streamed = StreamLoader(stream, batchSize: 128, shuffleBuffer: 10_000, seed: 1, transform: augmentation)
             var count = 0
             seconds = Measure.median(warmup: 0, repeats: 3) {

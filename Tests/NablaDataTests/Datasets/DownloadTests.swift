@@ -95,8 +95,29 @@ final class LocalServer {
         let server = try LocalServer(serving: "/usr/share/datasets/fashion-mnist")
         defer { server.stop() }
         let target = Self.folder() + "/fashion-mnist"
-        let folder = try MNIST.downloadFashion(from: server.url, into: target)
+        let folder = try MNIST.download(.fashion, from: server.url, into: target)
         let test = try MNIST.load(.fashion, split: .test, folder: folder)
         #expect(test.count == 10_000)
+    }
+
+    /// MNIST digits are checked against their published checksums: files with the right names but
+    /// other bytes are refused, and nothing is left under the target name.
+    @Test func digitsFromAMirrorWithOtherBytesAreRefused() throws {
+        let served = Self.folder()
+        for name in [
+            "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ] {
+            try IDXFixture.gzip(IDXFixture.idx(shape: [1], bytes: [7])).write(
+                to: URL(fileURLWithPath: "\(served)/\(name)"))
+        }
+        let server = try LocalServer(serving: served)
+        defer { server.stop() }
+        let target = Self.folder() + "/mnist"
+        #expect {
+            try MNIST.download(.digits, from: server.url, into: target)
+        } throws: { "\($0)".contains("t10k-images-idx3-ubyte.gz") && "\($0)".contains("8d422c7b") }
+        #expect(!FileManager.default.fileExists(atPath: target + "/t10k-images-idx3-ubyte.gz"))
+        #expect(MNIST.Variant.digits.source.host == "ossci-datasets.s3.amazonaws.com")
     }
 }
