@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "CNablaImage", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Nabla", dependencies: ["CNablaKernels"]),
         .target(name: "NablaData", dependencies: ["Nabla", "CNablaKernels", "CZlib", "CNablaImage"]),
-        .target(name: "NablaNN", dependencies: ["Nabla", "CNablaKernels"]),
+        .target(name: "NablaNN", dependencies: ["Nabla", "NablaData", "CNablaKernels"]),
         .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
         .executableTarget(
             name: "NablaCLI",

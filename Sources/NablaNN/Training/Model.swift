@@ -82,29 +82,51 @@ open class Model: Layer {
             try checkInput(validation.x, "validation input")
             try loss.validate(targets: validation.y, outputShape: outputShape)
         }
-        guard let seed else {
-            return try train(
-                trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks,
-                verbose, nil)
-        }
-        return try Random.withSeed(seed) {
-            try train(
-                trainX, trainY, validation, optimizer, loss, batchSize, epochs, shuffle, classWeights, callbacks,
-                verbose, seed)
-        }
-    }
-
-    private func train(
-        _ trainX: Tensor, _ trainY: Tensor, _ validation: (x: Tensor, y: Tensor)?, _ optimizer: Optimizer,
-        _ loss: any Loss,
-        _ batchSize: Int, _ epochs: Int, _ shuffle: Bool, _ classWeights: [Int: Float]?, _ callbacks: [any Callback],
-        _ verbose: ProgressDisplay.Mode, _ seed: UInt64?
-    ) throws -> History {
         let shuffler = RandomGenerator(seed: seed.map { $0 &+ 0x9E37_79B9 } ?? UInt64.random(in: 0...UInt64.max))
         let weights = classWeights.map { sampleWeights(trainY, $0) }
         let n = trainX.shape[0]
         let steps = (n + batchSize - 1) / batchSize
-        let display = ProgressDisplay(mode: verbose, epochs: epochs, steps: steps)
+        let evaluation = validation.map { v in { try self.evaluate(x: v.x, y: v.y, batchSize: batchSize) } }
+        return try train(
+            epochs: epochs, steps: steps, validation: evaluation, callbacks: callbacks, verbose: verbose, seed: seed
+        ) { _ in
+            let order = shuffle ? shuffler.permutation(n) : Array(0..<n)
+            var step = 0
+            return {
+                guard step < steps else { return nil }
+                defer { step += 1 }
+                let indices = Tensor(order[(step * batchSize)..<Swift.min(n, (step + 1) * batchSize)].map(Int64.init))
+                return (trainX.gathered(indices), trainY.gathered(indices), weights?.gathered(indices))
+            }
+        }
+    }
+
+    /// One training batch: inputs, targets and optional per-example loss weights.
+    typealias TrainingBatch = (x: Tensor, y: Tensor, weights: Tensor?)
+
+    /// The loop shared by every `fit`: `batches(epoch)` returns a function giving that epoch's
+    /// batches in turn (nil after the last).
+    func train(
+        epochs: Int, steps: Int?, validation: (() throws -> [String: Double])?, callbacks: [any Callback],
+        verbose: ProgressDisplay.Mode, seed: UInt64?, batches: (Int) throws -> () throws -> TrainingBatch?
+    ) throws -> History {
+        guard let optimizer, let loss else {
+            throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
+        }
+        guard let seed else {
+            return try trainEpochs(epochs, steps, validation, callbacks, verbose, optimizer, loss, batches)
+        }
+        return try Random.withSeed(seed) {
+            try trainEpochs(epochs, steps, validation, callbacks, verbose, optimizer, loss, batches)
+        }
+    }
+
+    private func trainEpochs(
+        _ epochs: Int, _ steps: Int?, _ validation: (() throws -> [String: Double])?, _ callbacks: [any Callback],
+        _ verbose: ProgressDisplay.Mode, _ optimizer: Optimizer, _ loss: any Loss,
+        _ batches: (Int) throws -> () throws -> TrainingBatch?
+    ) throws -> History {
+        let display = ProgressDisplay(mode: verbose, epochs: epochs, steps: steps ?? 0)
         var history = History()
         stopTraining = false
         for callback in callbacks { try callback.onTrainBegin(model: self) }
@@ -112,35 +134,31 @@ open class Model: Layer {
             for callback in callbacks { try callback.onEpochBegin(epoch, model: self) }
             display.beginEpoch(epoch)
             isTraining = true
-            let order = shuffle ? shuffler.permutation(n) : Array(0..<n)
             let counts = ClassificationCounts(topKs: topKs)
             var lossSum = 0.0
             var seen = 0
-            for step in 0..<steps where !stopTraining {
-                let indices = Tensor(order[(step * batchSize)..<Swift.min(n, (step + 1) * batchSize)].map(Int64.init))
-                let (xb, yb) = (trainX.gathered(indices), trainY.gathered(indices))
+            let next = try batches(epoch)
+            var step = 0
+            while !stopTraining, let (xb, yb, weights) = try next() {
                 let predictions = self(xb)
-                let batchLoss = loss(predictions, yb, sampleWeights: weights?.gathered(indices))
+                let batchLoss = loss(predictions, yb, sampleWeights: weights)
                 batchLoss.backward()
                 optimizer.step(self)
                 let value = Double(batchLoss.item())
-                lossSum += value * Double(indices.count)
-                seen += indices.count
+                lossSum += value * Double(xb.shape[0])
+                seen += xb.shape[0]
                 if !metrics.isEmpty { counts.update(predictions: predictions.detached(), targets: yb) }
                 var logs = ["loss": lossSum / Double(seen)]
                 for metric in metrics { for (k, v) in metric.values(counts) { logs[k] = v } }
                 logs["batch_loss"] = value
                 display.update(step: step + 1, logs: logs)
                 for callback in callbacks { try callback.onBatchEnd(step, logs: logs, model: self) }
+                step += 1
             }
             isTraining = false
             var logs = ["loss": lossSum / Double(Swift.max(seen, 1))]
             for metric in metrics { for (k, v) in metric.values(counts) { logs[k] = v } }
-            if let validation {
-                for (k, v) in try evaluate(x: validation.x, y: validation.y, batchSize: batchSize) {
-                    logs["val_" + k] = v
-                }
-            }
+            if let validation { for (k, v) in try validation() { logs["val_" + k] = v } }
             logs["learning_rate"] = Double(optimizer.currentLearningRate)
             history.epochs.append(logs)
             display.endEpoch(epoch, logs: logs)
@@ -159,18 +177,28 @@ open class Model: Layer {
         guard let loss else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
         try checkInput(x, "evaluation input")
         try loss.validate(targets: y, outputShape: outputShape ?? [])
+        var start = 0
+        return try evaluate(loss) {
+            guard start < x.shape[0] else { return nil }
+            let end = Swift.min(x.shape[0], start + batchSize)
+            defer { start = end }
+            return (x.slice(axis: 0, start: start, end: end), y.slice(axis: 0, start: start, end: end))
+        }
+    }
+
+    /// Returns the loss and metrics over the batches `next` gives, in inference mode.
+    func evaluate(_ loss: any Loss, _ next: () throws -> (x: Tensor, y: Tensor)?) throws -> [String: Double] {
         let counts = ClassificationCounts(topKs: topKs)
         var lossSum = 0.0
-        let n = x.shape[0]
+        var n = 0
         let wasTraining = isTraining
         isTraining = false
         defer { isTraining = wasTraining }
-        withoutGradients {
-            for start in stride(from: 0, to: n, by: batchSize) {
-                let end = Swift.min(n, start + batchSize)
-                let (xb, yb) = (x.slice(axis: 0, start: start, end: end), y.slice(axis: 0, start: start, end: end))
+        try withoutGradients {
+            while let (xb, yb) = try next() {
                 let predictions = self(xb)
                 lossSum += Double(loss.perExample(predictions, yb).sum().item())
+                n += xb.shape[0]
                 if !metrics.isEmpty { counts.update(predictions: predictions, targets: yb) }
             }
         }

@@ -27,7 +27,9 @@ public final class ProgressDisplay: @unchecked Sendable {
 
     let mode: Mode
     let epochs: Int
+    /// Batches per epoch; 0 when unknown (a stream), then the bar counts batches without an end.
     let steps: Int
+    private var lastStep = 0
     private var epochStart = Date()
     private var lastDraw = Date.distantPast
     private let output: (String) -> Void
@@ -75,10 +77,15 @@ public final class ProgressDisplay: @unchecked Sendable {
 
     /// Shows progress after `step` (1-based) batches with the running `logs`.
     public func update(step: Int, logs: [String: Double]) {
+        lastStep = step
         guard mode == .bar else { return }
         let now = Date()
         guard step == steps || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
+        guard steps > 0 else {
+            output("\r\(step) - \(Self.duration(now.timeIntervalSince(epochStart))) - \(Self.format(logs))\u{1B}[K")
+            return
+        }
         let width = 30
         let done = steps > 0 ? width * step / steps : width
         let bar =
@@ -96,6 +103,7 @@ public final class ProgressDisplay: @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(epochStart)
         switch mode {
         case .bar:
+            let steps = self.steps > 0 ? self.steps : lastStep
             let perStep = steps > 0 ? elapsed / Double(steps) * 1000 : 0
             output(
                 "\r\(steps)/\(steps) [\(String(repeating: "=", count: 30))] - \(Self.duration(elapsed)) \(String(format: "%.0f", perStep))ms/step - \(Self.format(logs))\u{1B}[K\n"

@@ -92,6 +92,16 @@ import Testing
         barDisplay.update(step: 3, logs: ["loss": 1])
         #expect(bar.text.contains("3/3 [==============================]"))
     }
+
+    @Test func aStreamOfUnknownLengthCountsBatches() {
+        let bar = OutputCapture()
+        let display = ProgressDisplay(mode: .bar, epochs: 1, steps: 0, output: bar.append)
+        display.beginEpoch(0)
+        for step in 1...5 { display.update(step: step, logs: ["loss": 1]) }
+        #expect(bar.text.contains("\r1 - "))
+        display.endEpoch(0, logs: ["loss": 0.5])
+        #expect(bar.text.contains("5/5 [==============================]"))
+    }
 }
 
 final class OutputCapture: @unchecked Sendable {

@@ -52,4 +52,55 @@ import Testing
         #expect(plain.waits <= 1, "plain: waited for \(plain.waits) of 16 batches")
         #expect(augmented.waits <= 1, "augmented: waited for \(augmented.waits) of 16 batches")
     }
+
+    static func toy() throws -> InMemoryDataset {
+        let (x, y) = Toy.data()
+        return try InMemoryDataset(images: x, labels: y, classNames: ["left", "middle", "right"])
+    }
+
+    static func compiled() -> Sequential {
+        let model: Sequential = Random.withSeed(5) { Toy.model() }
+        model.compile(optimizer: Adam(learningRate: 0.05), loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
+        return model
+    }
+
+    @Test func fitOnALoaderLearnsAndRepeatsUnderASeed() throws {
+        let data = try Self.toy()
+        func run() throws -> History {
+            try Self.compiled().fit(
+                DataLoader(data, batchSize: 16, seed: 2), epochs: 4,
+                validationData: DataLoader(data, batchSize: 32, shuffle: false), verbose: .silent, seed: 3)
+        }
+        let history = try run()
+        #expect(history.epochs.count == 4)
+        let first = try #require(history.epochs.first?["loss"]), last = try #require(history.epochs.last?["loss"])
+        #expect(last < first)
+        #expect((history.epochs.last?["val_accuracy"] ?? 0) > 0.9)
+        #expect(try run().epochs == history.epochs)
+    }
+
+    @Test func fitOnAStreamAndEvaluateOnALoader() throws {
+        let data = try Self.toy()
+        let model = Self.compiled()
+        let history = try model.fit(
+            StreamLoader(SequentialStream(data), batchSize: 16, shuffleBuffer: 32, seed: 4), epochs: 3,
+            verbose: .silent, seed: 1)
+        #expect(history.epochs.count == 3)
+        let (x, y) = Toy.data()
+        let fromTensors = try model.evaluate(x: x, y: y, batchSize: 32)
+        let fromLoader = try model.evaluate(DataLoader(data, batchSize: 32, shuffle: false))
+        #expect(fromLoader.keys.sorted() == fromTensors.keys.sorted())
+        for (key, value) in fromTensors {
+            #expect(abs((fromLoader[key] ?? .nan) - value) < 1e-6, "\(key)")
+        }
+    }
+
+    @Test func bytesWithoutRescaleAreAClearError() throws {
+        let pixels = Tensor.uniform([8, 8, 8, 1], high: 255).asType(.uint8)
+        let data = try InMemoryDataset(
+            images: pixels, labels: Tensor((0..<8).map { Int64($0 % 3) }), classNames: ["a", "b", "c"])
+        #expect {
+            try Self.compiled().fit(DataLoader(data, batchSize: 4), verbose: .silent)
+        } throws: { "\($0)".contains("training batch 0 holds uint8") && "\($0)".contains("Rescale()") }
+    }
 }
