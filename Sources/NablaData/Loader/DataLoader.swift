@@ -85,9 +85,16 @@ public struct DataLoader: Sendable {
     /// Reads and transforms batch `index` of an epoch whose order is `order`.
     func makeBatch(_ index: Int, order: [Int], epoch: Int) throws -> Batch {
         let indices = Array(order[(index * batchSize)..<Swift.min(order.count, (index + 1) * batchSize)])
-        let batch = try dataset.batch(at: indices)
+        return Self.transformed(try dataset.batch(at: indices), transform, seed: seed, epoch: epoch, index: index)
+    }
+
+    /// Applies `transform` to batch `index` of epoch `epoch` with that batch's own generator, so
+    /// the result does not depend on which worker prepares it, or when.
+    static func transformed(
+        _ batch: Batch, _ transform: (any Transform)?, seed: UInt64, epoch: Int, index: Int
+    ) -> Batch {
         guard let transform else { return batch }
-        return transform(batch, generator: RandomGenerator(seed: Self.mix(seed, UInt64(epoch), UInt64(index) &+ 1)))
+        return transform(batch, generator: RandomGenerator(seed: mix(seed, UInt64(epoch), UInt64(index) &+ 1)))
     }
 
     /// Returns the batches of epoch `epoch` (0-based), prepared ahead on worker threads.

@@ -112,9 +112,7 @@ public struct StreamLoader: Sendable {
 
         func batch(_ index: Int) throws -> Batch? {
             guard let raw = try read(index) else { return nil }
-            guard let transform = loader.transform else { return raw }
-            let generator = RandomGenerator(seed: DataLoader.mix(loader.seed, UInt64(epoch), UInt64(index) &+ 1))
-            return transform(raw, generator: generator)
+            return DataLoader.transformed(raw, loader.transform, seed: loader.seed, epoch: epoch, index: index)
         }
 
         /// Waits for batch `index`'s turn, then takes it from the buffer.
