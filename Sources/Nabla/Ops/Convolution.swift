@@ -51,6 +51,20 @@ struct WindowGeometry {
     }
 }
 
+/// Returns the output height and width of a convolution or pooling window slid over an image of
+/// `height`×`width`, without computing anything else.
+///
+/// - Precondition: positive window, strides and dilation; the window fits the padded image
+///   (`op` names the caller in the message).
+public func windowOutputSize(
+    height: Int, width: Int, window: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int) = (1, 1),
+    op: String
+) -> (Int, Int) {
+    let geometry = WindowGeometry(
+        input: [1, height, width, 1], window: window, strides: strides, padding: padding, dilation: dilation, op: op)
+    return (geometry.raw.OH, geometry.raw.OW)
+}
+
 /// Returns the 2-D convolution (cross-correlation) of NHWC `input` with `filter`.
 ///
 /// `input` is `[N, H, W, C]`, `filter` is `[KH, KW, C / groups, K]` (Keras HWIO layout), the result

@@ -57,14 +57,14 @@ enum LoaderBench {
 
         // One worker thread alone: the CPU cost of preparing a sample.
         let single = DataLoader(data, batchSize: 128, seed: 1, transform: augmentation, workers: 1)
-        seconds = Measure.median(warmup: 0, repeats: 3) {
+        let oneWorker = Measure.median(warmup: 0, repeats: 3) {
             let epoch = single.epoch(0)
             while (try? epoch.nextBatch()) != nil {}
         }
         Measure.report(
             [
                 "case": "loader_augmented_one_worker", "data": source, "batch": 128,
-                "microseconds_per_sample": seconds / Double(data.count) * 1e6,
+                "microseconds_per_sample": oneWorker / Double(data.count) * 1e6,
             ].merging(Measure.machine) { a, _ in a })
 
         // Training fed by the loader: plain scaling versus the augmentation above, alternating
@@ -95,7 +95,7 @@ enum LoaderBench {
         }
         let ratios = zip(samplesPerSecond["augmented"] ?? [], samplesPerSecond["plain"] ?? []).map { $0 / $1 }
         func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
-        let preparing = seconds / Double(data.count)
+        let preparing = oneWorker / Double(data.count)
         Measure.report(
             [
                 "case": "train_mnist_cnn_loader", "data": source, "rounds": ratios.count,

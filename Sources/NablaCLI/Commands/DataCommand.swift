@@ -67,8 +67,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let opened = try source.open()
             try reportingErrors {
-                let all = try opened.dataset.batch(at: Array(0..<opened.dataset.count)).images
-                let stats = DatasetStatistics(images: all)
+                let stats = try DatasetStatistics(dataset: opened.dataset)
                 print("mean per channel:", stats.mean.map { String(format: "%.4f", $0) }.joined(separator: " "))
                 print(
                     "std per channel: ",

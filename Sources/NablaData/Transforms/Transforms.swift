@@ -81,12 +81,32 @@ public struct DatasetStatistics: Sendable {
 
     /// Computes the statistics of `images` (`[N, H, W, C]`), `chunk` images at a time.
     public init(images: Tensor, chunk: Int = 1024) {
-        let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        self.init(count: images.shape[0], imageShape: Array(images.shape.dropFirst()), chunk: chunk) {
+            images.slice(axis: 0, start: $0, end: $1)
+        }
+    }
+
+    /// Computes the statistics of every image of `dataset`, reading `chunk` images at a time, so a
+    /// set larger than memory needs no more than one chunk of it.
+    ///
+    /// - Throws: ``NablaError`` when an image cannot be read.
+    public init(dataset: any Dataset, chunk: Int = 1024) throws {
+        guard dataset.count > 0 else {
+            throw NablaError(.invalidArgument, "cannot compute statistics of an empty dataset")
+        }
+        let shape = Array(try dataset.batch(at: [0]).images.shape.dropFirst())
+        try self.init(count: dataset.count, imageShape: shape, chunk: chunk) {
+            try dataset.batch(at: Array($0..<$1)).images
+        }
+    }
+
+    private init(count n: Int, imageShape: [Int], chunk: Int, images: (Int, Int) throws -> Tensor) rethrows {
+        let (h, w, c) = (imageShape[0], imageShape[1], imageShape[2])
         var sumImage = Tensor.zeros([h, w, c])
         var sum = [Double](repeating: 0, count: c), squares = sum
-        withoutGradients {
+        try withoutGradients {
             for start in stride(from: 0, to: n, by: chunk) {
-                let x = images.slice(axis: 0, start: start, end: Swift.min(n, start + chunk)).asType(.float32)
+                let x = try images(start, Swift.min(n, start + chunk)).asType(.float32)
                 sumImage = sumImage + x.sum(axes: [0])
                 for (i, v) in x.sum(axes: [0, 1, 2]).toArray().enumerated() { sum[i] += Double(v) }
                 for (i, v) in x.square().sum(axes: [0, 1, 2]).toArray().enumerated() { squares[i] += Double(v) }

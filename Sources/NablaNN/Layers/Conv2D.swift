@@ -47,13 +47,10 @@ public final class Conv2D: Layer {
         weight = addParameter(
             "weight", kernelInitializer([kernelSize.height, kernelSize.width, channels / groups, filters]))
         if useBias { bias = addParameter("bias", biasInitializer([filters])) }
-        let probe = withoutGradients {
-            conv2d(
-                Tensor.zeros([1] + inputShape),
-                Tensor.zeros([kernelSize.height, kernelSize.width, channels / groups, filters]),
-                strides: strides.pair, padding: padding, dilation: dilation.pair, groups: groups)
-        }
-        return Array(probe.shape.dropFirst())
+        let (oh, ow) = windowOutputSize(
+            height: inputShape[0], width: inputShape[1], window: kernelSize.pair, strides: strides.pair,
+            padding: padding, dilation: dilation.pair, op: name)
+        return [oh, ow, filters]
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
@@ -100,12 +97,10 @@ public final class DepthwiseConv2D: Layer {
         let channels = inputShape[2], out = channels * depthMultiplier
         weight = addParameter("weight", kernelInitializer([kernelSize.height, kernelSize.width, 1, out]))
         if useBias { bias = addParameter("bias", Tensor.zeros([out])) }
-        let probe = withoutGradients {
-            conv2d(
-                Tensor.zeros([1] + inputShape), Tensor.zeros([kernelSize.height, kernelSize.width, 1, out]),
-                strides: strides.pair, padding: padding, groups: channels)
-        }
-        return Array(probe.shape.dropFirst())
+        let (oh, ow) = windowOutputSize(
+            height: inputShape[0], width: inputShape[1], window: kernelSize.pair, strides: strides.pair,
+            padding: padding, op: name)
+        return [oh, ow, out]
     }
 
     public override func forward(_ input: Tensor) -> Tensor {

@@ -16,7 +16,10 @@ public class Pooling2D: Layer {
     public override func build(inputShape: [Int]) -> [Int] {
         require(
             inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
-        return Array(withoutGradients { forward(Tensor.zeros([1] + inputShape)) }.shape.dropFirst())
+        let (oh, ow) = windowOutputSize(
+            height: inputShape[0], width: inputShape[1], window: poolSize.pair, strides: (strides ?? poolSize).pair,
+            padding: padding, op: name)
+        return [oh, ow, inputShape[2]]
     }
 }
 
