@@ -17,14 +17,16 @@ let package = Package(
     ],
     targets: [
         // Hot CPU kernels in C: packed SGEMM with run-time ISA dispatch, im2col, elementwise loops.
+        // Only the core's CPU backend (Sources/Nabla/Backend/CPU) calls them.
         .target(name: "CNablaKernels"),
         // zlib from the system (present on a fresh Debian with Swift), for gzip-compressed datasets.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // JPEG and PNG through the system's libjpeg-turbo and libpng (present on a fresh Debian with Swift).
         .target(name: "CNablaImage", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Nabla", dependencies: ["CNablaKernels"]),
-        .target(name: "NablaData", dependencies: ["Nabla", "CNablaKernels", "CZlib", "CNablaImage"]),
-        .target(name: "NablaNN", dependencies: ["Nabla", "NablaData", "CNablaKernels"]),
+        .target(name: "NablaData", dependencies: ["Nabla", "CZlib", "CNablaImage"]),
+        // Training needs no data module: the batch path is in the core, so no image codec is linked.
+        .target(name: "NablaNN", dependencies: ["Nabla"]),
         .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
         .executableTarget(
             name: "NablaCLI",
@@ -34,8 +36,8 @@ let package = Package(
             ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),
         .executableTarget(
-            name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels", "CNablaKernels"]),
-        .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport", "CNablaKernels"]),
+            name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels"]),
+        .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport"]),
         .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib", "CNablaImage"]),
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),

@@ -16,6 +16,6 @@ model.isTraining = true
 for step in 0..<200 {
     let value = loss(model(inputs), targets)
     value.backward()
-    optimizer.step(model)  // updates every trainable parameter, then clears the gradients
+    try optimizer.step(model)  // updates every trainable parameter, then clears the gradients
     if step % 50 == 0 { print("step", step, "loss", value.item()) }
 }

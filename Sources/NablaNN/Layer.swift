@@ -77,6 +77,10 @@ open class Layer: @unchecked Sendable {
     /// Computes the layer's output for a batch.
     open func forward(_ input: Tensor) -> Tensor { input }
 
+    /// Whether the layer takes integer inputs (uint8 images) and converts them itself; a model
+    /// answers for its first layer. Training refuses other dtypes than float32 otherwise.
+    open var convertsIntegerInputs: Bool { children.first?.convertsIntegerInputs ?? false }
+
     /// Registers a parameter named `name` (`trainable: false` for statistics such as moving means).
     @discardableResult
     public func addParameter(_ name: String, _ value: Tensor, trainable: Bool = true) -> Parameter {

@@ -5,15 +5,19 @@ public enum GradientMode {
     /// The setting is per thread (and per task).
     @TaskLocal public static var isEnabled = true
 
-    /// Returns whether an op on these inputs must record a backward step.
+    /// Returns whether an op on these inputs must record itself: a backward step, or a trace entry.
     @inline(__always)
-    static func shouldRecord(_ a: Tensor) -> Bool { a.node != nil && isEnabled }
+    static func shouldRecord(_ a: Tensor) -> Bool { (a.node != nil && isEnabled) || Tracer.current != nil }
 
     @inline(__always)
-    static func shouldRecord(_ a: Tensor, _ b: Tensor) -> Bool { (a.node != nil || b.node != nil) && isEnabled }
+    static func shouldRecord(_ a: Tensor, _ b: Tensor) -> Bool {
+        ((a.node != nil || b.node != nil) && isEnabled) || Tracer.current != nil
+    }
 
     @inline(__always)
-    static func shouldRecord(_ inputs: [Tensor]) -> Bool { inputs.contains { $0.node != nil } && isEnabled }
+    static func shouldRecord(_ inputs: [Tensor]) -> Bool {
+        (inputs.contains { $0.node != nil } && isEnabled) || Tracer.current != nil
+    }
 }
 
 /// Runs `body` in inference mode: no operation inside records anything for autodiff.

@@ -4,20 +4,21 @@
 /// accumulated gradient. An interior node holds the function that maps the gradient of its output
 /// to the gradients of its inputs, and the nodes of those inputs (nil where an input needs none).
 final class GradNode: @unchecked Sendable {
-    let op: String
+    /// The op that produced the value; nil for a leaf.
+    let record: OpRecord?
     let inputs: [GradNode?]
     let backward: ((Tensor) -> [Tensor?])?
     /// The accumulated gradient of a leaf.
     var gradient: Tensor?
 
-    init(leaf op: String) {
-        self.op = op
+    init() {
+        record = nil
         inputs = []
         backward = nil
     }
 
-    init(op: String, inputs: [GradNode?], backward: @escaping (Tensor) -> [Tensor?]) {
-        self.op = op
+    init(record: OpRecord, inputs: [GradNode?], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.record = record
         self.inputs = inputs
         self.backward = backward
     }
@@ -55,12 +56,16 @@ extension Tensor {
         set {
             if newValue {
                 require(dtype == .float32, "requiresGradient: only float32 tensors have gradients, not \(dtype)")
-                if node == nil { node = GradNode(leaf: "leaf") }
+                if node == nil { node = GradNode() }
             } else {
                 node = nil
             }
         }
     }
+
+    /// The op that computed this tensor, when it was recorded for autodiff; nil for leaves and
+    /// for values computed without gradients.
+    public var opRecord: OpRecord? { node?.record }
 
     /// The gradient accumulated into this leaf by ``backward()``, or nil before any.
     public var gradient: Tensor? { node?.gradient }
@@ -92,38 +97,53 @@ extension Tensor {
             misuse("backward: tensor does not require gradients (no input had requiresGradient set)")
         }
         require(seed.shape == shape, "backward: gradient shape \(seed.shape) does not match \(shape)")
-        withoutGradients {
-            let order = root.topologicalOrder()
-            var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed.asType(.float32)]
-            for node in order {
-                guard let grad = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
-                guard let backward = node.backward else {
-                    node.gradient = node.gradient.map { $0 + grad } ?? grad.contiguous()
-                    continue
-                }
-                let inputGrads = backward(grad)
-                for (input, g) in zip(node.inputs, inputGrads) {
-                    guard let input, let g else { continue }
-                    let key = ObjectIdentifier(input)
-                    pending[key] = pending[key].map { $0 + g } ?? g
-                }
+        // Backward steps are neither recorded for autodiff nor traced.
+        Tracer.$current.withValue(nil) {
+            withoutGradients { Tensor.propagate(seed, from: root) }
+        }
+    }
+
+    private static func propagate(_ seed: Tensor, from root: GradNode) {
+        let order = root.topologicalOrder()
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed.asType(.float32)]
+        for node in order {
+            guard let grad = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            guard let backward = node.backward else {
+                node.gradient = node.gradient.map { $0 + grad } ?? grad.contiguous()
+                continue
+            }
+            let inputGrads = backward(grad)
+            for (input, g) in zip(node.inputs, inputGrads) {
+                guard let input, let g else { continue }
+                let key = ObjectIdentifier(input)
+                pending[key] = pending[key].map { $0 + g } ?? g
             }
         }
     }
 
-    /// Attaches a backward step to `result` when any input requires gradients.
+    /// Returns this output of an op with its record attached: a backward step when any input
+    /// requires gradients (and recording is on), and a trace entry when a trace is running.
     ///
-    /// `backward` gets the gradient of `result` and returns one gradient (or nil) per input, each
-    /// with that input's shape.
-    func recording(_ op: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+    /// Ops call it after ``GradientMode/shouldRecord(_:)`` said yes. `backward` gets the gradient
+    /// of the result and returns one gradient (or nil) per input, each with that input's shape.
+    func recorded(
+        _ kind: OpKind, _ attributes: [String: OpAttribute] = [:], inputs: [Tensor],
+        backward: @escaping (Tensor) -> [Tensor?]
+    ) -> Tensor {
+        let record = OpRecord(kind, attributes)
         var out = self
-        out.node = GradNode(op: op, inputs: inputs.map(\.node), backward: backward)
+        if GradientMode.isEnabled && inputs.contains(where: { $0.node != nil }) {
+            out.node = GradNode(record: record, inputs: inputs.map(\.node), backward: backward)
+        }
+        Tracer.current?.append(record, inputs: inputs, output: out)
         return out
     }
-}
 
-/// Attaches `backward` to `out` when `input` requires gradients; an identity-shaped unary step.
-func recordUnary(_ out: Tensor, _ input: Tensor, _ backward: @escaping (Tensor) -> Tensor) -> Tensor {
-    guard GradientMode.shouldRecord(input) else { return out }
-    return out.recording("unary", inputs: [input]) { [backward($0)] }
+    /// Returns this output of an op without a backward step, with a trace entry when a trace is running.
+    func traced(_ kind: OpKind, _ attributes: @autoclosure () -> [String: OpAttribute] = [:], inputs: [Tensor])
+        -> Tensor
+    {
+        Tracer.current?.append(OpRecord(kind, attributes()), inputs: inputs, output: self)
+        return self
+    }
 }

@@ -1,5 +1,3 @@
-import CNablaKernels
-
 // Geometric resampling of NHWC images: one affine map per image (flip, crop, zoom, translation,
 // rotation) and bilinear resize. These feed data augmentation; they record no gradient.
 
@@ -47,7 +45,7 @@ package func affineResample(
         "affineResample: \(matrices.count) matrix entries for \(images.shape[0]) images (6 each)")
     require(!images.requiresGradient, "affineResample: no gradient flows through resampling; apply it to input data")
     require(outputSize.0 > 0 && outputSize.1 > 0, "affineResample: output size \(outputSize) must be positive")
-    let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+    let (n, c) = (images.shape[0], images.shape[3])
     func perChannel(_ values: [Float], _ what: String) -> [Float] {
         require(
             values.count == 1 || values.count == c,
@@ -56,27 +54,10 @@ package func affineResample(
     }
     let (scales, biases, fills) = (perChannel(scale, "scale"), perChannel(bias, "bias"), perChannel(fillValues, "fill"))
     let x = images.contiguous()
-    let out = Tensor(uninitializedShape: [n, outputSize.0, outputSize.1, c], dtype: .float32)
-    let mode: Int32 =
-        switch fill {
-        case .constant: Int32(NBL_FILL_CONSTANT)
-        case .nearest: Int32(NBL_FILL_NEAREST)
-        case .reflect: Int32(NBL_FILL_REFLECT)
-        }
-    let constants = matrices + fills + scales + biases
-    let (px, po) = (UnsafeSendable(UnsafeRawPointer(x.rawPointer)), UnsafeSendable(out.floats))
-    let u8: Int32 = x.dtype == .uint8 ? 1 : 0
-    constants.withUnsafeBufferPointer { k in
-        guard let base = k.baseAddress else { return }
-        let pk = UnsafeSendable(base)
-        ThreadPool.parallelFor(n, grain: Swift.max(1, 4096 / Swift.max(outputSize.0 * outputSize.1, 1))) { n0, n1 in
-            let m = pk.value, f = pk.value + 6 * n
-            nbl_resample_nhwc(
-                px.value, u8, h, w, c, m, outputSize.0, outputSize.1, mode, f, f + c, f + 2 * c, nearest ? 1 : 0, n0,
-                n1, po.value)
-        }
-    }
-    return out
+    let out = Tensor(uninitializedShape: [n, outputSize.0, outputSize.1, c], dtype: .float32, backend: x.backend)
+    x.backend.affineResample(
+        x, matrices: matrices, fill: fill, fills: fills, scales: scales, biases: biases, nearest: nearest, into: out)
+    return out.traced(.affineResample, inputs: [images])
 }
 
 /// Returns `images` (`[N, H, W, C]`) resized to `size` with bilinear interpolation (half-pixel centres).

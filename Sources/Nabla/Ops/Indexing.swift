@@ -13,33 +13,24 @@ extension Tensor {
             "gather: indices must be int32 or int64, got \(indices.dtype)")
         let a = Shape.normalize(axis: axis, rank: rank, op: "gather")
         let n = shape[a]
+        // NOTE: the indices are checked (and negative ones resolved) on the host; they are small.
         let idx: [Int64] = indices.asType(.int64).toArray(Int64.self).map { $0 < 0 ? $0 + Int64(n) : $0 }
         if let bad = idx.firstIndex(where: { $0 < 0 || $0 >= Int64(n) }) {
             misuse("gather: index at position \(bad) is out of range for axis \(a) of \(shape)")
         }
-        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
-        let outShape = Array(shape[..<a]) + indices.shape + Array(shape[(a + 1)...])
         let x = contiguous()
-        let out = Tensor(uninitializedShape: outShape, dtype: dtype)
-        let size = dtype.byteSize, rowBytes = inner * size
-        for o in 0..<outer {
-            for (k, i) in idx.enumerated() {
-                (out.rawPointer + (o * idx.count + k) * rowBytes).copyMemory(
-                    from: x.rawPointer + (o * n + Int(i)) * rowBytes, byteCount: rowBytes)
-            }
-        }
+        let backend = Tensor.backend(of: x, indices, op: "gather")
+        let resolved = Tensor(idx, shape: [idx.count], device: x.device)
+        let outShape = Array(shape[..<a]) + indices.shape + Array(shape[(a + 1)...])
+        let out = Tensor(uninitializedShape: outShape, dtype: dtype, backend: backend)
+        backend.gather(x, indices: resolved, axis: a, into: out)
         guard GradientMode.shouldRecord(self) else { return out }
         let inputShape = shape
-        return out.recording("gather", inputs: [self]) { g in
-            let gc = g.contiguous()
-            let dx = Tensor.zeros(inputShape)
-            for o in 0..<outer {
-                for (k, i) in idx.enumerated() {
-                    let src = gc.floats + (o * idx.count + k) * inner, dst = dx.floats + (o * n + Int(i)) * inner
-                    for j in 0..<inner { dst[j] += src[j] }
-                }
-            }
-            return [dx]
+        return out.recorded(.gather, ["axis": .int(a)], inputs: [self, indices]) { g in
+            let dx = Tensor.zeros(inputShape, like: g)
+            let rows = Array(inputShape[..<a]) + [idx.count] + Array(inputShape[(a + 1)...])
+            backend.scatterAdd(g.contiguous().reshaped(rows), indices: resolved, axis: a, into: dx)
+            return [dx, nil]
         }
     }
 }
@@ -52,11 +43,11 @@ public func oneHot(_ labels: Tensor, classes: Int) -> Tensor {
         labels.dtype == .int32 || labels.dtype == .int64 || labels.dtype == .uint8,
         "oneHot: labels must be integers, got \(labels.dtype)")
     require(classes > 0, "oneHot: classes must be positive, got \(classes)")
-    let values = labels.asType(.int64).toArray(Int64.self)
-    let out = Tensor.zeros(labels.shape + [classes])
-    for (i, v) in values.enumerated() {
+    let values = labels.asType(.int64).contiguous()
+    for (i, v) in values.toArray(Int64.self).enumerated() {
         require(v >= 0 && v < classes, "oneHot: label \(v) at position \(i) is outside 0..<\(classes)")
-        out.floats[i * classes + Int(v)] = 1
     }
-    return out
+    let out = Tensor(uninitializedShape: labels.shape + [classes], dtype: .float32, backend: values.backend)
+    values.backend.oneHot(values, classes: classes, into: out)
+    return out.traced(.oneHot, ["classes": .int(classes)], inputs: [labels])
 }

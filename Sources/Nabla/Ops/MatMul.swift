@@ -21,43 +21,12 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
     guard let batch = Shape.broadcast(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))) else {
         misuse("matmul: batch dimensions of \(a.shape) and \(b.shape) do not broadcast")
     }
-    let out = Tensor(uninitializedShape: batch + [M, N], dtype: .float32)
-    let batchCount = Shape.count(batch)
-    let aStrides = a.broadcastStrides(to: batch + [M, K]), bStrides = b.broadcastStrides(to: batch + [K, N])
-    let batchStrides = Shape.contiguousStrides(batch)
-    let pa = a.floats, pb = b.floats, pc = out.floats
-    func offsets(_ index: Int) -> (Int, Int) {
-        var (oa, ob, rem) = (0, 0, index)
-        for d in 0..<batch.count {
-            let i = rem / batchStrides[d]
-            rem %= batchStrides[d]
-            oa += i * aStrides[d]
-            ob += i * bStrides[d]
-        }
-        return (oa, ob)
-    }
-    let rsA = aStrides[batch.count], csA = aStrides[batch.count + 1]
-    let rsB = bStrides[batch.count], csB = bStrides[batch.count + 1]
-    if batchCount >= ThreadPool.threadCount && batchCount > 1 {
-        // Many small products: one per task, each single-threaded.
-        let (sa, sb, sc) = (UnsafeSendable(pa), UnsafeSendable(pb), UnsafeSendable(pc))
-        ThreadPool.forEachTask(batchCount) { i in
-            let (oa, ob) = offsets(i)
-            GEMM.multiply(
-                M: M, N: N, K: K, A: sa.value + oa, rsA: rsA, csA: csA, B: sb.value + ob, rsB: rsB, csB: csB,
-                C: sc.value + i * M * N, ldc: N, threads: 1)
-        }
-    } else {
-        for i in 0..<batchCount {
-            let (oa, ob) = offsets(i)
-            GEMM.multiply(
-                M: M, N: N, K: K, A: pa + oa, rsA: rsA, csA: csA, B: pb + ob, rsB: rsB, csB: csB, C: pc + i * M * N,
-                ldc: N)
-        }
-    }
+    let backend = Tensor.backend(of: a, b, op: "matmul")
+    let out = Tensor(uninitializedShape: batch + [M, N], dtype: .float32, backend: backend)
+    backend.batchedMatmul(a.broadcastView(to: batch + [M, K]), b.broadcastView(to: batch + [K, N]), into: out)
     guard GradientMode.shouldRecord(a, b) else { return out }
     let (ad, bd) = (a.detached(), b.detached())
-    return out.recording("matmul", inputs: [a, b]) { g in
+    return out.recorded(.matmul, inputs: [a, b]) { g in
         [
             a.node == nil ? nil : matmul(g, bd.transposed()).sumTo(a.shape),
             b.node == nil ? nil : matmul(ad.transposed(), g).sumTo(b.shape),

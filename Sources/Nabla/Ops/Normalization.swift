@@ -1,5 +1,3 @@
-import CNablaKernels
-
 // Batch normalisation over the channel (last) axis, NHWC: statistics over every other axis.
 
 /// Returns `(y, mean, variance)` of batch normalisation with statistics of this batch.
@@ -25,25 +23,26 @@ public func batchNorm(
     let xc = x.contiguous()
     let rows = x.count / Swift.max(C, 1)
     require(rows > 0, "batchNorm: no examples in input \(x.shape)")
-    let mean = Tensor(uninitializedShape: [C], dtype: .float32)
-    let variance = Tensor(uninitializedShape: [C], dtype: .float32)
-    nbl_channel_moments_f32(xc.floats, rows, C, mean.floats, variance.floats)
+    let backend = xc.backend
+    let mean = Tensor(uninitializedShape: [C], dtype: .float32, backend: backend)
+    let variance = Tensor(uninitializedShape: [C], dtype: .float32, backend: backend)
+    backend.channelMoments(xc, mean: mean, variance: variance)
     let invstd = withoutGradients { (variance + epsilon).rsqrt() }
     let (sc, of) = (scale?.contiguous(), offset?.contiguous())
-    let y = Tensor(uninitializedShape: x.shape, dtype: .float32)
-    nbl_batchnorm_forward_f32(xc.floats, rows, C, mean.floats, invstd.floats, sc?.floats, of?.floats, y.floats)
+    for t in [sc, of].compactMap({ $0 }) { _ = Tensor.backend(of: xc, t, op: "batchNorm") }
+    let y = Tensor(uninitializedShape: x.shape, dtype: .float32, backend: backend)
+    backend.batchNormForward(xc, mean: mean, invstd: invstd, scale: sc, offset: of, into: y)
     var inputs = [x]
     if let scale { inputs.append(scale) }
     if let offset { inputs.append(offset) }
     guard GradientMode.shouldRecord(inputs) else { return (y, mean, variance) }
-    let out = y.recording("batchNorm", inputs: inputs) { g in
-        let gc = g.contiguous()
-        let dx = Tensor(uninitializedShape: xc.shape, dtype: .float32)
-        let dscale = Tensor(uninitializedShape: [C], dtype: .float32)
-        let doffset = Tensor(uninitializedShape: [C], dtype: .float32)
-        nbl_batchnorm_backward_f32(
-            xc.floats, gc.floats, rows, C, mean.floats, invstd.floats, sc?.floats, dx.floats, dscale.floats,
-            doffset.floats)
+    let out = y.recorded(.batchNorm, ["epsilon": .float(epsilon)], inputs: inputs) { g in
+        let dx = Tensor(uninitializedShape: xc.shape, dtype: .float32, backend: backend)
+        let dscale = Tensor(uninitializedShape: [C], dtype: .float32, backend: backend)
+        let doffset = Tensor(uninitializedShape: [C], dtype: .float32, backend: backend)
+        backend.batchNormBackward(
+            xc, gradient: g.contiguous(), mean: mean, invstd: invstd, scale: sc, dx: dx, dscale: dscale,
+            doffset: doffset)
         var grads: [Tensor?] = [dx]
         if scale != nil { grads.append(dscale) }
         if offset != nil { grads.append(doffset) }

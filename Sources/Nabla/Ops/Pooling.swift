@@ -1,5 +1,3 @@
-import CNablaKernels
-
 // Max and average pooling on NHWC tensors, and global average pooling.
 
 /// Returns the maximum over each `poolSize` window of NHWC `input`.
@@ -12,25 +10,16 @@ public func maxPool2d(
     require(input.dtype == .float32, "maxPool2d: expected float32, got \(input.dtype) \(input.shape)")
     let geometry = WindowGeometry(
         input: input.shape, window: poolSize, strides: strides ?? poolSize, padding: padding, dilation: (1, 1),
-        op: "maxPool2d"
-    ).raw
+        op: "maxPool2d")
     let x = input.contiguous()
-    let out = Tensor(uninitializedShape: [geometry.N, geometry.OH, geometry.OW, geometry.C], dtype: .float32)
-    let argmax = Tensor(uninitializedShape: out.shape, dtype: .int32)
-    let (px, po) = (UnsafeSendable(x.floats), UnsafeSendable(out.floats))
-    let pa = UnsafeSendable(argmax.rawPointer.assumingMemoryBound(to: Int32.self))
-    ThreadPool.parallelFor(geometry.N, grain: 1) { n0, n1 in
-        withUnsafePointer(to: geometry) { nbl_maxpool_nhwc($0, px.value, n0, n1, po.value, pa.value) }
-    }
+    let backend = x.backend
+    let out = Tensor(uninitializedShape: geometry.outputShape + [geometry.channels], dtype: .float32, backend: backend)
+    let argmax = Tensor(uninitializedShape: out.shape, dtype: .int32, backend: backend)
+    backend.maxPool2d(x, geometry: geometry, into: out, argmax: argmax)
     guard GradientMode.shouldRecord(input) else { return out }
-    return out.recording("maxPool2d", inputs: [input]) { g in
-        let gc = g.contiguous()
-        let dx = Tensor.zeros(input.shape)
-        let (pg, pdx) = (UnsafeSendable(gc.floats), UnsafeSendable(dx.floats))
-        let pa = UnsafeSendable(argmax.rawPointer.assumingMemoryBound(to: Int32.self))
-        ThreadPool.parallelFor(geometry.N, grain: 1) { n0, n1 in
-            withUnsafePointer(to: geometry) { nbl_maxpool_backward_nhwc($0, pg.value, pa.value, n0, n1, pdx.value) }
-        }
+    return out.recorded(.maxPool2d, geometry.attributes, inputs: [input]) { g in
+        let dx = Tensor.zeros(input.shape, like: x)
+        backend.maxPool2dBackward(g.contiguous(), argmax: argmax, geometry: geometry, into: dx)
         return [dx]
     }
 }
@@ -45,22 +34,15 @@ public func avgPool2d(
     require(input.dtype == .float32, "avgPool2d: expected float32, got \(input.dtype) \(input.shape)")
     let geometry = WindowGeometry(
         input: input.shape, window: poolSize, strides: strides ?? poolSize, padding: padding, dilation: (1, 1),
-        op: "avgPool2d"
-    ).raw
+        op: "avgPool2d")
     let x = input.contiguous()
-    let out = Tensor(uninitializedShape: [geometry.N, geometry.OH, geometry.OW, geometry.C], dtype: .float32)
-    let (px, po) = (UnsafeSendable(x.floats), UnsafeSendable(out.floats))
-    ThreadPool.parallelFor(geometry.N, grain: 1) { n0, n1 in
-        withUnsafePointer(to: geometry) { nbl_avgpool_nhwc($0, px.value, n0, n1, po.value) }
-    }
+    let backend = x.backend
+    let out = Tensor(uninitializedShape: geometry.outputShape + [geometry.channels], dtype: .float32, backend: backend)
+    backend.avgPool2d(x, geometry: geometry, into: out)
     guard GradientMode.shouldRecord(input) else { return out }
-    return out.recording("avgPool2d", inputs: [input]) { g in
-        let gc = g.contiguous()
-        let dx = Tensor.zeros(input.shape)
-        let (pg, pdx) = (UnsafeSendable(gc.floats), UnsafeSendable(dx.floats))
-        ThreadPool.parallelFor(geometry.N, grain: 1) { n0, n1 in
-            withUnsafePointer(to: geometry) { nbl_avgpool_backward_nhwc($0, pg.value, n0, n1, pdx.value) }
-        }
+    return out.recorded(.avgPool2d, geometry.attributes, inputs: [input]) { g in
+        let dx = Tensor.zeros(input.shape, like: x)
+        backend.avgPool2dBackward(g.contiguous(), geometry: geometry, into: dx)
         return [dx]
     }
 }

@@ -1,4 +1,3 @@
-import CNablaKernels
 import Foundation
 
 /// A seeded source of random tensors: counter-based (Philox-4x32-10), so results are reproducible
@@ -41,14 +40,12 @@ public final class RandomGenerator: @unchecked Sendable {
         return order
     }
 
-    func fill(_ kind: Int32, shape: [Int], _ a: Float, _ b: Float) -> Tensor {
-        let out = Tensor(uninitializedShape: shape, dtype: .float32)
-        let s = nextStream(), seed = seed
-        let p = UnsafeSendable(out.floats)
-        ThreadPool.parallelFor(out.count, grain: 1 << 14) { start, end in
-            nbl_random_f32(kind, seed, s, a, b, p.value, start, end)
-        }
-        return out
+    func fill(_ distribution: RandomDistribution, shape: [Int], device: Device?) -> Tensor {
+        let backend = Backends.backend(for: device ?? .current)
+        let out = Tensor(uninitializedShape: shape, dtype: .float32, backend: backend)
+        let stream = nextStream()
+        backend.random(distribution, seed: seed, stream: stream, into: out)
+        return out.traced(.random, ["seed": .int(Int(truncatingIfNeeded: seed)), "stream": .int(Int(stream))], inputs: [])
     }
 }
 
@@ -70,35 +67,38 @@ public enum Random {
 extension Tensor {
     /// Returns values drawn uniformly from `[low, high)`.
     public static func uniform(
-        _ shape: [Int], low: Float = 0, high: Float = 1, generator: RandomGenerator = .current
+        _ shape: [Int], low: Float = 0, high: Float = 1, generator: RandomGenerator = .current, device: Device? = nil
     ) -> Tensor {
         require(low <= high, "uniform: low \(low) is above high \(high)")
-        return generator.fill(Int32(NBL_RNG_UNIFORM), shape: shape, low, high)
+        return generator.fill(.uniform(low: low, high: high), shape: shape, device: device)
     }
 
     /// Returns values drawn from a normal distribution.
     public static func normal(
-        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .current
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .current,
+        device: Device? = nil
     ) -> Tensor {
         require(standardDeviation >= 0, "normal: negative standard deviation \(standardDeviation)")
-        return generator.fill(Int32(NBL_RNG_NORMAL), shape: shape, mean, standardDeviation)
+        return generator.fill(.normal(mean: mean, standardDeviation: standardDeviation), shape: shape, device: device)
     }
 
     /// Returns normal values re-drawn until within two standard deviations of the mean (as Keras's
     /// `TruncatedNormal` and TensorFlow's `truncated_normal`).
     public static func truncatedNormal(
-        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .current
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, generator: RandomGenerator = .current,
+        device: Device? = nil
     ) -> Tensor {
         require(standardDeviation >= 0, "truncatedNormal: negative standard deviation \(standardDeviation)")
-        return generator.fill(Int32(NBL_RNG_TRUNCATED_NORMAL), shape: shape, mean, standardDeviation)
+        return generator.fill(
+            .truncatedNormal(mean: mean, standardDeviation: standardDeviation), shape: shape, device: device)
     }
 
     /// Returns `bool` values that are true with probability `probability`.
     public static func bernoulli(
-        _ shape: [Int], probability: Float, generator: RandomGenerator = .current
+        _ shape: [Int], probability: Float, generator: RandomGenerator = .current, device: Device? = nil
     ) -> Tensor {
         require((0...1).contains(probability), "bernoulli: probability \(probability) is outside [0, 1]")
-        return uniform(shape, generator: generator) .< probability
+        return uniform(shape, generator: generator, device: device) .< probability
     }
 }
 
@@ -111,14 +111,10 @@ public func dropout(_ x: Tensor, rate: Float, generator: RandomGenerator = .curr
     require(x.dtype == .float32, "dropout: expected float32, got \(x.dtype) \(x.shape)")
     if rate == 0 { return x }
     let source = x.contiguous()
-    let out = Tensor(uninitializedShape: x.shape, dtype: .float32)
-    let mask = Tensor(uninitializedShape: x.shape, dtype: .float32)
-    let stream = generator.nextStream(), seed = generator.seed
-    let (px, py, pm) = (UnsafeSendable(source.floats), UnsafeSendable(out.floats), UnsafeSendable(mask.floats))
-    let n = x.count
-    ThreadPool.parallelFor(n, grain: 1 << 15) { start, end in
-        nbl_dropout_f32(px.value, py.value, pm.value, n, rate, seed, stream, start, end)
-    }
+    let backend = source.backend
+    let out = Tensor(uninitializedShape: x.shape, dtype: .float32, backend: backend)
+    let mask = Tensor(uninitializedShape: x.shape, dtype: .float32, backend: backend)
+    backend.dropout(source, rate: rate, seed: generator.seed, stream: generator.nextStream(), into: out, mask: mask)
     guard GradientMode.shouldRecord(x) else { return out }
-    return out.recording("dropout", inputs: [x]) { g in [g * mask] }
+    return out.recorded(.dropout, ["rate": .float(rate)], inputs: [x]) { g in [g * mask] }
 }

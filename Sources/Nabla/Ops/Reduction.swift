@@ -1,46 +1,36 @@
-import CNablaKernels
-
 // Reductions over any set of axes: sum, mean, max, min, variance; argmax / argmin along one axis.
 
 extension Tensor {
-    /// Runs a reduction kernel; returns the result with reduced axes kept as size 1.
-    private func reduceKernel(_ op: Int32, axes: [Int], name: String) -> Tensor {
+    /// Runs a reduction primitive; returns the result with reduced axes kept as size 1.
+    private func reduceKernel(_ op: ReductionOp, axes: [Int], name: String) -> Tensor {
         require(dtype == .float32, "\(name): expected float32, got \(dtype) \(shape)")
-        let identity: Float = op == Int32(NBL_RED_SUM) ? 0 : (op == Int32(NBL_RED_MAX) ? -.infinity : .infinity)
-        var keptShape = shape
-        for a in axes { keptShape[a] = 1 }
-        let out = Tensor.full(keptShape, value: identity)
-        if op != Int32(NBL_RED_SUM) {
+        if op != .sum {
             for a in axes { require(shape[a] > 0, "\(name): cannot reduce over empty axis \(a) of \(shape)") }
         }
-        var outStrides = out.strides
-        for a in axes { outStrides[a] = 0 }
-        let (dims, strides) = Shape.coalesce(shape, [self.strides, outStrides])
-        dims.withUnsafeBufferPointer { d in
-            strides[0].withUnsafeBufferPointer { sx in
-                strides[1].withUnsafeBufferPointer { so in
-                    nbl_reduce_f32(
-                        op, Int32(dims.count), d.baseAddress, floats, sx.baseAddress, out.floats, so.baseAddress)
-                }
-            }
-        }
+        var keptShape = shape
+        for a in axes { keptShape[a] = 1 }
+        let out = Tensor(uninitializedShape: keptShape, dtype: .float32, backend: backend)
+        backend.reduce(op, self, axes: axes, into: out)
         return out
     }
 
+    /// Returns contiguous `kept` without the reduced axes (a view that records nothing: the
+    /// reduction's record covers it).
     private func removingAxes(_ kept: Tensor, _ axes: [Int], keepDims: Bool) -> Tensor {
         if keepDims { return kept }
         let set = Set(axes)
-        return kept.reshaped((0..<rank).filter { !set.contains($0) }.map { shape[$0] })
+        let shape = (0..<rank).filter { !set.contains($0) }.map { self.shape[$0] }
+        return Tensor(viewing: kept, shape: shape, strides: Shape.contiguousStrides(shape))
     }
 
     /// Returns the sum over `axes` (all axes when nil).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let axes = Shape.normalize(axes: axes ?? Array(0..<rank), rank: rank, op: "sum")
-        let kept = reduceKernel(Int32(NBL_RED_SUM), axes: axes, name: "sum")
+        let kept = reduceKernel(.sum, axes: axes, name: "sum")
         let out = removingAxes(kept, axes, keepDims: keepDims).detached()
         guard GradientMode.shouldRecord(self) else { return out }
         let keptShape = kept.shape, inputShape = shape
-        return out.recording("sum", inputs: [self]) { g in [g.reshaped(keptShape).expanded(to: inputShape)] }
+        return out.recorded(.sum, ["axes": .ints(axes), "keepDims": .bool(keepDims)], inputs: [self]) { g in [g.reshaped(keptShape).expanded(to: inputShape)] }
     }
 
     /// Returns the arithmetic mean over `axes` (all axes when nil).
@@ -52,21 +42,21 @@ extension Tensor {
 
     /// Returns the maximum over `axes` (all axes when nil); ties share the gradient evenly.
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        extreme(Int32(NBL_RED_MAX), axes: axes, keepDims: keepDims, name: "max")
+        extreme(.max, axes: axes, keepDims: keepDims, kind: .max)
     }
 
     /// Returns the minimum over `axes` (all axes when nil); ties share the gradient evenly.
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        extreme(Int32(NBL_RED_MIN), axes: axes, keepDims: keepDims, name: "min")
+        extreme(.min, axes: axes, keepDims: keepDims, kind: .min)
     }
 
-    private func extreme(_ op: Int32, axes: [Int]?, keepDims: Bool, name: String) -> Tensor {
-        let axes = Shape.normalize(axes: axes ?? Array(0..<rank), rank: rank, op: name)
-        let kept = reduceKernel(op, axes: axes, name: name)
+    private func extreme(_ op: ReductionOp, axes: [Int]?, keepDims: Bool, kind: OpKind) -> Tensor {
+        let axes = Shape.normalize(axes: axes ?? Array(0..<rank), rank: rank, op: kind.rawValue)
+        let kept = reduceKernel(op, axes: axes, name: kind.rawValue)
         let out = removingAxes(kept, axes, keepDims: keepDims)
         guard GradientMode.shouldRecord(self) else { return out }
         let x = detached()
-        return out.recording(name, inputs: [self]) { g in
+        return out.recorded(kind, ["axes": .ints(axes), "keepDims": .bool(keepDims)], inputs: [self]) { g in
             let mask = (x .== kept).asType(.float32)
             let ties = mask.sum(axes: axes, keepDims: true)
             return [mask * (g.reshaped(kept.shape) / ties)]
@@ -92,13 +82,12 @@ extension Tensor {
         let a = Shape.normalize(axis: axis, rank: rank, op: name)
         require(shape[a] > 0, "\(name): axis \(a) of \(shape) is empty")
         let x = contiguous()
-        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         var keptShape = shape
         keptShape[a] = 1
-        let out = Tensor(uninitializedShape: keptShape, dtype: .int64)
-        nbl_argmax_f32(
-            x.floats, outer, shape[a], inner, isMin ? 1 : 0, out.rawPointer.assumingMemoryBound(to: Int64.self))
-        return keepDims ? out : out.reshaped(shape.enumerated().filter { $0.offset != a }.map(\.element))
+        let out = Tensor(uninitializedShape: keptShape, dtype: .int64, backend: x.backend)
+        x.backend.argExtreme(x, axis: a, isMinimum: isMin, into: out)
+        let result = keepDims ? out : out.reshaped(shape.enumerated().filter { $0.offset != a }.map(\.element))
+        return result.traced(isMin ? .argmin : .argmax, ["axis": .int(a), "keepDims": .bool(keepDims)], inputs: [self])
     }
 
     /// Sums a broadcast gradient back down to `target`, the shape of the input that was broadcast.

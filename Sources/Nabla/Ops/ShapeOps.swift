@@ -24,7 +24,7 @@ extension Tensor {
             dtype: dtype)
         guard GradientMode.shouldRecord(self) else { return out }
         let inputShape = shape
-        return out.recording("reshape", inputs: [self]) { g in [g.reshaped(inputShape)] }
+        return out.recorded(.reshape, ["shape": .ints(target)], inputs: [self]) { g in [g.reshaped(inputShape)] }
     }
 
     /// Returns a view with all dimensions folded into one.
@@ -41,7 +41,7 @@ extension Tensor {
         guard GradientMode.shouldRecord(self) else { return out }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, a) in axes.enumerated() { inverse[a] = i }
-        return out.recording("permute", inputs: [self]) { g in [g.permuted(inverse)] }
+        return out.recorded(.permute, ["perm": .ints(axes)], inputs: [self]) { g in [g.permuted(inverse)] }
     }
 
     /// Returns a view with the last two dimensions swapped (the matrix transpose), without copying.
@@ -62,7 +62,7 @@ extension Tensor {
             storage: storage, shape: target, strides: broadcastStrides(to: target), offset: offset, dtype: dtype)
         guard GradientMode.shouldRecord(self) else { return out }
         let inputShape = shape
-        return out.recording("expand", inputs: [self]) { g in [g.sumTo(inputShape)] }
+        return out.recorded(.expand, ["shape": .ints(target)], inputs: [self]) { g in [g.sumTo(inputShape)] }
     }
 
     /// Returns a view with a new dimension of size 1 at `axis`.
@@ -87,19 +87,24 @@ extension Tensor {
         let n = shape[a]
         let lo = Swift.min(Swift.max(start < 0 ? start + n : start, 0), n)
         let hi = Swift.min(Swift.max((end ?? n) < 0 ? (end ?? n) + n : (end ?? n), lo), n)
+        let out = sliceView(axis: a, start: lo, end: hi, step: step)
+        guard GradientMode.shouldRecord(self) else { return out }
+        let inputShape = shape
+        let attributes: [String: OpAttribute] = ["axis": .int(a), "start": .int(lo), "end": .int(hi), "step": .int(step)]
+        return out.recorded(.slice, attributes, inputs: [self]) { g in
+            let dx = Tensor.zeros(inputShape, like: g)
+            dx.backend.copy(g, into: dx.sliceView(axis: a, start: lo, end: hi, step: step))
+            return [dx]
+        }
+    }
+
+    /// Returns the view of `start..<end` by `step` along `axis` (all in range), recording nothing:
+    /// for ops that write into or read from parts of their own results.
+    func sliceView(axis a: Int, start lo: Int, end hi: Int, step: Int = 1) -> Tensor {
         var newShape = shape, newStrides = strides
         newShape[a] = (hi - lo + step - 1) / step
         newStrides[a] = strides[a] * step
-        let out = Tensor(
-            storage: storage, shape: newShape, strides: newStrides, offset: offset + lo * strides[a], dtype: dtype)
-        guard GradientMode.shouldRecord(self) else { return out }
-        let inputShape = shape
-        return out.recording("slice", inputs: [self]) { g in
-            let dx = Tensor.zeros(inputShape)
-            let view = dx.slice(axis: a, start: lo, end: hi, step: step)
-            Tensor.copyElements(from: g, into: view.rawPointer, strides: view.strides)
-            return [dx]
-        }
+        return Tensor(viewing: self, shape: newShape, strides: newStrides, offset: offset + lo * strides[a])
     }
 
     /// Returns the `index`-th entry along the first axis, without that axis (a view).
@@ -115,14 +120,17 @@ extension Tensor {
         require(padding.count == rank, "pad: \(padding.count) pairs given for rank \(rank)")
         require(padding.allSatisfy { $0.before >= 0 && $0.after >= 0 }, "pad: negative padding \(padding)")
         let newShape = zip(shape, padding).map { $0 + $1.before + $1.after }
-        let out = Tensor.full(newShape, value: value, dtype: dtype == .float32 ? .float32 : dtype)
+        let out = Tensor.filled(newShape, value: value, dtype: dtype, backend: backend)
         var interior = out
         for (d, p) in padding.enumerated() {
-            interior = interior.slice(axis: d, start: p.before, end: p.before + shape[d])
+            interior = interior.sliceView(axis: d, start: p.before, end: p.before + shape[d])
         }
-        Tensor.copyElements(from: self, into: interior.rawPointer, strides: interior.strides)
+        backend.copy(self, into: interior)
         guard GradientMode.shouldRecord(self) else { return out }
-        return out.recording("pad", inputs: [self]) { g in
+        let attributes: [String: OpAttribute] = [
+            "pads": .ints(padding.map(\.before) + padding.map(\.after)), "value": .float(value),
+        ]
+        return out.recorded(.pad, attributes, inputs: [self]) { g in
             var view = g
             for (d, p) in padding.enumerated() { view = view.slice(axis: d, start: p.before, end: p.before + shape[d]) }
             return [view]
@@ -145,17 +153,17 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
     }
     var shape = first.shape
     shape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
-    let out = Tensor(uninitializedShape: shape, dtype: first.dtype)
+    let backend = Tensor.backend(of: tensors, op: "concat")
+    let out = Tensor(uninitializedShape: shape, dtype: first.dtype, backend: backend)
     var start = 0
     var bounds: [(Int, Int)] = []
     for t in tensors {
-        let view = out.slice(axis: a, start: start, end: start + t.shape[a])
-        Tensor.copyElements(from: t, into: view.rawPointer, strides: view.strides)
+        backend.copy(t, into: out.sliceView(axis: a, start: start, end: start + t.shape[a]))
         bounds.append((start, start + t.shape[a]))
         start += t.shape[a]
     }
     guard GradientMode.shouldRecord(tensors) else { return out }
-    return out.recording("concat", inputs: tensors) { g in bounds.map { g.slice(axis: a, start: $0.0, end: $0.1) } }
+    return out.recorded(.concat, ["axis": .int(a)], inputs: tensors) { g in bounds.map { g.slice(axis: a, start: $0.0, end: $0.1) } }
 }
 
 /// Joins tensors of equal shape along a new axis.

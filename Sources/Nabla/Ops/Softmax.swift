@@ -1,5 +1,3 @@
-import CNablaKernels
-
 // Softmax, log-softmax and the fused softmax cross-entropy.
 
 extension Tensor {
@@ -17,20 +15,14 @@ extension Tensor {
     }
 
     private func softmaxKernel(isLog: Bool) -> Tensor {
-        let name = isLog ? "logSoftmax" : "softmax"
         let x = contiguous()
-        let n = shape.last ?? 1
-        let rows = count / Swift.max(n, 1)
-        let out = Tensor(uninitializedShape: shape, dtype: .float32)
-        let (px, py) = (UnsafeSendable(x.floats), UnsafeSendable(out.floats))
-        ThreadPool.parallelFor(rows, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { r0, r1 in
-            nbl_softmax_f32(px.value + r0 * n, py.value + r0 * n, r1 - r0, n, isLog ? 1 : 0)
-        }
+        let backend = x.backend
+        let out = Tensor(uninitializedShape: shape, dtype: .float32, backend: backend)
+        backend.softmax(x, isLog: isLog, into: out)
         guard GradientMode.shouldRecord(self) else { return out }
-        return out.recording(name, inputs: [self]) { g in
-            let gc = g.contiguous()
-            let dx = Tensor(uninitializedShape: out.shape, dtype: .float32)
-            nbl_softmax_backward_f32(out.floats, gc.floats, dx.floats, rows, n, isLog ? 1 : 0)
+        return out.recorded(isLog ? .logSoftmax : .softmax, ["axis": .int(-1)], inputs: [self]) { g in
+            let dx = Tensor(uninitializedShape: out.shape, dtype: .float32, backend: backend)
+            backend.softmaxBackward(out, gradient: g.contiguous(), isLog: isLog, into: dx)
             return [dx]
         }
     }
@@ -60,7 +52,6 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) -> Tensor {
         "softmaxCrossEntropy: logits must be float32 [..., classes], got \(logits.dtype) \(logits.shape)")
     let n = logits.shape[logits.rank - 1]
     let rowShape = Array(logits.shape.dropLast())
-    let rows = Shape.count(rowShape)
     let sparse: Tensor?, dense: Tensor?
     switch labels.dtype {
     case .int32, .int64:
@@ -78,19 +69,19 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) -> Tensor {
         misuse("softmaxCrossEntropy: labels must be int32, int64 or float32, got \(labels.dtype)")
     }
     let x = logits.contiguous()
-    let loss = Tensor(uninitializedShape: rowShape, dtype: .float32)
-    let probs = Tensor(uninitializedShape: logits.shape, dtype: .float32)
-    let bad = nbl_softmax_xent_f32(
-        x.floats, rows, n, sparse?.rawPointer.assumingMemoryBound(to: Int64.self), dense?.floats, loss.floats,
-        probs.floats)
-    if bad >= 0, let sparse {
-        let value = sparse.rawPointer.assumingMemoryBound(to: Int64.self)[bad]
+    let backend = Tensor.backend(of: x, labels, op: "softmaxCrossEntropy")
+    let loss = Tensor(uninitializedShape: rowShape, dtype: .float32, backend: backend)
+    let probs = Tensor(uninitializedShape: logits.shape, dtype: .float32, backend: backend)
+    if let bad = backend.softmaxCrossEntropy(
+        logits: x, sparse: sparse, dense: dense, loss: loss, probabilities: probs), let sparse
+    {
+        let value = sparse.reshaped([-1]).slice(axis: 0, start: bad, end: bad + 1).toArray(Int64.self)[0]
         misuse(
             "softmaxCrossEntropy: label \(value) of example \(bad) is outside 0..<\(n) (logits \(logits.shape))")
     }
     guard GradientMode.shouldRecord(logits, labels) else { return loss }
     let target = dense ?? oneHot(labels, classes: n)
-    return loss.recording("softmaxCrossEntropy", inputs: [logits, labels]) { g in
+    return loss.recorded(.softmaxCrossEntropy, inputs: [logits, labels]) { g in
         let dLogits = (probs - target) * g.unsqueezed(axis: -1)
         let dLabels = labels.node == nil ? nil : -x.logSoftmax() * g.unsqueezed(axis: -1)
         return [dLogits, dLabels]

@@ -51,8 +51,7 @@ public enum Safetensors {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
         for (_, tensor) in tensors {
-            let t = tensor.contiguous()
-            data.append(Data(bytes: t.rawPointer, count: t.count * t.dtype.byteSize))
+            tensor.withUnsafeBytes { data.append($0.assumingMemoryBound(to: UInt8.self)) }
         }
         return data
     }
@@ -135,10 +134,11 @@ public enum Safetensors {
                 )
             }
             ranges.append((begin, end, name))
-            let tensor = Tensor.zeros(shape, dtype: dtype)
-            data.withUnsafeBytes { bytes in
-                if end > begin, let base = bytes.baseAddress {
-                    tensor.rawPointer.copyMemory(from: base + dataStart + begin, byteCount: end - begin)
+            let tensor = Tensor(unsafeUninitializedShape: shape, dtype: dtype) { out in
+                data.withUnsafeBytes { bytes in
+                    if end > begin, let base = bytes.baseAddress, let target = out.baseAddress {
+                        target.copyMemory(from: base + dataStart + begin, byteCount: end - begin)
+                    }
                 }
             }
             tensors[name] = tensor

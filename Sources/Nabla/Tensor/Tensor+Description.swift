@@ -2,16 +2,23 @@ extension Tensor: CustomStringConvertible {
     /// A readable rendering: the values (nested by dimension, at most 6 per dimension with `…`
     /// in between), then the shape and dtype.
     public var description: String {
-        let values = asType(dtype == .bool ? .uint8 : dtype).contiguous()
-        func element(_ i: Int) -> String {
-            switch dtype {
-            case .float32:
-                return "\(values.floats[i])"
-            case .int32: return "\(values.rawPointer.assumingMemoryBound(to: Int32.self)[i])"
-            case .int64: return "\(values.rawPointer.assumingMemoryBound(to: Int64.self)[i])"
-            case .uint8: return "\(values.rawPointer.assumingMemoryBound(to: UInt8.self)[i])"
-            case .bool: return values.rawPointer.assumingMemoryBound(to: UInt8.self)[i] != 0 ? "true" : "false"
-            }
+        let element: (Int) -> String
+        switch dtype {
+        case .float32:
+            let values = toArray(Float.self)
+            element = { "\(values[$0])" }
+        case .int32:
+            let values = toArray(Int32.self)
+            element = { "\(values[$0])" }
+        case .int64:
+            let values = toArray(Int64.self)
+            element = { "\(values[$0])" }
+        case .uint8:
+            let values = toArray(UInt8.self)
+            element = { "\(values[$0])" }
+        case .bool:
+            let values = asType(.uint8).toArray(UInt8.self)
+            element = { values[$0] != 0 ? "true" : "false" }
         }
         let strides = Shape.contiguousStrides(shape)
         func render(_ dim: Int, _ base: Int) -> String {

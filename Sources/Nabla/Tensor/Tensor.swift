@@ -1,12 +1,10 @@
-import CNablaKernels
-
 /// An n-dimensional array with a run-time element type and reverse-mode automatic differentiation.
 ///
-/// A tensor is a value: a view (`shape`, `strides`, `offset`) over reference-counted storage.
-/// Operations return new tensors and never change their inputs; views such as ``reshaped(_:)``,
-/// ``transposed(_:)``, ``slice(axis:start:end:step:)`` and ``expanded(to:)`` share storage and
-/// copy nothing. The only writes into existing storage are the optimizer's, through
-/// ``assign(_:)``.
+/// A tensor is a value: a view (`shape`, `strides`, `offset`) over reference-counted storage on a
+/// ``Device``. Operations return new tensors on their inputs' device and never change their inputs;
+/// views such as ``reshaped(_:)``, ``transposed(_:)``, ``slice(axis:start:end:step:)`` and
+/// ``expanded(to:)`` share storage and copy nothing. The only writes into existing storage are the
+/// optimizer's, through ``assign(_:)`` and the update ops.
 ///
 /// Set ``requiresGradient`` on a leaf, compute a scalar from it, call ``backward()``, and read
 /// ``gradient``. Inside ``withoutGradients(_:)`` nothing is recorded.
@@ -32,12 +30,30 @@ public struct Tensor: @unchecked Sendable {
         self.node = node
     }
 
-    /// Creates an uninitialised contiguous tensor.
-    init(uninitializedShape shape: [Int], dtype: DType) {
+    /// Creates an uninitialised contiguous tensor on `backend`'s device.
+    init(uninitializedShape shape: [Int], dtype: DType, backend: any Backend) {
         let count = Shape.count(shape)
         self.init(
-            storage: Storage(byteCount: count * dtype.byteSize), shape: shape,
+            storage: backend.allocate(byteCount: count * dtype.byteSize), shape: shape,
             strides: Shape.contiguousStrides(shape), offset: 0, dtype: dtype)
+    }
+
+    /// Creates an uninitialised contiguous tensor on the default device.
+    init(uninitializedShape shape: [Int], dtype: DType) {
+        self.init(uninitializedShape: shape, dtype: dtype, backend: Backends.backend(for: .current))
+    }
+
+    /// Returns a view of `other`'s elements with another layout (shape, strides, offset), sharing storage.
+    init(viewing other: Tensor, shape: [Int], strides: [Int], offset: Int? = nil) {
+        self.init(storage: other.storage, shape: shape, strides: strides, offset: offset ?? other.offset, dtype: other.dtype)
+    }
+
+    /// Returns a tensor over the same memory that `backend` computes on (for test backends that
+    /// hand their work to another backend of the same address space).
+    package func aliased(on backend: any Backend) -> Tensor {
+        Tensor(
+            storage: Storage(aliasing: storage, backend: backend), shape: shape, strides: strides, offset: offset,
+            dtype: dtype)
     }
 
     /// The number of dimensions.
@@ -56,40 +72,13 @@ public struct Tensor: @unchecked Sendable {
         return true
     }
 
-    /// The address of the first element.
-    package var rawPointer: UnsafeMutableRawPointer { storage.base + offset * dtype.byteSize }
-
-    /// The first element as float32 (the tensor must be float32).
-    package var floats: UnsafeMutablePointer<Float> {
-        require(dtype == .float32, "expected a float32 tensor, got \(dtype)")
-        return rawPointer.assumingMemoryBound(to: Float.self)
-    }
-
     /// Returns a row-major copy, or this tensor when it already is contiguous.
     public func contiguous() -> Tensor {
         if isContiguous { return self }
-        let out = Tensor(uninitializedShape: shape, dtype: dtype)
-        Tensor.copyElements(from: self, into: out.rawPointer, strides: out.strides)
-        return recordUnary(out, self) { $0 }
-    }
-
-    /// Copies this view's elements into `destination` laid out with `destinationStrides`.
-    static func copyElements(from source: Tensor, into destination: UnsafeMutableRawPointer, strides: [Int]) {
-        let (shape, s) = Shape.coalesce(source.shape, [source.strides, strides])
-        let total = source.count
-        shape.withUnsafeBufferPointer { sh in
-            s[0].withUnsafeBufferPointer { ss in
-                s[1].withUnsafeBufferPointer { ds in
-                    let src = UnsafeSendable(UnsafeRawPointer(source.rawPointer))
-                    let dst = UnsafeSendable(destination)
-                    ThreadPool.parallelFor(total, grain: 1 << 16) { start, end in
-                        nbl_copy_strided(
-                            Int32(shape.count), sh.baseAddress, src.value, ss.baseAddress, dst.value, ds.baseAddress,
-                            Int32(source.dtype.byteSize), start, end)
-                    }
-                }
-            }
-        }
+        let out = Tensor(uninitializedShape: shape, dtype: dtype, backend: backend)
+        backend.copy(self, into: out)
+        guard GradientMode.shouldRecord(self) else { return out }
+        return out.recorded(.contiguous, inputs: [self]) { [$0] }
     }
 
     /// Returns the elements converted to another dtype (float → integer truncates toward zero).
@@ -98,26 +87,20 @@ public struct Tensor: @unchecked Sendable {
     public func asType(_ type: DType) -> Tensor {
         if type == dtype { return self }
         let source = contiguous()
-        let out = Tensor(uninitializedShape: shape, dtype: type)
-        if type == .bool && dtype == .uint8 || type == .uint8 && dtype == .bool {
-            let n = count
-            let src = source.rawPointer.assumingMemoryBound(to: UInt8.self)
-            let dst = out.rawPointer.assumingMemoryBound(to: UInt8.self)
-            for i in 0..<n { dst[i] = type == .bool ? (src[i] != 0 ? 1 : 0) : src[i] }
-        } else {
-            nbl_convert(dtype.rawValue, source.rawPointer, type.rawValue, out.rawPointer, count)
-        }
-        return out
+        let out = Tensor(uninitializedShape: shape, dtype: type, backend: backend)
+        backend.convert(source, into: out)
+        return out.traced(.convert, ["dtype": .string(type.description)], inputs: [self])
     }
 
     /// Overwrites this tensor's elements with `value`'s, in place, without recording gradients.
     ///
     /// This is how optimizers update parameters. Other views of the same storage see the change.
-    /// - Precondition: same shape and dtype.
+    /// - Precondition: same shape, dtype and device.
     public func assign(_ value: Tensor) {
         require(value.shape == shape, "assign: shape \(value.shape) does not match \(shape)")
         require(value.dtype == dtype, "assign: dtype \(value.dtype) does not match \(dtype)")
+        let backend = Tensor.backend(of: self, value, op: "assign")
         if value.storage === storage && value.offset == offset && value.strides == strides { return }
-        Tensor.copyElements(from: value, into: rawPointer, strides: strides)
+        backend.copy(value, into: self)
     }
 }

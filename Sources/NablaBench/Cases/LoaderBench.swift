@@ -83,7 +83,7 @@ enum LoaderBench {
                 let start = DispatchTime.now().uptimeNanoseconds
                 while let batch = try? batches.nextBatch() {
                     loss(model(batch.images), batch.labels).backward()
-                    optimizer.step(model)
+                    try? optimizer.step(model)
                 }
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 // Round 0 warms the caches and the allocator.

@@ -1,4 +1,3 @@
-import CNablaKernels
 import Foundation
 import Nabla
 
@@ -43,13 +42,13 @@ enum StepAllocationsBench {
         }
         for _ in 0..<10 { step() }
         let before = CachingAllocator.shared.statistics
-        let heapBefore = nbl_heap_bytes_in_use()
+        let heapBefore = CPUBackend.heapBytesInUse ?? -1
         let steps = 30
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let after = CachingAllocator.shared.statistics
-        let heapAfter = nbl_heap_bytes_in_use()
+        let heapAfter = CPUBackend.heapBytesInUse ?? -1
         Measure.report(
             [
                 "case": "train_step_mnist_cnn", "batch": batch, "steps": steps,

@@ -103,7 +103,7 @@ public struct DataLoader: Sendable {
     }
 
     /// The batches of one epoch over a random-access dataset: any batch can be read at any time.
-    struct RandomAccessSource: BatchSource {
+    struct RandomAccessSource: EpochSource {
         let loader: DataLoader
         let epoch: Int
         let order: [Int]
@@ -129,7 +129,7 @@ public struct DataLoader: Sendable {
     public final class Epoch: @unchecked Sendable {
         private let state: State
 
-        init(source: any BatchSource, workers: Int, prefetch: Int) {
+        init(source: any EpochSource, workers: Int, prefetch: Int) {
             state = State(source: source, prefetch: prefetch)
             for worker in 0..<Swift.min(workers, source.batchCount ?? workers) {
                 let thread = Thread { [state] in state.work() }
@@ -151,7 +151,7 @@ public struct DataLoader: Sendable {
 
     /// The shared state of an epoch's workers and its consumer, under one lock.
     final class State: @unchecked Sendable {
-        let source: any BatchSource
+        let source: any EpochSource
         let prefetch: Int
         /// The number of batches: known ahead for random access, found at the end of a stream.
         private var total: Int
@@ -162,7 +162,7 @@ public struct DataLoader: Sendable {
         private var cancelled = false
         fileprivate(set) var waits = 0
 
-        init(source: any BatchSource, prefetch: Int) {
+        init(source: any EpochSource, prefetch: Int) {
             (self.source, self.prefetch, self.total) = (source, prefetch, source.batchCount ?? Int.max)
         }
 
@@ -219,7 +219,7 @@ public struct DataLoader: Sendable {
 }
 
 /// Where an epoch's batches come from, for ``DataLoader/Epoch``'s workers.
-protocol BatchSource: Sendable {
+protocol EpochSource: Sendable {
     /// The number of batches, when known ahead.
     var batchCount: Int? { get }
     /// Returns batch `index` ready for training, or nil past the last one.

@@ -91,7 +91,7 @@ public struct StreamLoader: Sendable {
     }
 
     /// Reads batches in order under its own lock, then transforms them outside it.
-    final class Source: BatchSource, @unchecked Sendable {
+    final class Source: EpochSource, @unchecked Sendable {
         let loader: StreamLoader
         let epoch: Int
         private let condition = NSCondition()

@@ -73,6 +73,8 @@ public final class Rescaling: Layer {
         super.init(name: name)
     }
 
+    public override var convertsIntegerInputs: Bool { true }
+
     public override func forward(_ input: Tensor) -> Tensor {
         let x = input.asType(.float32) * scale
         return offset == 0 ? x : x + offset

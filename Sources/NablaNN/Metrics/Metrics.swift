@@ -32,19 +32,30 @@ public enum MetricKind: Sendable, Equatable {
 ///
 /// Predictions are `[batch, classes]` scores (probabilities or logits), or `[batch]` / `[batch, 1]`
 /// probabilities for a binary task; targets are class indices `[batch]`, one-hot rows, or 0/1.
+/// Counts accumulate on the predictions' device and are read back when a count is asked for.
 public final class ClassificationCounts: @unchecked Sendable {
-    /// `matrix[target][predicted]` counts.
-    public private(set) var matrix: [[Int]] = []
+    private var storedMatrix: [[Int]] = []
     public private(set) var total = 0
     private var topKHits: [Int: Int] = [:]
     let topKs: [Int]
+    /// Counts not read back yet: a `[classes, classes]` confusion matrix and the top-k hits, as float32.
+    private var pendingMatrix: Tensor?
+    private var pendingHits: [Int: Tensor] = [:]
+    private var pendingCount = 0
 
     public init(topKs: [Int] = []) { self.topKs = topKs }
 
+    /// `matrix[target][predicted]` counts.
+    public var matrix: [[Int]] {
+        flush()
+        return storedMatrix
+    }
+
     public func reset() {
-        matrix = []
+        storedMatrix = []
         total = 0
         topKHits = [:]
+        (pendingMatrix, pendingHits, pendingCount) = (nil, [:], 0)
     }
 
     /// Adds a batch.
@@ -53,44 +64,72 @@ public final class ClassificationCounts: @unchecked Sendable {
             let scores = predictions.asType(.float32)
             let binary = scores.rank == 1 || (scores.rank == 2 && scores.shape[1] == 1)
             let classes = binary ? 2 : (scores.shape.last ?? 1)
-            if matrix.isEmpty { matrix = Array(repeating: Array(repeating: 0, count: classes), count: classes) }
-            let n = scores.shape[0]
-            let truth: [Int]
-            if targets.dtype == .float32 && targets.rank == 2 && targets.shape[1] > 1 {
-                truth = targets.argmax(axis: 1).toArray(Int64.self).map { Int($0) }
-            } else {
-                truth = targets.asType(.float32).reshaped([n]).toArray().map { Int($0.rounded()) }
+            if storedMatrix.isEmpty {
+                storedMatrix = Array(repeating: Array(repeating: 0, count: classes), count: classes)
             }
-            let predicted: [Int] =
+            let n = scores.shape[0]
+            let truth: Tensor
+            if targets.dtype == .float32 && targets.rank == 2 && targets.shape[1] > 1 {
+                truth = targets.argmax(axis: 1).asType(.float32)
+            } else {
+                // Rounded to the nearest class (halves away from zero); negatives fall outside.
+                let t = targets.asType(.float32).reshaped([n])
+                truth = Tensor.where(
+                    t .< -0.5, Tensor.full([], value: -1, device: t.device), (t + 0.5).asType(.int64).asType(.float32))
+            }
+            let predicted =
                 binary
-                ? scores.reshaped([n]).toArray().map { $0 > 0.5 ? 1 : 0 }
-                : scores.argmax(axis: -1).toArray(Int64.self).map { Int($0) }
-            for i in 0..<n where truth[i] >= 0 && truth[i] < classes { matrix[truth[i]][predicted[i]] += 1 }
+                ? (scores.reshaped([n]) .> 0.5).asType(.float32) : scores.argmax(axis: -1).asType(.float32)
+            let classIndices = Tensor.arange(0, Float(classes)).to(scores.device)
+            // Rows of targets outside the classes are all zero, so they are not counted.
+            let truthRows = (truth.unsqueezed(axis: -1) .== classIndices).asType(.float32)
+            let predictedRows = (predicted.unsqueezed(axis: -1) .== classIndices).asType(.float32)
+            let confusion = matmul(truthRows.transposed(), predictedRows)
+            pendingMatrix = pendingMatrix.map { $0 + confusion } ?? confusion
             total += n
             if !topKs.isEmpty && !binary {
-                let values = scores.toArray()
-                for i in 0..<n {
-                    let row = values[(i * classes)..<((i + 1) * classes)]
-                    let target = row[row.startIndex + truth[i]]
-                    // Rank = how many scores beat the target's (ties count in its favour).
-                    let rank = row.filter { $0 > target }.count
-                    for k in topKs where rank < k { topKHits[k, default: 0] += 1 }
+                // Rank = how many scores beat the target's (ties count in its favour).
+                let target = (scores * truthRows).sum(axes: [1], keepDims: true)
+                let rank = (scores .> target).asType(.float32).sum(axes: [1])
+                let valid = truthRows.sum(axes: [1])
+                for k in topKs {
+                    let hits = ((rank .< Float(k)).asType(.float32) * valid).sum()
+                    pendingHits[k] = pendingHits[k].map { $0 + hits } ?? hits
                 }
             }
+            pendingCount += n
+            // float32 counts are exact below 2^24: read them back well before.
+            if pendingCount >= 1 << 22 { flush() }
         }
+    }
+
+    /// Reads the pending counts back into the integer totals.
+    func flush() {
+        if let pendingMatrix {
+            let values = pendingMatrix.toArray()
+            let classes = storedMatrix.count
+            for i in 0..<classes { for j in 0..<classes { storedMatrix[i][j] += Int(values[i * classes + j]) } }
+        }
+        for (k, hits) in pendingHits { topKHits[k, default: 0] += Int(hits.item()) }
+        (pendingMatrix, pendingHits, pendingCount) = (nil, [:], 0)
     }
 
     /// The fraction of correct predictions.
     public var accuracy: Double {
-        total == 0 ? 0 : Double(matrix.indices.reduce(0) { $0 + matrix[$1][$1] }) / Double(total)
+        let matrix = self.matrix
+        return total == 0 ? 0 : Double(matrix.indices.reduce(0) { $0 + matrix[$1][$1] }) / Double(total)
     }
 
     /// The top-k accuracy.
-    public func topKAccuracy(_ k: Int) -> Double { total == 0 ? 0 : Double(topKHits[k] ?? 0) / Double(total) }
+    public func topKAccuracy(_ k: Int) -> Double {
+        flush()
+        return total == 0 ? 0 : Double(topKHits[k] ?? 0) / Double(total)
+    }
 
     /// Per-class precision, recall and F1.
     public func perClass() -> [(precision: Double, recall: Double, f1: Double)] {
-        matrix.indices.map { c in
+        let matrix = self.matrix
+        return matrix.indices.map { c in
             let tp = Double(matrix[c][c])
             let predicted = Double(matrix.reduce(0) { $0 + $1[c] })
             let actual = Double(matrix[c].reduce(0, +))

@@ -7,7 +7,7 @@ import Nabla
 /// that branch; ``Sequential`` covers a plain stack.
 open class Model: Layer {
     /// The optimizer set by ``compile(optimizer:loss:metrics:)``.
-    public private(set) var optimizer: Optimizer?
+    public private(set) var optimizer: (any Optimizer)?
     /// The loss set by ``compile(optimizer:loss:metrics:)``.
     public private(set) var loss: (any Loss)?
     /// The metrics tracked besides the loss.
@@ -16,7 +16,7 @@ open class Model: Layer {
     public var stopTraining = false
 
     /// Sets how the model trains.
-    public func compile(optimizer: Optimizer, loss: any Loss, metrics: [MetricKind] = []) {
+    public func compile(optimizer: any Optimizer, loss: any Loss, metrics: [MetricKind] = []) {
         self.optimizer = optimizer
         self.loss = loss
         self.metrics = metrics
@@ -54,7 +54,7 @@ open class Model: Layer {
         validationSplit: Float = 0, shuffle: Bool = true, classWeights: [Int: Float]? = nil,
         callbacks: [any Callback] = [], verbose: ProgressDisplay.Mode = .automatic, seed: UInt64? = nil
     ) throws -> History {
-        guard let optimizer, let loss else {
+        guard optimizer != nil, let loss else {
             throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
         }
         guard batchSize > 0, epochs >= 0 else {
@@ -83,92 +83,13 @@ open class Model: Layer {
             try loss.validate(targets: validation.y, outputShape: outputShape)
         }
         let shuffler = RandomGenerator(seed: seed.map { $0 &+ 0x9E37_79B9 } ?? UInt64.random(in: 0...UInt64.max))
-        let weights = classWeights.map { sampleWeights(trainY, $0) }
-        let n = trainX.shape[0]
-        let steps = (n + batchSize - 1) / batchSize
-        let evaluation = validation.map { v in { try self.evaluate(x: v.x, y: v.y, batchSize: batchSize) } }
-        return try train(
-            epochs: epochs, steps: steps, validation: evaluation, callbacks: callbacks, verbose: verbose, seed: seed
-        ) { _ in
-            let order = shuffle ? shuffler.permutation(n) : Array(0..<n)
-            var step = 0
-            return {
-                guard step < steps else { return nil }
-                defer { step += 1 }
-                let indices = Tensor(order[(step * batchSize)..<Swift.min(n, (step + 1) * batchSize)].map(Int64.init))
-                return (trainX.gathered(indices), trainY.gathered(indices), weights?.gathered(indices))
-            }
-        }
+        let data = TensorBatches(
+            inputs: trainX, targets: trainY, weights: classWeights.map { sampleWeights(trainY, $0) },
+            batchSize: batchSize, shuffle: shuffle, generator: shuffler)
+        let validationBatches = validation.map { TensorBatches(inputs: $0.x, targets: $0.y, batchSize: batchSize) }
+        return try fit(
+            data, epochs: epochs, validationData: validationBatches, callbacks: callbacks, verbose: verbose, seed: seed)
     }
-
-    /// One training batch: inputs, targets and optional per-example loss weights.
-    typealias TrainingBatch = (x: Tensor, y: Tensor, weights: Tensor?)
-
-    /// The loop shared by every `fit`: `batches(epoch)` returns a function giving that epoch's
-    /// batches in turn (nil after the last).
-    func train(
-        epochs: Int, steps: Int?, validation: (() throws -> [String: Double])?, callbacks: [any Callback],
-        verbose: ProgressDisplay.Mode, seed: UInt64?, batches: (Int) throws -> () throws -> TrainingBatch?
-    ) throws -> History {
-        guard let optimizer, let loss else {
-            throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
-        }
-        guard let seed else {
-            return try trainEpochs(epochs, steps, validation, callbacks, verbose, optimizer, loss, batches)
-        }
-        return try Random.withSeed(seed) {
-            try trainEpochs(epochs, steps, validation, callbacks, verbose, optimizer, loss, batches)
-        }
-    }
-
-    private func trainEpochs(
-        _ epochs: Int, _ steps: Int?, _ validation: (() throws -> [String: Double])?, _ callbacks: [any Callback],
-        _ verbose: ProgressDisplay.Mode, _ optimizer: Optimizer, _ loss: any Loss,
-        _ batches: (Int) throws -> () throws -> TrainingBatch?
-    ) throws -> History {
-        let display = ProgressDisplay(mode: verbose, epochs: epochs, steps: steps ?? 0)
-        var history = History()
-        stopTraining = false
-        for callback in callbacks { try callback.onTrainBegin(model: self) }
-        for epoch in 0..<epochs where !stopTraining {
-            for callback in callbacks { try callback.onEpochBegin(epoch, model: self) }
-            display.beginEpoch(epoch)
-            isTraining = true
-            let counts = ClassificationCounts(topKs: topKs)
-            var lossSum = 0.0
-            var seen = 0
-            let next = try batches(epoch)
-            var step = 0
-            while !stopTraining, let (xb, yb, weights) = try next() {
-                let predictions = self(xb)
-                let batchLoss = loss(predictions, yb, sampleWeights: weights)
-                batchLoss.backward()
-                optimizer.step(self)
-                let value = Double(batchLoss.item())
-                lossSum += value * Double(xb.shape[0])
-                seen += xb.shape[0]
-                if !metrics.isEmpty { counts.update(predictions: predictions.detached(), targets: yb) }
-                var logs = ["loss": lossSum / Double(seen)]
-                for metric in metrics { for (k, v) in metric.values(counts) { logs[k] = v } }
-                logs["batch_loss"] = value
-                display.update(step: step + 1, logs: logs)
-                for callback in callbacks { try callback.onBatchEnd(step, logs: logs, model: self) }
-                step += 1
-            }
-            isTraining = false
-            var logs = ["loss": lossSum / Double(Swift.max(seen, 1))]
-            for metric in metrics { for (k, v) in metric.values(counts) { logs[k] = v } }
-            if let validation { for (k, v) in try validation() { logs["val_" + k] = v } }
-            logs["learning_rate"] = Double(optimizer.currentLearningRate)
-            history.epochs.append(logs)
-            display.endEpoch(epoch, logs: logs)
-            for callback in callbacks { try callback.onEpochEnd(epoch, logs: logs, model: self) }
-        }
-        for callback in callbacks { try callback.onTrainEnd(model: self) }
-        return history
-    }
-
-    private var topKs: [Int] { metrics.compactMap { if case .topKAccuracy(let k) = $0 { k } else { nil } } }
 
     /// Returns the loss and metrics of the model on `x` and `y`, in inference mode.
     ///
@@ -177,34 +98,7 @@ open class Model: Layer {
         guard let loss else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
         try checkInput(x, "evaluation input")
         try loss.validate(targets: y, outputShape: outputShape ?? [])
-        var start = 0
-        return try evaluate(loss) {
-            guard start < x.shape[0] else { return nil }
-            let end = Swift.min(x.shape[0], start + batchSize)
-            defer { start = end }
-            return (x.slice(axis: 0, start: start, end: end), y.slice(axis: 0, start: start, end: end))
-        }
-    }
-
-    /// Returns the loss and metrics over the batches `next` gives, in inference mode.
-    func evaluate(_ loss: any Loss, _ next: () throws -> (x: Tensor, y: Tensor)?) throws -> [String: Double] {
-        let counts = ClassificationCounts(topKs: topKs)
-        var lossSum = 0.0
-        var n = 0
-        let wasTraining = isTraining
-        isTraining = false
-        defer { isTraining = wasTraining }
-        try withoutGradients {
-            while let (xb, yb) = try next() {
-                let predictions = self(xb)
-                lossSum += Double(loss.perExample(predictions, yb).sum().item())
-                n += xb.shape[0]
-                if !metrics.isEmpty { counts.update(predictions: predictions, targets: yb) }
-            }
-        }
-        var logs = ["loss": lossSum / Double(Swift.max(n, 1))]
-        for metric in metrics { for (k, v) in metric.values(counts) { logs[k] = v } }
-        return logs
+        return try evaluate(TensorBatches(inputs: x, targets: y, batchSize: batchSize))
     }
 
     /// Returns the model's outputs for `x`, computed in batches in inference mode.
@@ -212,15 +106,8 @@ open class Model: Layer {
     /// - Throws: ``NablaError`` when `x` does not fit the model.
     public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
         try checkInput(x, "prediction input")
-        let wasTraining = isTraining
-        isTraining = false
-        defer { isTraining = wasTraining }
-        return withoutGradients {
-            let parts = stride(from: 0, to: x.shape[0], by: batchSize).map { start in
-                self(x.slice(axis: 0, start: start, end: Swift.min(x.shape[0], start + batchSize)))
-            }
-            return parts.count == 1 ? parts[0] : concat(parts, axis: 0)
-        }
+        let none = Tensor.zeros([x.shape[0]], device: x.device)
+        return try predict(TensorBatches(inputs: x, targets: none, batchSize: batchSize))
     }
 
     /// Returns the weight of each example from its class (sparse labels or one-hot rows).

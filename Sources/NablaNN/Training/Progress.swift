@@ -75,6 +75,13 @@ public final class ProgressDisplay: @unchecked Sendable {
         if mode == .bar { output("Epoch \(epoch + 1)/\(epochs)\n") }
     }
 
+    /// Returns whether ``update(step:logs:)`` would draw after `step` (1-based) batches, so the
+    /// running logs need to be read only then.
+    public func wantsUpdate(step: Int) -> Bool {
+        lastStep = step
+        return mode == .bar && (step == steps || Date().timeIntervalSince(lastDraw) >= 0.1)
+    }
+
     /// Shows progress after `step` (1-based) batches with the running `logs`.
     public func update(step: Int, logs: [String: Double]) {
         lastStep = step

@@ -15,7 +15,7 @@ import Testing
     }
 
     /// Trains one epoch and returns how often the loop found its next batch not ready.
-    static func waits(transform: any Transform, data: InMemoryDataset) -> (waits: Int, batches: Int, loss: Float) {
+    static func waits(transform: any Transform, data: InMemoryDataset) throws -> (waits: Int, batches: Int, loss: Float) {
         let model: Sequential = Random.withSeed(1) {
             Sequential(inputShape: [28, 28, 1]) {
                 Conv2D(filters: 8, kernelSize: 3, activation: .relu)
@@ -32,7 +32,7 @@ import Testing
         while let batch = try? epoch.nextBatch() {
             let value = loss(model(batch.images), batch.labels)
             value.backward()
-            optimizer.step(model)
+            try optimizer.step(model)
             (batches, last) = (batches + 1, value.item())
         }
         return (epoch.waits, batches, last)
@@ -40,8 +40,8 @@ import Testing
 
     @Test func augmentationDoesNotMakeTrainingWaitForData() throws {
         let data = try Self.images(512)
-        let plain = Self.waits(transform: Rescale(), data: data)
-        let augmented = Self.waits(
+        let plain = try Self.waits(transform: Rescale(), data: data)
+        let augmented = try Self.waits(
             transform: Compose([
                 Rescale(), Augment.horizontalFlip(), Augment.randomCrop(height: 28, width: 28, padding: 2),
                 Normalize(mean: [0.5], standardDeviation: [0.29]),

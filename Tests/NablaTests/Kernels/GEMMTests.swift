@@ -1,4 +1,3 @@
-import CNablaKernels
 import Nabla
 import NablaTestSupport
 import Testing
@@ -6,26 +5,18 @@ import Testing
 /// The packed SGEMM against the naive loop, for every ISA this machine runs, on sizes that are not
 /// multiples of the 6×16 micro-tile or the cache blocks.
 @Suite(.serialized) struct GEMMTests {
-    static var isas: [Int32] {
-        var list = [Int32(NBL_ISA_PORTABLE)]
-        let best = nbl_cpu_best_isa()
-        if best != Int32(NBL_ISA_PORTABLE) { list.append(best) }
-        return list
-    }
+    static var isas: [String] { GEMM.supportedISAs }
 
     static let sizes: [(Int, Int, Int)] = [
         (1, 1, 1), (7, 13, 5), (6, 16, 256), (17, 33, 257), (121, 19, 300), (64, 130, 70), (5, 200, 3),
     ]
 
-    func run(isa: Int32, _ body: () -> Void) {
-        let previous = nbl_gemm_isa()
-        #expect(nbl_gemm_set_isa(isa) == 1)
-        body()
-        _ = nbl_gemm_set_isa(previous)
+    func run(isa: String, _ body: () -> Void) {
+        GEMM.withBuiltinISA(isa, body)
     }
 
     @Test(arguments: isas)
-    func matchesNaiveLoopOnOddSizes(isa: Int32) {
+    func matchesNaiveLoopOnOddSizes(isa: String) {
         run(isa: isa) {
             for (M, N, K) in Self.sizes {
                 let a = randomTensor([M, K], seed: 1), b = randomTensor([K, N], seed: 2)
@@ -36,7 +27,7 @@ import Testing
     }
 
     @Test(arguments: isas)
-    func transposedOperandsAreReadInPlace(isa: Int32) {
+    func transposedOperandsAreReadInPlace(isa: String) {
         run(isa: isa) {
             let (M, N, K) = (37, 29, 41)
             let at = randomTensor([K, M], seed: 3), bt = randomTensor([N, K], seed: 4)
@@ -49,11 +40,11 @@ import Testing
 
     @Test func accumulateAddsIntoC() {
         let (M, N, K) = (9, 20, 300)
-        let a = randomTensor([M, K], seed: 5).toArray(), b = randomTensor([K, N], seed: 6).toArray()
-        var c = [Float](repeating: 1, count: M * N)
-        nbl_sgemm(M, N, K, a, K, 1, b, N, 1, &c, N, 1)
-        let expected = Reference.matmul(a, b, M: M, K: K, N: N).map { $0 + 1 }
-        expectClose(c, expected, atol: 1e-5)
+        let a = randomTensor([M, K], seed: 5), b = randomTensor([K, N], seed: 6)
+        let c = Tensor.ones([M, N])
+        CPUBackend.shared.gemm(a, b, into: c, accumulate: true)
+        let expected = Reference.matmul(a.toArray(), b.toArray(), M: M, K: K, N: N).map { $0 + 1 }
+        expectClose(c.toArray(), expected, atol: 1e-5)
     }
 
     @Test func batchedMatmulBroadcastsBatchDimensions() {

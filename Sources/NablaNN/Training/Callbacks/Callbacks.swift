@@ -172,6 +172,8 @@ public final class TerminateOnNaN: Callback {
 
     public init() {}
 
+    public var wantsBatchLogs: Bool { true }
+
     public func onBatchEnd(_ batch: Int, logs: [String: Double], model: Model) throws {
         guard let loss = logs["batch_loss"], !loss.isFinite else { return }
         stoppedAtBatch = batch

@@ -49,8 +49,31 @@ public enum GEMM {
     }
 
     /// The name of the ISA the built-in micro-kernel runs on: `avx2-fma`, `neon` or `portable`.
-    public static var builtinISA: String {
-        switch Int(nbl_gemm_isa()) {
+    public static var builtinISA: String { isaName(nbl_gemm_isa()) }
+
+    /// The ISAs the built-in micro-kernel can run on this machine: `portable`, and the best vector one.
+    public static var supportedISAs: [String] {
+        let best = nbl_cpu_best_isa()
+        return best == Int32(NBL_ISA_PORTABLE) ? ["portable"] : ["portable", isaName(best)]
+    }
+
+    /// Runs `body` with the built-in micro-kernel forced onto `isa` (one of ``supportedISAs``); for
+    /// tests that check every path. Not safe to call while other threads multiply.
+    public static func withBuiltinISA<Result>(_ isa: String, _ body: () throws -> Result) rethrows -> Result {
+        let code: Int32 =
+            switch isa {
+            case "avx2-fma": Int32(NBL_ISA_AVX2_FMA)
+            case "neon": Int32(NBL_ISA_NEON)
+            default: Int32(NBL_ISA_PORTABLE)
+            }
+        let previous = nbl_gemm_isa()
+        require(nbl_gemm_set_isa(code) == 1, "GEMM.withBuiltinISA: this machine cannot run \(isa)")
+        defer { _ = nbl_gemm_set_isa(previous) }
+        return try body()
+    }
+
+    private static func isaName(_ code: Int32) -> String {
+        switch Int(code) {
         case Int(NBL_ISA_AVX2_FMA): "avx2-fma"
         case Int(NBL_ISA_NEON): "neon"
         default: "portable"
@@ -119,7 +142,7 @@ extension GEMM {
         )
         let (M, K, N) = (a.shape[0], a.shape[1], b.shape[1])
         multiply(
-            M: M, N: N, K: K, A: a.floats, rsA: K, csA: 1, B: b.floats, rsB: N, csB: 1, C: c.floats, ldc: N,
+            M: M, N: N, K: K, A: a.cpuFloats, rsA: K, csA: 1, B: b.cpuFloats, rsB: N, csB: 1, C: c.cpuFloats, ldc: N,
             implementation: implementation)
     }
 }

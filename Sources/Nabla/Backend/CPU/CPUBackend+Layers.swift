@@ -1,0 +1,372 @@
+import CNablaKernels
+
+// The CPU backend's network primitives: convolution (im2col + packed GEMM, a direct depthwise
+// kernel), pooling, softmax, batch normalisation, random numbers, indexing, resampling and the
+// fused optimizer updates. Work is cut into chunks of whole images or rows whose size depends only
+// on the shapes.
+
+extension WindowGeometry {
+    /// The geometry as the C kernels take it.
+    var kernel: nbl_conv_geometry {
+        nbl_conv_geometry(
+            N: batch, H: height, W: width, C: channels, KH: windowHeight, KW: windowWidth, strideH: strideHeight,
+            strideW: strideWidth, padTop: padTop, padLeft: padLeft, dilationH: dilationHeight,
+            dilationW: dilationWidth, OH: outputHeight, OW: outputWidth)
+    }
+}
+
+/// The shape-derived quantities of one convolution on the CPU.
+private struct ConvolutionPlan {
+    let g: nbl_conv_geometry
+    let groups: Int
+    let K: Int
+
+    init(_ geometry: WindowGeometry, groups: Int, outputChannels: Int) {
+        (g, self.groups, K) = (geometry.kernel, groups, outputChannels)
+    }
+
+    var rows: Int { g.N * g.OH * g.OW }
+    var Cg: Int { g.C / groups }
+    var Kg: Int { K / groups }
+    var width: Int { g.KH * g.KW * Cg }
+    var isDepthwise: Bool { groups == g.C && groups > 1 }
+    /// A 1×1, stride-1, unpadded dense convolution is a plain GEMM on the input.
+    var isPointwise: Bool {
+        groups == 1 && g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0
+            && g.padLeft == 0 && g.OH == g.H && g.OW == g.W
+    }
+    /// Images per backward work chunk: enough to keep an im2col buffer near 512 KiB, at least one.
+    var imagesPerChunk: Int {
+        let perImage = Swift.max(g.OH * g.OW * width, 1)
+        return Swift.max(1, Swift.min(g.N, (1 << 17) / perImage))
+    }
+}
+
+extension CPUBackend {
+    // MARK: Convolution
+
+    // x is (N,H,W,C), w is (KH,KW,C/groups,K), out is (N,OH,OW,K).
+    public func conv2d(_ x: Tensor, _ w: Tensor, geometry: WindowGeometry, groups: Int, into out: Tensor) {
+        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
+        let g = plan.g
+        let (px, pw, po) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(w.cpuFloats), UnsafeSendable(out.cpuFloats))
+        let (rows, K) = (plan.rows, plan.K)
+        if plan.isPointwise {
+            GEMM.multiply(
+                M: rows, N: K, K: g.C, A: px.value, rsA: g.C, csA: 1, B: pw.value, rsB: K, csB: 1, C: po.value, ldc: K)
+            return
+        }
+        if plan.isDepthwise {
+            let multiplier = K / g.C
+            ThreadPool.parallelFor(rows, grain: 64) { start, end in
+                withUnsafePointer(to: g) { gp in
+                    nbl_depthwise_conv_nhwc(gp, px.value, pw.value, multiplier, start, end - start, po.value)
+                }
+            }
+            return
+        }
+        // Row chunks of ~512 KiB of im2col, each task its own column buffer and GEMM.
+        let width = plan.width
+        let chunkRows = Swift.max(Int(NBL_GEMM_MR), (1 << 17) / Swift.max(width, 1) / 6 * 6)
+        let tasks = (rows + chunkRows - 1) / chunkRows
+        let (cg, kg) = (plan.Cg, plan.Kg)
+        ThreadPool.forEachTask(tasks) { t in
+            let r0 = t * chunkRows, n = Swift.min(chunkRows, rows - r0)
+            let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
+            for group in 0..<groups {
+                withUnsafePointer(to: g) { nbl_im2col_nhwc($0, px.value, group * cg, cg, r0, n, col.cpuFloats) }
+                GEMM.multiply(
+                    M: n, N: kg, K: width, A: col.cpuFloats, rsA: width, csA: 1, B: pw.value + group * kg, rsB: K,
+                    csB: 1, C: po.value + r0 * K + group * kg, ldc: K, threads: 1)
+            }
+        }
+    }
+
+    public func conv2dBackwardData(
+        _ gradient: Tensor, _ w: Tensor, geometry: WindowGeometry, groups: Int, into dx: Tensor
+    ) {
+        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
+        let g = plan.g
+        let (pw, pd, pdx) = (UnsafeSendable(w.cpuFloats), UnsafeSendable(gradient.cpuFloats), UnsafeSendable(dx.cpuFloats))
+        let (K, width, cg, kg) = (plan.K, plan.width, plan.Cg, plan.Kg)
+        if plan.isPointwise {
+            GEMM.multiply(
+                M: plan.rows, N: g.C, K: K, A: pd.value, rsA: K, csA: 1, B: pw.value, rsB: 1, csB: K, C: pdx.value,
+                ldc: g.C)
+            return
+        }
+        let per = plan.imagesPerChunk, depthwise = plan.isDepthwise
+        let pixels = g.OH * g.OW
+        ThreadPool.forEachTask((g.N + per - 1) / per) { t in
+            let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
+            if depthwise {
+                withUnsafePointer(to: g) { gp in
+                    // The kernel reads x only for the filter gradient; dx stands in for it (same shape).
+                    nbl_depthwise_conv_backward_nhwc(gp, pdx.value, pw.value, K / g.C, pd.value, n0, n1, pdx.value, nil)
+                }
+                return
+            }
+            let r0 = n0 * pixels, n = (n1 - n0) * pixels
+            let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
+            for group in 0..<groups {
+                // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
+                GEMM.multiply(
+                    M: n, N: width, K: kg, A: pd.value + r0 * K + group * kg, rsA: K, csA: 1, B: pw.value + group * kg,
+                    rsB: 1, csB: K, C: col.cpuFloats, ldc: width, threads: 1)
+                withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, pdx.value) }
+            }
+        }
+    }
+
+    public func conv2dBackwardFilter(
+        _ x: Tensor, _ gradient: Tensor, geometry: WindowGeometry, groups: Int, into dw: Tensor
+    ) {
+        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: dw.shape[3])
+        let g = plan.g
+        let (px, pd) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(gradient.cpuFloats))
+        let (K, width, cg, kg) = (plan.K, plan.width, plan.Cg, plan.Kg)
+        if plan.isPointwise {
+            GEMM.multiply(
+                M: g.C, N: K, K: plan.rows, A: px.value, rsA: 1, csA: g.C, B: pd.value, rsB: K, csB: 1,
+                C: dw.cpuFloats, ldc: K)
+            return
+        }
+        let per = plan.imagesPerChunk, depthwise = plan.isDepthwise
+        let tasks = (g.N + per - 1) / per
+        let pixels = g.OH * g.OW
+        // Filter gradients are summed per chunk, then the chunks in order: deterministic.
+        let partials = Tensor(uninitializedShape: [tasks] + dw.shape, dtype: .float32, backend: self)
+        fill(partials, value: 0)
+        let pp = UnsafeSendable(partials.cpuFloats)
+        let filterCount = dw.count
+        ThreadPool.forEachTask(tasks) { t in
+            let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
+            let partial = pp.value + t * filterCount
+            if depthwise {
+                withUnsafePointer(to: g) { gp in
+                    // The kernel reads the filter only for dx; the partial stands in for it (same shape).
+                    nbl_depthwise_conv_backward_nhwc(gp, px.value, partial, K / g.C, pd.value, n0, n1, nil, partial)
+                }
+                return
+            }
+            let r0 = n0 * pixels, n = (n1 - n0) * pixels
+            let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
+            for group in 0..<groups {
+                withUnsafePointer(to: g) { nbl_im2col_nhwc($0, px.value, group * cg, cg, r0, n, col.cpuFloats) }
+                // dW_g[width, Kg] = colᵀ · dOut_g
+                GEMM.multiply(
+                    M: width, N: kg, K: n, A: col.cpuFloats, rsA: 1, csA: width, B: pd.value + r0 * K + group * kg,
+                    rsB: K, csB: 1, C: partial + group * kg, ldc: K, threads: 1)
+            }
+        }
+        reduce(.sum, partials, axes: [0], into: dw.reshaped([1] + dw.shape))
+    }
+
+    // MARK: Pooling
+
+    public func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor) {
+        let g = geometry.kernel
+        let (px, po) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(out.cpuFloats))
+        let pa = UnsafeSendable(argmax.cpuPointer.assumingMemoryBound(to: Int32.self))
+        ThreadPool.parallelFor(g.N, grain: 1) { n0, n1 in
+            withUnsafePointer(to: g) { nbl_maxpool_nhwc($0, px.value, n0, n1, po.value, pa.value) }
+        }
+    }
+
+    public func maxPool2dBackward(_ gradient: Tensor, argmax: Tensor, geometry: WindowGeometry, into dx: Tensor) {
+        let g = geometry.kernel
+        let (pg, pdx) = (UnsafeSendable(gradient.cpuFloats), UnsafeSendable(dx.cpuFloats))
+        let pa = UnsafeSendable(UnsafePointer(argmax.cpuPointer.assumingMemoryBound(to: Int32.self)))
+        ThreadPool.parallelFor(g.N, grain: 1) { n0, n1 in
+            withUnsafePointer(to: g) { nbl_maxpool_backward_nhwc($0, pg.value, pa.value, n0, n1, pdx.value) }
+        }
+    }
+
+    public func avgPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor) {
+        let g = geometry.kernel
+        let (px, po) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(out.cpuFloats))
+        ThreadPool.parallelFor(g.N, grain: 1) { n0, n1 in
+            withUnsafePointer(to: g) { nbl_avgpool_nhwc($0, px.value, n0, n1, po.value) }
+        }
+    }
+
+    public func avgPool2dBackward(_ gradient: Tensor, geometry: WindowGeometry, into dx: Tensor) {
+        let g = geometry.kernel
+        let (pg, pdx) = (UnsafeSendable(gradient.cpuFloats), UnsafeSendable(dx.cpuFloats))
+        ThreadPool.parallelFor(g.N, grain: 1) { n0, n1 in
+            withUnsafePointer(to: g) { nbl_avgpool_backward_nhwc($0, pg.value, n0, n1, pdx.value) }
+        }
+    }
+
+    // MARK: Softmax, cross-entropy, batch normalisation
+
+    public func softmax(_ x: Tensor, isLog: Bool, into out: Tensor) {
+        let n = x.shape.last ?? 1
+        let rows = x.count / Swift.max(n, 1)
+        let (px, py) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(out.cpuFloats))
+        ThreadPool.parallelFor(rows, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { r0, r1 in
+            nbl_softmax_f32(px.value + r0 * n, py.value + r0 * n, r1 - r0, n, isLog ? 1 : 0)
+        }
+    }
+
+    public func softmaxBackward(_ y: Tensor, gradient: Tensor, isLog: Bool, into dx: Tensor) {
+        let n = y.shape.last ?? 1
+        nbl_softmax_backward_f32(y.cpuFloats, gradient.cpuFloats, dx.cpuFloats, y.count / Swift.max(n, 1), n, isLog ? 1 : 0)
+    }
+
+    public func softmaxCrossEntropy(
+        logits: Tensor, sparse: Tensor?, dense: Tensor?, loss: Tensor, probabilities: Tensor
+    ) -> Int? {
+        let n = logits.shape.last ?? 1
+        let bad = nbl_softmax_xent_f32(
+            logits.cpuFloats, logits.count / Swift.max(n, 1), n, sparse?.cpuPointer.assumingMemoryBound(to: Int64.self),
+            dense?.cpuFloats, loss.cpuFloats, probabilities.cpuFloats)
+        return bad >= 0 ? bad : nil
+    }
+
+    public func channelMoments(_ x: Tensor, mean: Tensor, variance: Tensor) {
+        let C = x.shape.last ?? 1
+        nbl_channel_moments_f32(x.cpuFloats, x.count / Swift.max(C, 1), C, mean.cpuFloats, variance.cpuFloats)
+    }
+
+    public func batchNormForward(
+        _ x: Tensor, mean: Tensor, invstd: Tensor, scale: Tensor?, offset: Tensor?, into y: Tensor
+    ) {
+        let C = x.shape.last ?? 1
+        nbl_batchnorm_forward_f32(
+            x.cpuFloats, x.count / Swift.max(C, 1), C, mean.cpuFloats, invstd.cpuFloats, scale?.cpuFloats,
+            offset?.cpuFloats, y.cpuFloats)
+    }
+
+    public func batchNormBackward(
+        _ x: Tensor, gradient: Tensor, mean: Tensor, invstd: Tensor, scale: Tensor?, dx: Tensor, dscale: Tensor,
+        doffset: Tensor
+    ) {
+        let C = x.shape.last ?? 1
+        nbl_batchnorm_backward_f32(
+            x.cpuFloats, gradient.cpuFloats, x.count / Swift.max(C, 1), C, mean.cpuFloats, invstd.cpuFloats,
+            scale?.cpuFloats, dx.cpuFloats, dscale.cpuFloats, doffset.cpuFloats)
+    }
+
+    // MARK: Random numbers
+
+    public func random(_ distribution: RandomDistribution, seed: UInt64, stream: UInt64, into out: Tensor) {
+        let (kind, a, b): (Int32, Float, Float) =
+            switch distribution {
+            case .uniform(let low, let high): (Int32(NBL_RNG_UNIFORM), low, high)
+            case .normal(let mean, let std): (Int32(NBL_RNG_NORMAL), mean, std)
+            case .truncatedNormal(let mean, let std): (Int32(NBL_RNG_TRUNCATED_NORMAL), mean, std)
+            }
+        let p = UnsafeSendable(out.cpuFloats)
+        ThreadPool.parallelFor(out.count, grain: 1 << 14) { start, end in
+            nbl_random_f32(kind, seed, stream, a, b, p.value, start, end)
+        }
+    }
+
+    public func dropout(_ x: Tensor, rate: Float, seed: UInt64, stream: UInt64, into y: Tensor, mask: Tensor) {
+        let (px, py, pm) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(y.cpuFloats), UnsafeSendable(mask.cpuFloats))
+        let n = x.count
+        ThreadPool.parallelFor(n, grain: 1 << 15) { start, end in
+            nbl_dropout_f32(px.value, py.value, pm.value, n, rate, seed, stream, start, end)
+        }
+    }
+
+    // MARK: Indexing
+
+    public func gather(_ x: Tensor, indices: Tensor, axis: Int, into out: Tensor) {
+        let n = x.shape[axis], k = indices.count
+        let outer = x.shape[..<axis].reduce(1, *), rowBytes = x.shape[(axis + 1)...].reduce(1, *) * x.dtype.byteSize
+        let idx = indices.cpuPointer.assumingMemoryBound(to: Int64.self)
+        let (src, dst) = (x.cpuPointer, out.cpuPointer)
+        for o in 0..<outer {
+            for j in 0..<k {
+                (dst + (o * k + j) * rowBytes).copyMemory(from: src + (o * n + Int(idx[j])) * rowBytes, byteCount: rowBytes)
+            }
+        }
+    }
+
+    public func scatterAdd(_ gradient: Tensor, indices: Tensor, axis: Int, into dx: Tensor) {
+        let n = dx.shape[axis], k = indices.count
+        let outer = dx.shape[..<axis].reduce(1, *), inner = dx.shape[(axis + 1)...].reduce(1, *)
+        let idx = indices.cpuPointer.assumingMemoryBound(to: Int64.self)
+        let (src, dst) = (gradient.cpuFloats, dx.cpuFloats)
+        for o in 0..<outer {
+            for j in 0..<k {
+                let s = src + (o * k + j) * inner, d = dst + (o * n + Int(idx[j])) * inner
+                for i in 0..<inner { d[i] += s[i] }
+            }
+        }
+    }
+
+    public func oneHot(_ labels: Tensor, classes: Int, into out: Tensor) {
+        fill(out, value: 0)
+        let (src, dst) = (labels.cpuPointer.assumingMemoryBound(to: Int64.self), out.cpuFloats)
+        for i in 0..<labels.count { dst[i * classes + Int(src[i])] = 1 }
+    }
+
+    // MARK: Image resampling
+
+    public func affineResample(
+        _ x: Tensor, matrices: [Float], fill: FillMode, fills: [Float], scales: [Float], biases: [Float],
+        nearest: Bool, into out: Tensor
+    ) {
+        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow) = (out.shape[1], out.shape[2])
+        let mode: Int32 =
+            switch fill {
+            case .constant: Int32(NBL_FILL_CONSTANT)
+            case .nearest: Int32(NBL_FILL_NEAREST)
+            case .reflect: Int32(NBL_FILL_REFLECT)
+            }
+        let constants = matrices + fills + scales + biases
+        let (px, po) = (UnsafeSendable(UnsafeRawPointer(x.cpuPointer)), UnsafeSendable(out.cpuFloats))
+        let u8: Int32 = x.dtype == .uint8 ? 1 : 0
+        constants.withUnsafeBufferPointer { k in
+            guard let base = k.baseAddress else { return }
+            let pk = UnsafeSendable(base)
+            ThreadPool.parallelFor(n, grain: Swift.max(1, 4096 / Swift.max(oh * ow, 1))) { n0, n1 in
+                let m = pk.value, f = pk.value + 6 * n
+                nbl_resample_nhwc(
+                    px.value, u8, h, w, c, m, oh, ow, mode, f, f + c, f + 2 * c, nearest ? 1 : 0, n0, n1, po.value)
+            }
+        }
+    }
+
+    // MARK: Optimizer updates
+
+    public func sgdStep(
+        _ parameter: Tensor, gradient: Tensor, velocity: Tensor?, learningRate: Float, momentum: Float,
+        nesterov: Bool, weightDecay: Float
+    ) {
+        nbl_sgd_step(
+            parameter.cpuFloats, gradient.cpuFloats, velocity?.cpuFloats, parameter.count, learningRate, momentum,
+            nesterov ? 1 : 0, weightDecay)
+    }
+
+    public func rmspropStep(
+        _ parameter: Tensor, gradient: Tensor, meanSquare: Tensor, meanGradient: Tensor?, velocity: Tensor?,
+        learningRate: Float, rho: Float, momentum: Float, epsilon: Float, weightDecay: Float
+    ) {
+        nbl_rmsprop_step(
+            parameter.cpuFloats, gradient.cpuFloats, meanSquare.cpuFloats, meanGradient?.cpuFloats, velocity?.cpuFloats,
+            parameter.count, learningRate, rho, momentum, epsilon, weightDecay)
+    }
+
+    public func adamStep(
+        _ parameter: Tensor, gradient: Tensor, m: Tensor, v: Tensor, learningRate: Float, beta1: Float,
+        beta2: Float, epsilon: Float, step: Int, weightDecay: Float
+    ) {
+        nbl_adam_step(
+            parameter.cpuFloats, gradient.cpuFloats, m.cpuFloats, v.cpuFloats, parameter.count, learningRate, beta1,
+            beta2, epsilon, step, weightDecay)
+    }
+
+    public func adagradStep(
+        _ parameter: Tensor, gradient: Tensor, accumulator: Tensor, learningRate: Float, epsilon: Float,
+        weightDecay: Float
+    ) {
+        nbl_adagrad_step(
+            parameter.cpuFloats, gradient.cpuFloats, accumulator.cpuFloats, parameter.count, learningRate, epsilon,
+            weightDecay)
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Nabla
+
+// The one training path: `fit`, `evaluate` and `predict` over any `BatchSource` (in-memory tensors,
+// the data loader, the streaming loader). Loss sums and metric counts accumulate on the device
+// and are read back only when logs are needed (the end of an epoch, a progress redraw, or a
+// callback that asks for every batch), so a GPU is not made to wait after every batch.
+
+extension Model {
+    /// Trains the model on the batches of `data` for `epochs` passes: Keras's `fit(dataset)`.
+    ///
+    /// Epoch `e` trains on `data.makeEpoch(e)`. `seed` decides the model's own randomness
+    /// (dropout); the source decides the order and augmentation. Validation data, when given, is
+    /// evaluated after each epoch as `val_*`.
+    ///
+    /// - Throws: ``NablaError`` when the model was not compiled, a batch does not fit the model or
+    ///   the loss (naming the batch), a batch cannot be read (naming the file and example), or a
+    ///   callback or gradient hook throws.
+    @discardableResult
+    public func fit(
+        _ data: some BatchSource, epochs: Int = 1, validationData: (any BatchSource)? = nil,
+        callbacks: [any Callback] = [], verbose: ProgressDisplay.Mode = .automatic, seed: UInt64? = nil
+    ) throws -> History {
+        guard let optimizer, let loss else {
+            throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
+        }
+        guard epochs >= 0 else { throw NablaError(.invalidArgument, "fit: epochs \(epochs) must not be negative") }
+        let run = { try self.trainEpochs(epochs, data, validationData, callbacks, verbose, optimizer, loss) }
+        guard let seed else { return try run() }
+        return try Random.withSeed(seed, run)
+    }
+
+    /// Returns the loss and metrics over one pass of `data`, in inference mode.
+    ///
+    /// - Throws: ``NablaError`` when the model was not compiled or a batch does not fit it.
+    public func evaluate(_ data: some BatchSource) throws -> [String: Double] {
+        guard let loss else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
+        return try evaluate(data, loss)
+    }
+
+    /// Returns the model's outputs for every batch of one pass of `data`, concatenated, in
+    /// inference mode (the targets are not used).
+    ///
+    /// - Throws: ``NablaError`` when a batch does not fit the model or cannot be read.
+    public func predict(_ data: some BatchSource) throws -> Tensor {
+        let wasTraining = isTraining
+        isTraining = false
+        defer { isTraining = wasTraining }
+        let stream = data.makeEpoch(0)
+        var parts: [Tensor] = []
+        var index = 0
+        try withoutGradients {
+            while let batch = try stream.next() {
+                try checkBatch(batch, index, "prediction")
+                parts.append(self(batch.inputs))
+                index += 1
+            }
+        }
+        guard !parts.isEmpty else { throw NablaError(.invalidArgument, "predict: the data holds no examples") }
+        return parts.count == 1 ? parts[0] : concat(parts, axis: 0)
+    }
+
+    /// The metric names' top-k values.
+    private var topKs: [Int] { metrics.compactMap { if case .topKAccuracy(let k) = $0 { k } else { nil } } }
+
+    /// Checks a batch's inputs against the model (shapes only: no data is read).
+    private func checkBatch(_ batch: TrainingBatch, _ index: Int, _ what: String) throws {
+        guard batch.inputs.dtype == .float32 || convertsIntegerInputs else {
+            throw NablaError(
+                .invalidArgument,
+                "\(what) batch \(index) holds \(batch.inputs.dtype) images; give the loader a transform that makes float32 (Rescale()), or start the model with a Rescaling layer"
+            )
+        }
+        try checkInput(batch.inputs, "\(what) batch \(index)")
+    }
+
+    /// Checks the targets once when the source holds them all; returns whether each batch's
+    /// targets must still be checked (streamed sources, read on the host as they arrive).
+    private func checkTargets(of data: some BatchSource, _ loss: any Loss) throws -> Bool {
+        guard let targets = data.allTargets else { return true }
+        try loss.validate(targets: targets, outputShape: outputShape ?? [])
+        return false
+    }
+
+    private func trainEpochs(
+        _ epochs: Int, _ data: some BatchSource, _ validation: (any BatchSource)?, _ callbacks: [any Callback],
+        _ verbose: ProgressDisplay.Mode, _ optimizer: any Optimizer, _ loss: any Loss
+    ) throws -> History {
+        let display = ProgressDisplay(mode: verbose, epochs: epochs, steps: data.batchesPerEpoch ?? 0)
+        let batchLogs = callbacks.contains { $0.wantsBatchLogs }
+        var history = History()
+        stopTraining = false
+        for callback in callbacks { try callback.onTrainBegin(model: self) }
+        var checksTargets = epochs > 0 ? try checkTargets(of: data, loss) : false
+        for epoch in 0..<epochs where !stopTraining {
+            for callback in callbacks { try callback.onEpochBegin(epoch, model: self) }
+            display.beginEpoch(epoch)
+            isTraining = true
+            let totals = RunningTotals(topKs: topKs)
+            let stream = data.makeEpoch(epoch)
+            var step = 0
+            while !stopTraining, let batch = try stream.next() {
+                try checkBatch(batch, step, "training")
+                if checksTargets { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
+                let predictions = self(batch.inputs)
+                let batchLoss = loss(predictions, batch.targets, sampleWeights: batch.weights)
+                batchLoss.backward()
+                try optimizer.step(self)
+                totals.add(loss: batchLoss.detached(), count: batch.inputs.shape[0])
+                if !metrics.isEmpty { totals.counts.update(predictions: predictions.detached(), targets: batch.targets) }
+                step += 1
+                // Logs are read from the device only when something will show or use them.
+                let logs = batchLogs || display.wantsUpdate(step: step) ? epochLogs(totals, batchLoss: true) : [:]
+                if !logs.isEmpty { display.update(step: step, logs: logs) }
+                for callback in callbacks {
+                    try callback.onBatchEnd(step - 1, logs: callback.wantsBatchLogs ? logs : [:], model: self)
+                }
+            }
+            isTraining = false
+            var logs = epochLogs(totals, batchLoss: false)
+            if let validation { for (k, v) in try evaluate(validation, loss) { logs["val_" + k] = v } }
+            logs["learning_rate"] = Double(optimizer.learningRate)
+            history.epochs.append(logs)
+            display.endEpoch(epoch, logs: logs)
+            for callback in callbacks { try callback.onEpochEnd(epoch, logs: logs, model: self) }
+            checksTargets = checksTargets && data.allTargets == nil
+        }
+        for callback in callbacks { try callback.onTrainEnd(model: self) }
+        return history
+    }
+
+    /// Reads the running totals back: the mean loss, the metrics, and (during an epoch) the last
+    /// batch's loss as `batch_loss`.
+    private func epochLogs(_ totals: RunningTotals, batchLoss: Bool) -> [String: Double] {
+        totals.flush()
+        var logs = ["loss": totals.lossSum / Double(Swift.max(totals.seen, 1))]
+        for metric in metrics { for (k, v) in metric.values(totals.counts) { logs[k] = v } }
+        if batchLoss, let last = totals.lastLoss { logs["batch_loss"] = last }
+        return logs
+    }
+
+    /// Returns the loss and metrics over one pass of `data`, in inference mode.
+    func evaluate(_ data: some BatchSource, _ loss: any Loss) throws -> [String: Double] {
+        let checksTargets = try checkTargets(of: data, loss)
+        let totals = RunningTotals(topKs: topKs)
+        let wasTraining = isTraining
+        isTraining = false
+        defer { isTraining = wasTraining }
+        let stream = data.makeEpoch(0)
+        var index = 0
+        try withoutGradients {
+            while let batch = try stream.next() {
+                try checkBatch(batch, index, "evaluation")
+                if checksTargets { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
+                let predictions = self(batch.inputs)
+                totals.add(lossSum: loss.perExample(predictions, batch.targets).sum(), count: batch.inputs.shape[0])
+                if !metrics.isEmpty { totals.counts.update(predictions: predictions, targets: batch.targets) }
+                index += 1
+            }
+        }
+        return epochLogs(totals, batchLoss: false)
+    }
+}
+
+/// Loss sums kept on the device until read: the batch values are gathered and read in one go by
+/// ``flush()``, and summed in double, in order.
+final class RunningTotals {
+    let counts: ClassificationCounts
+    private(set) var lossSum = 0.0
+    private(set) var seen = 0
+    private(set) var lastLoss: Double?
+    /// Per-batch values not read yet: a mean loss (weighted by the batch size) or a loss sum.
+    private var pending: [(value: Tensor, weight: Double)] = []
+
+    init(topKs: [Int]) { counts = ClassificationCounts(topKs: topKs) }
+
+    /// Adds a batch's mean loss.
+    func add(loss: Tensor, count: Int) {
+        pending.append((loss, Double(count)))
+        seen += count
+    }
+
+    /// Adds a batch's summed loss.
+    func add(lossSum: Tensor, count: Int) {
+        pending.append((lossSum, 1))
+        seen += count
+    }
+
+    /// Reads the pending values back and adds them up.
+    func flush() {
+        guard !pending.isEmpty else { return }
+        let values = pending.count == 1 ? pending[0].value.toArray() : stack(pending.map(\.value)).toArray()
+        for (value, (_, weight)) in zip(values, pending) { lossSum += Double(value) * weight }
+        if let last = values.last { lastLoss = Double(last) }
+        pending.removeAll(keepingCapacity: true)
+    }
+}
