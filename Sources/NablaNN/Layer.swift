@@ -77,8 +77,9 @@ open class Layer: @unchecked Sendable {
     /// Computes the layer's output for a batch.
     open func forward(_ input: Tensor) -> Tensor { input }
 
-    /// Whether the layer takes integer inputs (uint8 images) and converts them itself; a model
-    /// answers for its first layer. Training refuses other dtypes than float32 otherwise.
+    /// Whether the layer takes integer inputs (uint8 images) and converts them itself.
+    ///
+    /// A model answers for its first layer. Training refuses other dtypes than float32 otherwise.
     open var convertsIntegerInputs: Bool { children.first?.convertsIntegerInputs ?? false }
 
     /// Registers a parameter named `name` (`trainable: false` for statistics such as moving means).

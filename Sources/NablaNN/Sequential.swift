@@ -17,7 +17,7 @@ public enum LayerBuilder {
 ///
 /// With `inputShape` (per example, without the batch) every layer is built at once, so
 /// ``Model/summary()`` can show shapes before training; without it, on the first call.
-public final class Sequential: Model {
+public final class Sequential: Model, @unchecked Sendable {
     /// The layers, in order.
     public var layers: [Layer] { children }
 

@@ -58,8 +58,9 @@ public enum OpAttribute: Sendable, Equatable, CustomStringConvertible {
 public struct OpRecord: Sendable, Equatable, CustomStringConvertible {
     /// The kind of op.
     public let kind: OpKind
-    /// The op's attributes by name, e.g. `strides: [2, 2]`, `padding: [0, 1, 0, 1]` (top, bottom,
-    /// left, right), `axes: [1]`.
+    /// The op's attributes by name.
+    ///
+    /// For example `strides: [2, 2]`, `pads: [0, 1, 0, 1]` (top, bottom, left, right), `axes: [1]`.
     public let attributes: [String: OpAttribute]
 
     /// Creates a record.

@@ -140,7 +140,9 @@ extension Tensor {
     }
 
     /// Returns this output of an op without a backward step, with a trace entry when a trace is running.
-    func traced(_ kind: OpKind, _ attributes: @autoclosure () -> [String: OpAttribute] = [:], inputs: [Tensor])
+    func traced(
+        _ kind: OpKind, _ attributes: @autoclosure () -> [String: OpAttribute] = [:], inputs: [Tensor]
+    )
         -> Tensor
     {
         Tracer.current?.append(OpRecord(kind, attributes()), inputs: inputs, output: self)

@@ -83,7 +83,9 @@ final class Tracer: @unchecked Sendable {
         let offset: Int
         let shape: [Int]
         let strides: [Int]
-        init(_ t: Tensor) { (storage, offset, shape, strides) = (ObjectIdentifier(t.storage), t.offset, t.shape, t.strides) }
+        init(_ t: Tensor) {
+            (storage, offset, shape, strides) = (ObjectIdentifier(t.storage), t.offset, t.shape, t.strides)
+        }
     }
 
     let lock = NSLock()

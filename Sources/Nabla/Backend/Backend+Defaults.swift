@@ -32,7 +32,8 @@ extension MatMulBackend {
                 offset += rem / batchStrides[d] * t.strides[d]
                 rem %= batchStrides[d]
             }
-            return Tensor(viewing: t, shape: Array(t.shape.suffix(2)), strides: Array(t.strides.suffix(2)), offset: offset)
+            return Tensor(
+                viewing: t, shape: Array(t.shape.suffix(2)), strides: Array(t.strides.suffix(2)), offset: offset)
         }
         for i in 0..<Shape.count(batch) {
             gemm(matrix(a, i), matrix(b, i), into: matrix(c, i), accumulate: false)

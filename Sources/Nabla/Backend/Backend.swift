@@ -101,7 +101,8 @@ public protocol NeuralNetworkBackend {
     /// probabilities (`dense`); writes `loss` and `probabilities`. Returns the first row whose
     /// sparse label is outside the classes, or nil.
     func softmaxCrossEntropy(
-        logits: Tensor, sparse: Tensor?, dense: Tensor?, loss: Tensor, probabilities: Tensor) -> Int?
+        logits: Tensor, sparse: Tensor?, dense: Tensor?, loss: Tensor, probabilities: Tensor
+    ) -> Int?
     /// Per-channel (last axis) mean and biased variance of contiguous `x`.
     func channelMoments(_ x: Tensor, mean: Tensor, variance: Tensor)
     /// `y = (x − mean) · invstd · scale + offset` per channel.
@@ -142,8 +143,9 @@ public protocol ImageBackend {
         nearest: Bool, into out: Tensor)
 }
 
-/// In-place optimizer updates of one contiguous float32 parameter from its gradient. Weight decay
-/// is decoupled: `p −= lr · weightDecay · p` first.
+/// In-place optimizer updates of one contiguous float32 parameter from its gradient.
+///
+/// Weight decay is decoupled: `p −= lr · weightDecay · p` first.
 public protocol OptimizerBackend {
     /// SGD, with a velocity when `velocity` is given.
     func sgdStep(
@@ -205,7 +207,9 @@ public enum RandomDistribution: Sendable, Equatable {
 
 // MARK: - The backend registry
 
-/// The backends by device. The CPU's is always registered.
+/// The backends by device.
+///
+/// The CPU's is always registered.
 public enum Backends {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var table: [Device: any Backend] = [.cpu: CPUBackend.shared]

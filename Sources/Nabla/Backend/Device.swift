@@ -23,8 +23,9 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { kind == "cpu" ? "cpu" : "\(kind):\(index)" }
 
-    /// The default device: the one creation functions (`zeros`, `uniform`, `Tensor([…])`) use when
-    /// given none. The innermost ``withDefault(_:_:)``'s, else the CPU.
+    /// The default device, which creation functions (`zeros`, `uniform`, `Tensor([…])`) use when given none.
+    ///
+    /// The innermost ``withDefault(_:_:)``'s, else the CPU.
     @TaskLocal public static var current = Device.cpu
 
     /// Runs `body` with ``current`` set to `device`, like PyTorch's `with torch.device(...)`.

@@ -45,7 +45,8 @@ public final class RandomGenerator: @unchecked Sendable {
         let out = Tensor(uninitializedShape: shape, dtype: .float32, backend: backend)
         let stream = nextStream()
         backend.random(distribution, seed: seed, stream: stream, into: out)
-        return out.traced(.random, ["seed": .int(Int(truncatingIfNeeded: seed)), "stream": .int(Int(stream))], inputs: [])
+        return out.traced(
+            .random, ["seed": .int(Int(truncatingIfNeeded: seed)), "stream": .int(Int(stream))], inputs: [])
     }
 }
 

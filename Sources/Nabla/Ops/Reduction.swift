@@ -30,7 +30,9 @@ extension Tensor {
         let out = removingAxes(kept, axes, keepDims: keepDims).detached()
         guard GradientMode.shouldRecord(self) else { return out }
         let keptShape = kept.shape, inputShape = shape
-        return out.recorded(.sum, ["axes": .ints(axes), "keepDims": .bool(keepDims)], inputs: [self]) { g in [g.reshaped(keptShape).expanded(to: inputShape)] }
+        return out.recorded(.sum, ["axes": .ints(axes), "keepDims": .bool(keepDims)], inputs: [self]) { g in
+            [g.reshaped(keptShape).expanded(to: inputShape)]
+        }
     }
 
     /// Returns the arithmetic mean over `axes` (all axes when nil).

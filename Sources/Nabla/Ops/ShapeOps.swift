@@ -90,7 +90,9 @@ extension Tensor {
         let out = sliceView(axis: a, start: lo, end: hi, step: step)
         guard GradientMode.shouldRecord(self) else { return out }
         let inputShape = shape
-        let attributes: [String: OpAttribute] = ["axis": .int(a), "start": .int(lo), "end": .int(hi), "step": .int(step)]
+        let attributes: [String: OpAttribute] = [
+            "axis": .int(a), "start": .int(lo), "end": .int(hi), "step": .int(step),
+        ]
         return out.recorded(.slice, attributes, inputs: [self]) { g in
             let dx = Tensor.zeros(inputShape, like: g)
             dx.backend.copy(g, into: dx.sliceView(axis: a, start: lo, end: hi, step: step))
@@ -163,7 +165,9 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
         start += t.shape[a]
     }
     guard GradientMode.shouldRecord(tensors) else { return out }
-    return out.recorded(.concat, ["axis": .int(a)], inputs: tensors) { g in bounds.map { g.slice(axis: a, start: $0.0, end: $0.1) } }
+    return out.recorded(.concat, ["axis": .int(a)], inputs: tensors) { g in
+        bounds.map { g.slice(axis: a, start: $0.0, end: $0.1) }
+    }
 }
 
 /// Joins tensors of equal shape along a new axis.

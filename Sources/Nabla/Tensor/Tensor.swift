@@ -45,7 +45,8 @@ public struct Tensor: @unchecked Sendable {
 
     /// Returns a view of `other`'s elements with another layout (shape, strides, offset), sharing storage.
     init(viewing other: Tensor, shape: [Int], strides: [Int], offset: Int? = nil) {
-        self.init(storage: other.storage, shape: shape, strides: strides, offset: offset ?? other.offset, dtype: other.dtype)
+        self.init(
+            storage: other.storage, shape: shape, strides: strides, offset: offset ?? other.offset, dtype: other.dtype)
     }
 
     /// Returns a tensor over the same memory that `backend` computes on (for test backends that

@@ -4,7 +4,7 @@ import Nabla
 // inference. Each draws per-image numbers from the global generator, so a seeded run repeats.
 
 /// A layer that maps each image through a random affine transform during training.
-public class RandomAffineLayer: Layer {
+public class RandomAffineLayer: Layer, @unchecked Sendable {
     let fill: FillMode
 
     init(fill: FillMode, name: String?) {
@@ -40,7 +40,7 @@ public class RandomAffineLayer: Layer {
 }
 
 /// Flips each image horizontally and/or vertically with probability ½ during training.
-public final class RandomFlip: RandomAffineLayer {
+public final class RandomFlip: RandomAffineLayer, @unchecked Sendable {
     public let horizontal: Bool
     public let vertical: Bool
 
@@ -60,7 +60,7 @@ public final class RandomFlip: RandomAffineLayer {
 
 /// Crops a random `height`×`width` window during training (from the input zero-padded by
 /// `padding` on every side, the usual CIFAR recipe); a centre crop at inference.
-public final class RandomCrop: RandomAffineLayer {
+public final class RandomCrop: RandomAffineLayer, @unchecked Sendable {
     public let height: Int
     public let width: Int
     public let padding: Int
@@ -93,7 +93,7 @@ public final class RandomCrop: RandomAffineLayer {
 
 /// Zooms each image by a random factor in `1 ± factor` about its centre during training
 /// (above 1 zooms out), filling uncovered pixels by reflection, as Keras does.
-public final class RandomZoom: RandomAffineLayer {
+public final class RandomZoom: RandomAffineLayer, @unchecked Sendable {
     public let factor: Float
 
     public init(factor: Float, fill: FillMode = .reflect, name: String? = nil) {
@@ -110,7 +110,7 @@ public final class RandomZoom: RandomAffineLayer {
 
 /// Shifts each image by a random fraction of its size, up to `heightFactor` and `widthFactor`
 /// each way, during training; uncovered pixels by reflection, as Keras does.
-public final class RandomTranslation: RandomAffineLayer {
+public final class RandomTranslation: RandomAffineLayer, @unchecked Sendable {
     public let heightFactor: Float
     public let widthFactor: Float
 

@@ -8,7 +8,7 @@ import Nabla
 /// statistics. `gamma` starts at one, `beta` at zero; defaults `momentum` 0.99, `epsilon` 1e-3 (Keras).
 ///
 /// - Paper: https://arxiv.org/abs/1502.03167
-public final class BatchNormalization: Layer {
+public final class BatchNormalization: Layer, @unchecked Sendable {
     public let momentum: Float
     public let epsilon: Float
     public private(set) var gamma: Parameter?

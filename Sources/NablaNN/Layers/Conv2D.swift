@@ -4,7 +4,7 @@ import Nabla
 ///
 /// Computes `activation(conv2d(x, weight) + bias)` for `x` of shape `[batch, H, W, C]`; `weight`
 /// has shape `[KH, KW, C / groups, filters]` and starts Glorot-uniform, `bias` `[filters]` starts at zero.
-public final class Conv2D: Layer {
+public final class Conv2D: Layer, @unchecked Sendable {
     public let filters: Int
     public let kernelSize: Size2D
     public let strides: Size2D
@@ -65,7 +65,7 @@ public final class Conv2D: Layer {
 /// A depthwise 2-D convolution: each input channel convolved with its own `depthMultiplier` filters.
 ///
 /// `weight` has shape `[KH, KW, 1, C · depthMultiplier]`; output channel `c·M + m` reads channel `c`.
-public final class DepthwiseConv2D: Layer {
+public final class DepthwiseConv2D: Layer, @unchecked Sendable {
     public let kernelSize: Size2D
     public let strides: Size2D
     public let padding: Padding

@@ -5,7 +5,7 @@ import Nabla
 /// Computes `activation(matmul(x, weight) + bias)` for `x` of shape `[batch, inputSize]`; `weight`
 /// has shape `[inputSize, units]` and starts Glorot-uniform, `bias` starts at zero. Inputs of higher
 /// rank are multiplied along their last axis.
-public final class Dense: Layer {
+public final class Dense: Layer, @unchecked Sendable {
     public let units: Int
     public let activation: Activation
     public let useBias: Bool

@@ -4,7 +4,7 @@ import Nabla
 /// `1 / (1 - rate)`; the identity at inference.
 ///
 /// - Paper: https://jmlr.org/papers/v15/srivastava14a.html
-public final class Dropout: Layer {
+public final class Dropout: Layer, @unchecked Sendable {
     public let rate: Float
 
     public init(rate: Float, name: String? = nil) {

@@ -1,7 +1,7 @@
 import Nabla
 
 /// A pooling window slid over NHWC images; the subclasses choose the reduction.
-public class Pooling2D: Layer {
+public class Pooling2D: Layer, @unchecked Sendable {
     public let poolSize: Size2D
     public let strides: Size2D?
     public let padding: Padding
@@ -26,7 +26,7 @@ public class Pooling2D: Layer {
 /// Max pooling over NHWC images: the largest value of each `poolSize` window.
 ///
 /// `strides` defaults to `poolSize`, as in Keras.
-public final class MaxPool2D: Pooling2D {
+public final class MaxPool2D: Pooling2D, @unchecked Sendable {
     public override init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
         super.init(poolSize: poolSize, strides: strides, padding: padding, name: name)
     }
@@ -37,7 +37,7 @@ public final class MaxPool2D: Pooling2D {
 }
 
 /// Average pooling over NHWC images (padding excluded from each window's count).
-public final class AvgPool2D: Pooling2D {
+public final class AvgPool2D: Pooling2D, @unchecked Sendable {
     public override init(poolSize: Size2D = 2, strides: Size2D? = nil, padding: Padding = .valid, name: String? = nil) {
         super.init(poolSize: poolSize, strides: strides, padding: padding, name: name)
     }
@@ -48,7 +48,7 @@ public final class AvgPool2D: Pooling2D {
 }
 
 /// The mean over the spatial axes: `[batch, H, W, C]` → `[batch, C]`.
-public final class GlobalAveragePooling2D: Layer {
+public final class GlobalAveragePooling2D: Layer, @unchecked Sendable {
     public override func build(inputShape: [Int]) -> [Int] {
         require(
             inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")

@@ -1,13 +1,13 @@
 import Nabla
 
 /// Flattens each example to one dimension: `[batch, d1, d2, ...]` → `[batch, d1·d2·...]`.
-public final class Flatten: Layer {
+public final class Flatten: Layer, @unchecked Sendable {
     public override func build(inputShape: [Int]) -> [Int] { [inputShape.reduce(1, *)] }
     public override func forward(_ input: Tensor) -> Tensor { input.reshaped([input.shape[0], -1]) }
 }
 
 /// Reshapes each example to `targetShape` (one entry may be -1).
-public final class Reshape: Layer {
+public final class Reshape: Layer, @unchecked Sendable {
     public let targetShape: [Int]
 
     public init(_ targetShape: [Int], name: String? = nil) {
@@ -27,7 +27,7 @@ public final class Reshape: Layer {
 }
 
 /// Pads NHWC images with zeros: `padding` rows on top and bottom, columns left and right.
-public final class ZeroPadding2D: Layer {
+public final class ZeroPadding2D: Layer, @unchecked Sendable {
     public let padding: (top: Int, bottom: Int, left: Int, right: Int)
 
     public init(padding: Size2D = 1, name: String? = nil) {
@@ -49,7 +49,7 @@ public final class ZeroPadding2D: Layer {
 }
 
 /// Applies an activation function as a layer.
-public final class ActivationLayer: Layer {
+public final class ActivationLayer: Layer, @unchecked Sendable {
     public let activation: Activation
 
     public init(_ activation: Activation, name: String? = nil) {
@@ -63,7 +63,7 @@ public final class ActivationLayer: Layer {
 /// Computes `input * scale + offset` (for example `scale: 1 / 255` to bring bytes into `[0, 1]`).
 ///
 /// Integer inputs (such as uint8 images) are converted to float32 first.
-public final class Rescaling: Layer {
+public final class Rescaling: Layer, @unchecked Sendable {
     public let scale: Float
     public let offset: Float
 
@@ -82,7 +82,7 @@ public final class Rescaling: Layer {
 }
 
 /// Adds its inputs elementwise (for residual connections): `Add()([a, b])`.
-public final class Add: Layer {
+public final class Add: Layer, @unchecked Sendable {
     /// Returns the elementwise sum of `inputs`, which must have equal shapes.
     public func callAsFunction(_ inputs: [Tensor]) -> Tensor {
         require(inputs.count >= 2, "\(name): needs at least two inputs, got \(inputs.count)")
@@ -94,7 +94,7 @@ public final class Add: Layer {
 }
 
 /// Joins its inputs along `axis` (the channel axis by default): `Concatenate()([a, b])`.
-public final class Concatenate: Layer {
+public final class Concatenate: Layer, @unchecked Sendable {
     public let axis: Int
 
     public init(axis: Int = -1, name: String? = nil) {

@@ -165,7 +165,9 @@ extension Optimizer {
                 gradients = gradients.map { $0.contiguous() }
             }
             state.iterations += 1
-            if let clipValue = options.clipValue { gradients = gradients.map { $0.clamp(min: -clipValue, max: clipValue) } }
+            if let clipValue = options.clipValue {
+                gradients = gradients.map { $0.clamp(min: -clipValue, max: clipValue) }
+            }
             if let clipNorm = options.clipNorm {
                 gradients = gradients.map { g in
                     let norm = g.square().sum().item().squareRoot()

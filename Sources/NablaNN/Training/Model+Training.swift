@@ -107,7 +107,9 @@ extension Model {
                 batchLoss.backward()
                 try optimizer.step(self)
                 totals.add(loss: batchLoss.detached(), count: batch.inputs.shape[0])
-                if !metrics.isEmpty { totals.counts.update(predictions: predictions.detached(), targets: batch.targets) }
+                if !metrics.isEmpty {
+                    totals.counts.update(predictions: predictions.detached(), targets: batch.targets)
+                }
                 step += 1
                 // Logs are read from the device only when something will show or use them.
                 let logs = batchLogs || display.wantsUpdate(step: step) ? epochLogs(totals, batchLoss: true) : [:]

@@ -5,7 +5,7 @@ import Nabla
 ///
 /// Subclass it (overriding ``Layer/build(inputShape:)`` and ``Layer/forward(_:)``) for models
 /// that branch; ``Sequential`` covers a plain stack.
-open class Model: Layer {
+open class Model: Layer, @unchecked Sendable {
     /// The optimizer set by ``compile(optimizer:loss:metrics:)``.
     public private(set) var optimizer: (any Optimizer)?
     /// The loss set by ``compile(optimizer:loss:metrics:)``.

@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func residualBlockAsACustomLayer() {
-        final class Residual: Layer {
+        final class Residual: Layer, @unchecked Sendable {
             let inner = Dense(units: 4, activation: .relu)
             let add = Add()
             override init(name: String? = nil) {

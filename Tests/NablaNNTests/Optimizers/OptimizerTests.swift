@@ -126,4 +126,48 @@ import Testing
         _ = try Self.run(optimizer, steps: 2)
         expectClose([optimizer.learningRate], [0.025])
     }
+
+    /// Multiplies every gradient by a constant.
+    struct ScaleGradients: GradientHook {
+        let factor: Float
+        func process(_ gradients: [Tensor], of parameters: [Parameter]) -> [Tensor] { gradients.map { $0 * factor } }
+    }
+
+    @Test func gradientHookRunsBetweenBackwardAndTheUpdate() throws {
+        // loss = Σ p, so the gradient is 1 everywhere: SGD moves each element by −lr · (hook factor).
+        let plain = SGD(learningRate: 0.1)
+        let hooked = SGD(learningRate: 0.1)
+        hooked.gradientHooks = [ScaleGradients(factor: 3)]
+        var results: [[Float]] = []
+        for optimizer in [plain, hooked] {
+            let parameter = Parameter(Tensor([Float(1), 2]))
+            parameter.value.sum().backward()
+            try optimizer.step([parameter])
+            results.append(parameter.value.toArray())
+            #expect(parameter.gradient == nil)
+        }
+        expectClose(results[0], [0.9, 1.9], atol: 1e-6)
+        expectClose(results[1], [0.7, 1.7], atol: 1e-6)
+    }
+
+    @Test func reduceLROnPlateauActsOnAScheduledOptimizer() throws {
+        // A schedule of 1, 0.5, 0.25, … by step; the callback's write used to be ignored under one.
+        let optimizer = SGD(learningRate: 1, schedule: StepDecay(initial: 1, stepSize: 1, factor: 0.5))
+        let model = Sequential(inputShape: [1]) { Dense(units: 1) }
+        model.compile(optimizer: optimizer, loss: MeanSquaredError())
+        let callback = ReduceLROnPlateau(monitor: "loss", factor: 0.1, patience: 1)
+        try callback.onEpochEnd(0, logs: ["loss": 1], model: model)
+        #expect(optimizer.learningRate == 1)
+        try callback.onEpochEnd(1, logs: ["loss": 2], model: model)
+        expectClose([optimizer.learningRate], [0.1])
+        // Later steps follow the schedule's shape, scaled.
+        let parameter = Parameter(Tensor([Float(0)]))
+        parameter.value.sum().backward()
+        try optimizer.step([parameter])
+        expectClose([optimizer.learningRate], [0.05])
+        // A constant rate is replaced outright.
+        let constant = SGD(learningRate: 0.2)
+        constant.learningRate = 0.02
+        #expect(constant.learningRate == 0.02)
+    }
 }

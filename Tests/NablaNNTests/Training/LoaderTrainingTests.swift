@@ -15,7 +15,8 @@ import Testing
     }
 
     /// Trains one epoch and returns how often the loop found its next batch not ready.
-    static func waits(transform: any Transform, data: InMemoryDataset) throws -> (waits: Int, batches: Int, loss: Float) {
+    static func waits(transform: any Transform, data: InMemoryDataset) throws -> (waits: Int, batches: Int, loss: Float)
+    {
         let model: Sequential = Random.withSeed(1) {
             Sequential(inputShape: [28, 28, 1]) {
                 Conv2D(filters: 8, kernelSize: 3, activation: .relu)

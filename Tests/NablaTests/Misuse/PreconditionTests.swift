@@ -1,5 +1,6 @@
 import Foundation
 import Nabla
+import NablaTestSupport
 import Testing
 
 #if compiler(>=6.2) && (os(Linux) || os(macOS))
@@ -18,6 +19,14 @@ import Testing
                 _ = matmul(Tensor.zeros([32, 784]), Tensor.zeros([128, 10]))
             }
             expectMessage(result, "matmul: inner dimensions differ, [32, 784] × [128, 10]")
+        }
+
+        @Test func operandsOnTwoDevices() async {
+            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                let other = RecordingBackend(index: 99)
+                _ = Tensor.zeros([2]) + Tensor.zeros([2], device: other.device)
+            }
+            expectMessage(result, "add: inputs are on different devices, cpu and recording:99")
         }
 
         @Test func shapesThatDoNotBroadcast() async {

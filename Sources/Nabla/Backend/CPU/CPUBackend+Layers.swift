@@ -87,7 +87,9 @@ extension CPUBackend {
     ) {
         let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
         let g = plan.g
-        let (pw, pd, pdx) = (UnsafeSendable(w.cpuFloats), UnsafeSendable(gradient.cpuFloats), UnsafeSendable(dx.cpuFloats))
+        let (pw, pd, pdx) = (
+            UnsafeSendable(w.cpuFloats), UnsafeSendable(gradient.cpuFloats), UnsafeSendable(dx.cpuFloats)
+        )
         let (K, width, cg, kg) = (plan.K, plan.width, plan.Cg, plan.Kg)
         if plan.isPointwise {
             GEMM.multiply(
@@ -211,7 +213,8 @@ extension CPUBackend {
 
     public func softmaxBackward(_ y: Tensor, gradient: Tensor, isLog: Bool, into dx: Tensor) {
         let n = y.shape.last ?? 1
-        nbl_softmax_backward_f32(y.cpuFloats, gradient.cpuFloats, dx.cpuFloats, y.count / Swift.max(n, 1), n, isLog ? 1 : 0)
+        nbl_softmax_backward_f32(
+            y.cpuFloats, gradient.cpuFloats, dx.cpuFloats, y.count / Swift.max(n, 1), n, isLog ? 1 : 0)
     }
 
     public func softmaxCrossEntropy(
@@ -280,7 +283,8 @@ extension CPUBackend {
         let (src, dst) = (x.cpuPointer, out.cpuPointer)
         for o in 0..<outer {
             for j in 0..<k {
-                (dst + (o * k + j) * rowBytes).copyMemory(from: src + (o * n + Int(idx[j])) * rowBytes, byteCount: rowBytes)
+                (dst + (o * k + j) * rowBytes).copyMemory(
+                    from: src + (o * n + Int(idx[j])) * rowBytes, byteCount: rowBytes)
             }
         }
     }

@@ -57,8 +57,9 @@ public enum GEMM {
         return best == Int32(NBL_ISA_PORTABLE) ? ["portable"] : ["portable", isaName(best)]
     }
 
-    /// Runs `body` with the built-in micro-kernel forced onto `isa` (one of ``supportedISAs``); for
-    /// tests that check every path. Not safe to call while other threads multiply.
+    /// Runs `body` with the built-in micro-kernel forced onto `isa` (one of ``supportedISAs``).
+    ///
+    /// For tests that check every path; not safe to call while other threads multiply.
     public static func withBuiltinISA<Result>(_ isa: String, _ body: () throws -> Result) rethrows -> Result {
         let code: Int32 =
             switch isa {
