@@ -4,7 +4,8 @@ import Nabla
 /// A backend for tests: a device of its own whose every primitive is logged by name and then run
 /// by the CPU backend over the same memory.
 ///
-/// Its memory is not host memory as far as Nabla knows (``isHostMemory`` is false) and the CPU
+/// Primitives with a default (the fused convolution backward) run as that default, through the
+/// recorded ones. Its memory is not host memory as far as Nabla knows (``isHostMemory`` is false) and the CPU
 /// kernels refuse its tensors, so code that reaches tensor memory without going through the
 /// backend protocol traps instead of computing. Tensors made on it compute exactly what they
 /// would on the CPU.

@@ -77,6 +77,21 @@ public protocol ConvolutionBackend {
     /// The gradient with respect to the filter, into `dw` (overwritten).
     func conv2dBackwardFilter(
         _ x: Tensor, _ gradient: Tensor, geometry: WindowGeometry, groups: Int, into dw: Tensor)
+    /// Both gradients, each when its output is given (`dx` zero-filled, `dw` overwritten).
+    ///
+    /// The default calls the two primitives above; a backend may fuse them (the CPU's shares one
+    /// im2col buffer and one read of the output gradient).
+    func conv2dBackward(
+        _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?)
+}
+
+extension ConvolutionBackend {
+    public func conv2dBackward(
+        _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
+    ) {
+        if let dw { conv2dBackwardFilter(x, gradient, geometry: geometry, groups: groups, into: dw) }
+        if let dx { conv2dBackwardData(gradient, w, geometry: geometry, groups: groups, into: dx) }
+    }
 }
 
 /// Max and average pooling on NHWC tensors.

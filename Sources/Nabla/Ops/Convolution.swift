@@ -127,18 +127,9 @@ public func conv2d(
     var attributes = geometry.attributes
     attributes["groups"] = .int(groups)
     return out.recorded(.conv2d, attributes, inputs: [input, filter]) { g in
-        let gc = g.contiguous()
-        var dx: Tensor?, dw: Tensor?
-        if needW {
-            let d = Tensor(uninitializedShape: wd.shape, dtype: .float32, backend: backend)
-            backend.conv2dBackwardFilter(xd, gc, geometry: geometry, groups: groups, into: d)
-            dw = d
-        }
-        if needX {
-            let d = Tensor.zeros(xd.shape, like: xd)
-            backend.conv2dBackwardData(gc, wd, geometry: geometry, groups: groups, into: d)
-            dx = d
-        }
+        let dw = needW ? Tensor(uninitializedShape: wd.shape, dtype: .float32, backend: backend) : nil
+        let dx = needX ? Tensor.zeros(xd.shape, like: xd) : nil
+        backend.conv2dBackward(xd, wd, gradient: g.contiguous(), geometry: geometry, groups: groups, dx: dx, dw: dw)
         return [dx, dw]
     }
 }

@@ -164,6 +164,52 @@ extension CPUBackend {
         reduce(.sum, partials, axes: [0], into: dw.reshaped([1] + dw.shape))
     }
 
+    /// Both gradients in one pass over the output gradient: each chunk of images is unfolded
+    /// once, and its column buffer serves the filter gradient and then the input gradient.
+    public func conv2dBackward(
+        _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
+    ) {
+        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
+        guard let dx, let dw, !plan.isPointwise, !plan.isDepthwise else {
+            if let dw { conv2dBackwardFilter(x, gradient, geometry: geometry, groups: groups, into: dw) }
+            if let dx { conv2dBackwardData(gradient, w, geometry: geometry, groups: groups, into: dx) }
+            return
+        }
+        let g = plan.g
+        let (px, pw, pd) = (
+            UnsafeSendable(x.cpuFloats), UnsafeSendable(w.cpuFloats), UnsafeSendable(gradient.cpuFloats)
+        )
+        let pdx = UnsafeSendable(dx.cpuFloats)
+        let (K, width, cg, kg) = (plan.K, plan.width, plan.Cg, plan.Kg)
+        let per = plan.imagesPerChunk
+        let tasks = (g.N + per - 1) / per
+        let pixels = g.OH * g.OW
+        // Filter gradients are summed per chunk, then the chunks in order: deterministic.
+        let partials = Tensor(uninitializedShape: [tasks] + dw.shape, dtype: .float32, backend: self)
+        fill(partials, value: 0)
+        let pp = UnsafeSendable(partials.cpuFloats)
+        let filterCount = dw.count
+        ThreadPool.forEachTask(tasks) { t in
+            let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
+            let r0 = n0 * pixels, n = (n1 - n0) * pixels
+            let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
+            for group in 0..<groups {
+                let doutGroup = pd.value + r0 * K + group * kg
+                withUnsafePointer(to: g) { nbl_im2col_nhwc($0, px.value, group * cg, cg, r0, n, col.cpuFloats) }
+                // dW_g[width, Kg] = colᵀ · dOut_g
+                GEMM.multiply(
+                    M: width, N: kg, K: n, A: col.cpuFloats, rsA: 1, csA: width, B: doutGroup, rsB: K, csB: 1,
+                    C: pp.value + t * filterCount + group * kg, ldc: K, threads: 1)
+                // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
+                GEMM.multiply(
+                    M: n, N: width, K: kg, A: doutGroup, rsA: K, csA: 1, B: pw.value + group * kg, rsB: 1, csB: K,
+                    C: col.cpuFloats, ldc: width, threads: 1)
+                withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, pdx.value) }
+            }
+        }
+        reduce(.sum, partials, axes: [0], into: dw.reshaped([1] + dw.shape))
+    }
+
     // MARK: Pooling
 
     public func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor) {
