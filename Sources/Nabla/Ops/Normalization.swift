@@ -29,7 +29,7 @@ public func batchNorm(
     backend.channelMoments(xc, mean: mean, variance: variance)
     let invstd = withoutGradients { (variance + epsilon).rsqrt() }
     let (sc, of) = (scale?.contiguous(), offset?.contiguous())
-    for t in [sc, of].compactMap({ $0 }) { _ = Tensor.backend(of: xc, t, op: "batchNorm") }
+    _ = Tensor.backend(of: [xc] + [sc, of].compactMap { $0 }, op: "batchNorm")
     let y = Tensor(uninitializedShape: x.shape, dtype: .float32, backend: backend)
     backend.batchNormForward(xc, mean: mean, invstd: invstd, scale: sc, offset: of, into: y)
     var inputs = [x]

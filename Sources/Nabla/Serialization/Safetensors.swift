@@ -110,8 +110,8 @@ public enum Safetensors {
             metadata = strings
         }
         let available = data.count - dataStart
-        var tensors: [String: Tensor] = [:]
-        var ranges: [(Int, Int, String)] = []
+        // Every entry is checked, and the entries against each other, before any tensor is made.
+        var entries: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let entry = value as? [String: Any], let code = entry["dtype"] as? String,
                 let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
@@ -124,28 +124,29 @@ public enum Safetensors {
             guard begin >= 0, begin <= end, end <= available else {
                 throw corrupt("tensor '\(name)' data [\(begin), \(end)) lies outside the \(available) data bytes")
             }
-            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+            let (byteCount, overflow) = shape.reduce((dtype.byteSize, false)) { acc, d in
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d)
                 return (p, acc.1 || o)
             }
-            guard !overflow, count * dtype.byteSize == end - begin else {
-                throw corrupt(
-                    "tensor '\(name)' of shape \(shape) \(dtype) needs \(count * dtype.byteSize) bytes, has \(end - begin)"
-                )
+            guard !overflow, byteCount == end - begin else {
+                let needs = overflow ? "more than \(Int.max)" : "\(byteCount)"
+                throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs \(needs) bytes, has \(end - begin)")
             }
-            ranges.append((begin, end, name))
-            let tensor = Tensor(unsafeUninitializedShape: shape, dtype: dtype) { out in
+            entries.append((name, dtype, shape, begin, end))
+        }
+        let ranges = entries.sorted { $0.begin < $1.begin }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
+            throw corrupt("tensors '\(a.name)' and '\(b.name)' overlap")
+        }
+        var tensors: [String: Tensor] = [:]
+        for entry in entries {
+            tensors[entry.name] = Tensor(unsafeUninitializedShape: entry.shape, dtype: entry.dtype) { out in
                 data.withUnsafeBytes { bytes in
-                    if end > begin, let base = bytes.baseAddress, let target = out.baseAddress {
-                        target.copyMemory(from: base + dataStart + begin, byteCount: end - begin)
+                    if entry.end > entry.begin, let base = bytes.baseAddress, let target = out.baseAddress {
+                        target.copyMemory(from: base + dataStart + entry.begin, byteCount: entry.end - entry.begin)
                     }
                 }
             }
-            tensors[name] = tensor
-        }
-        ranges.sort { $0.0 < $1.0 }
-        for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
-            throw corrupt("tensors '\(a.2)' and '\(b.2)' overlap")
         }
         return (tensors, metadata)
     }

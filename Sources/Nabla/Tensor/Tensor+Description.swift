@@ -2,20 +2,16 @@ extension Tensor: CustomStringConvertible {
     /// A readable rendering: the values (nested by dimension, at most 6 per dimension with `…`
     /// in between), then the shape and dtype.
     public var description: String {
+        func rendering<Scalar: TensorScalar>(_ tensor: Tensor, _ type: Scalar.Type) -> (Int) -> String {
+            let values = tensor.toArray(type)
+            return { "\(values[$0])" }
+        }
         let element: (Int) -> String
         switch dtype {
-        case .float32:
-            let values = toArray(Float.self)
-            element = { "\(values[$0])" }
-        case .int32:
-            let values = toArray(Int32.self)
-            element = { "\(values[$0])" }
-        case .int64:
-            let values = toArray(Int64.self)
-            element = { "\(values[$0])" }
-        case .uint8:
-            let values = toArray(UInt8.self)
-            element = { "\(values[$0])" }
+        case .float32: element = rendering(self, Float.self)
+        case .int32: element = rendering(self, Int32.self)
+        case .int64: element = rendering(self, Int64.self)
+        case .uint8: element = rendering(self, UInt8.self)
         case .bool:
             let values = asType(.uint8).toArray(UInt8.self)
             element = { values[$0] != 0 ? "true" : "false" }

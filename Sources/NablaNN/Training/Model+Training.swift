@@ -25,7 +25,11 @@ extension Model {
             throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
         }
         guard epochs >= 0 else { throw NablaError(.invalidArgument, "fit: epochs \(epochs) must not be negative") }
-        let run = { try self.trainEpochs(epochs, data, validationData, callbacks, verbose, optimizer, loss) }
+        // Targets held in memory are checked once, before anything trains.
+        let checks = TargetChecks(
+            training: try checkTargets(of: data, loss),
+            validation: try validationData.map { try checkTargets(of: $0, loss) } ?? false)
+        let run = { try self.trainEpochs(epochs, data, validationData, checks, callbacks, verbose, optimizer, loss) }
         guard let seed else { return try run() }
         return try Random.withSeed(seed, run)
     }
@@ -35,7 +39,7 @@ extension Model {
     /// - Throws: ``NablaError`` when the model was not compiled or a batch does not fit it.
     public func evaluate(_ data: some BatchSource) throws -> [String: Double] {
         guard let loss else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
-        return try evaluate(data, loss)
+        return try evaluate(data, loss, checkingEachBatch: try checkTargets(of: data, loss))
     }
 
     /// Returns the model's outputs for every batch of one pass of `data`, concatenated, in
@@ -74,6 +78,12 @@ extension Model {
         try checkInput(batch.inputs, "\(what) batch \(index)")
     }
 
+    /// Whether each batch's targets must still be checked, for training and validation data.
+    private struct TargetChecks {
+        let training: Bool
+        let validation: Bool
+    }
+
     /// Checks the targets once when the source holds them all; returns whether each batch's
     /// targets must still be checked (streamed sources, read on the host as they arrive).
     private func checkTargets(of data: some BatchSource, _ loss: any Loss) throws -> Bool {
@@ -83,15 +93,14 @@ extension Model {
     }
 
     private func trainEpochs(
-        _ epochs: Int, _ data: some BatchSource, _ validation: (any BatchSource)?, _ callbacks: [any Callback],
-        _ verbose: ProgressDisplay.Mode, _ optimizer: any Optimizer, _ loss: any Loss
+        _ epochs: Int, _ data: some BatchSource, _ validation: (any BatchSource)?, _ checks: TargetChecks,
+        _ callbacks: [any Callback], _ verbose: ProgressDisplay.Mode, _ optimizer: any Optimizer, _ loss: any Loss
     ) throws -> History {
         let display = ProgressDisplay(mode: verbose, epochs: epochs, steps: data.batchesPerEpoch ?? 0)
         let batchLogs = callbacks.contains { $0.wantsBatchLogs }
         var history = History()
         stopTraining = false
         for callback in callbacks { try callback.onTrainBegin(model: self) }
-        var checksTargets = epochs > 0 ? try checkTargets(of: data, loss) : false
         for epoch in 0..<epochs where !stopTraining {
             for callback in callbacks { try callback.onEpochBegin(epoch, model: self) }
             display.beginEpoch(epoch)
@@ -101,7 +110,7 @@ extension Model {
             var step = 0
             while !stopTraining, let batch = try stream.next() {
                 try checkBatch(batch, step, "training")
-                if checksTargets { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
+                if checks.training { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
                 let predictions = self(batch.inputs)
                 let batchLoss = loss(predictions, batch.targets, sampleWeights: batch.weights)
                 batchLoss.backward()
@@ -120,12 +129,15 @@ extension Model {
             }
             isTraining = false
             var logs = epochLogs(totals, batchLoss: false)
-            if let validation { for (k, v) in try evaluate(validation, loss) { logs["val_" + k] = v } }
+            if let validation {
+                for (k, v) in try evaluate(validation, loss, checkingEachBatch: checks.validation) {
+                    logs["val_" + k] = v
+                }
+            }
             logs["learning_rate"] = Double(optimizer.learningRate)
             history.epochs.append(logs)
             display.endEpoch(epoch, logs: logs)
             for callback in callbacks { try callback.onEpochEnd(epoch, logs: logs, model: self) }
-            checksTargets = checksTargets && data.allTargets == nil
         }
         for callback in callbacks { try callback.onTrainEnd(model: self) }
         return history
@@ -142,8 +154,11 @@ extension Model {
     }
 
     /// Returns the loss and metrics over one pass of `data`, in inference mode.
-    func evaluate(_ data: some BatchSource, _ loss: any Loss) throws -> [String: Double] {
-        let checksTargets = try checkTargets(of: data, loss)
+    private func evaluate(
+        _ data: some BatchSource, _ loss: any Loss, checkingEachBatch checksTargets: Bool
+    ) throws
+        -> [String: Double]
+    {
         let totals = RunningTotals(topKs: topKs)
         let wasTraining = isTraining
         isTraining = false

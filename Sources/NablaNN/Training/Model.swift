@@ -54,7 +54,7 @@ open class Model: Layer, @unchecked Sendable {
         validationSplit: Float = 0, shuffle: Bool = true, classWeights: [Int: Float]? = nil,
         callbacks: [any Callback] = [], verbose: ProgressDisplay.Mode = .automatic, seed: UInt64? = nil
     ) throws -> History {
-        guard optimizer != nil, let loss else {
+        guard optimizer != nil, loss != nil else {
             throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
         }
         guard batchSize > 0, epochs >= 0 else {
@@ -75,13 +75,9 @@ open class Model: Layer, @unchecked Sendable {
             validation = (x.slice(axis: 0, start: n - held), y.slice(axis: 0, start: n - held))
         }
         (trainX, trainY) = (trainX.contiguous(), trainY.contiguous())
+        // Shapes are checked here, where they are known whole; the targets, once, by fit(_:).
         try checkInput(trainX, "training input")
-        let outputShape = self.outputShape ?? []
-        try loss.validate(targets: trainY, outputShape: outputShape)
-        if let validation {
-            try checkInput(validation.x, "validation input")
-            try loss.validate(targets: validation.y, outputShape: outputShape)
-        }
+        if let validation { try checkInput(validation.x, "validation input") }
         let shuffler = RandomGenerator(seed: seed.map { $0 &+ 0x9E37_79B9 } ?? UInt64.random(in: 0...UInt64.max))
         let data = TensorBatches(
             inputs: trainX, targets: trainY, weights: classWeights.map { sampleWeights(trainY, $0) },
@@ -95,9 +91,8 @@ open class Model: Layer, @unchecked Sendable {
     ///
     /// - Throws: ``NablaError`` when the data does not fit the model or the loss.
     public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 32) throws -> [String: Double] {
-        guard let loss else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
+        guard loss != nil else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
         try checkInput(x, "evaluation input")
-        try loss.validate(targets: y, outputShape: outputShape ?? [])
         return try evaluate(TensorBatches(inputs: x, targets: y, batchSize: batchSize))
     }
 

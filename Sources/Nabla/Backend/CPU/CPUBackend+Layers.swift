@@ -85,83 +85,13 @@ extension CPUBackend {
     public func conv2dBackwardData(
         _ gradient: Tensor, _ w: Tensor, geometry: WindowGeometry, groups: Int, into dx: Tensor
     ) {
-        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
-        let g = plan.g
-        let (pw, pd, pdx) = (
-            UnsafeSendable(w.cpuFloats), UnsafeSendable(gradient.cpuFloats), UnsafeSendable(dx.cpuFloats)
-        )
-        let (K, width, cg, kg) = (plan.K, plan.width, plan.Cg, plan.Kg)
-        if plan.isPointwise {
-            GEMM.multiply(
-                M: plan.rows, N: g.C, K: K, A: pd.value, rsA: K, csA: 1, B: pw.value, rsB: 1, csB: K, C: pdx.value,
-                ldc: g.C)
-            return
-        }
-        let per = plan.imagesPerChunk, depthwise = plan.isDepthwise
-        let pixels = g.OH * g.OW
-        ThreadPool.forEachTask((g.N + per - 1) / per) { t in
-            let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
-            if depthwise {
-                withUnsafePointer(to: g) { gp in
-                    // The kernel reads x only for the filter gradient; dx stands in for it (same shape).
-                    nbl_depthwise_conv_backward_nhwc(gp, pdx.value, pw.value, K / g.C, pd.value, n0, n1, pdx.value, nil)
-                }
-                return
-            }
-            let r0 = n0 * pixels, n = (n1 - n0) * pixels
-            let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
-            for group in 0..<groups {
-                // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
-                GEMM.multiply(
-                    M: n, N: width, K: kg, A: pd.value + r0 * K + group * kg, rsA: K, csA: 1, B: pw.value + group * kg,
-                    rsB: 1, csB: K, C: col.cpuFloats, ldc: width, threads: 1)
-                withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, pdx.value) }
-            }
-        }
+        convolutionBackward(x: nil, w: w, gradient: gradient, geometry: geometry, groups: groups, dx: dx, dw: nil)
     }
 
     public func conv2dBackwardFilter(
         _ x: Tensor, _ gradient: Tensor, geometry: WindowGeometry, groups: Int, into dw: Tensor
     ) {
-        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: dw.shape[3])
-        let g = plan.g
-        let (px, pd) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(gradient.cpuFloats))
-        let (K, width, cg, kg) = (plan.K, plan.width, plan.Cg, plan.Kg)
-        if plan.isPointwise {
-            GEMM.multiply(
-                M: g.C, N: K, K: plan.rows, A: px.value, rsA: 1, csA: g.C, B: pd.value, rsB: K, csB: 1,
-                C: dw.cpuFloats, ldc: K)
-            return
-        }
-        let per = plan.imagesPerChunk, depthwise = plan.isDepthwise
-        let tasks = (g.N + per - 1) / per
-        let pixels = g.OH * g.OW
-        // Filter gradients are summed per chunk, then the chunks in order: deterministic.
-        let partials = Tensor(uninitializedShape: [tasks] + dw.shape, dtype: .float32, backend: self)
-        fill(partials, value: 0)
-        let pp = UnsafeSendable(partials.cpuFloats)
-        let filterCount = dw.count
-        ThreadPool.forEachTask(tasks) { t in
-            let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
-            let partial = pp.value + t * filterCount
-            if depthwise {
-                withUnsafePointer(to: g) { gp in
-                    // The kernel reads the filter only for dx; the partial stands in for it (same shape).
-                    nbl_depthwise_conv_backward_nhwc(gp, px.value, partial, K / g.C, pd.value, n0, n1, nil, partial)
-                }
-                return
-            }
-            let r0 = n0 * pixels, n = (n1 - n0) * pixels
-            let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
-            for group in 0..<groups {
-                withUnsafePointer(to: g) { nbl_im2col_nhwc($0, px.value, group * cg, cg, r0, n, col.cpuFloats) }
-                // dW_g[width, Kg] = colᵀ · dOut_g
-                GEMM.multiply(
-                    M: width, N: kg, K: n, A: col.cpuFloats, rsA: 1, csA: width, B: pd.value + r0 * K + group * kg,
-                    rsB: K, csB: 1, C: partial + group * kg, ldc: K, threads: 1)
-            }
-        }
-        reduce(.sum, partials, axes: [0], into: dw.reshaped([1] + dw.shape))
+        convolutionBackward(x: x, w: nil, gradient: gradient, geometry: geometry, groups: groups, dx: nil, dw: dw)
     }
 
     /// Both gradients in one pass over the output gradient: each chunk of images is unfolded
@@ -169,45 +99,73 @@ extension CPUBackend {
     public func conv2dBackward(
         _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
     ) {
-        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
-        guard let dx, let dw, !plan.isPointwise, !plan.isDepthwise else {
-            if let dw { conv2dBackwardFilter(x, gradient, geometry: geometry, groups: groups, into: dw) }
-            if let dx { conv2dBackwardData(gradient, w, geometry: geometry, groups: groups, into: dx) }
+        convolutionBackward(x: x, w: w, gradient: gradient, geometry: geometry, groups: groups, dx: dx, dw: dw)
+    }
+
+    /// The convolution backward for whichever of `dx` (zero-filled, needs `w`) and `dw`
+    /// (overwritten, needs `x`) are given.
+    private func convolutionBackward(
+        x: Tensor?, w: Tensor?, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
+    ) {
+        guard let K = dw?.shape[3] ?? w?.shape[3] else { return }
+        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: K)
+        let g = plan.g
+        let pd = UnsafeSendable(gradient.cpuFloats)
+        let (px, pw) = (UnsafeSendable(x?.cpuFloats), UnsafeSendable(w?.cpuFloats))
+        let (pdx, pdw) = (UnsafeSendable(dx?.cpuFloats), UnsafeSendable(dw?.cpuFloats))
+        if plan.isPointwise {
+            if let dxp = pdx.value, let wp = pw.value {
+                GEMM.multiply(
+                    M: plan.rows, N: g.C, K: K, A: pd.value, rsA: K, csA: 1, B: wp, rsB: 1, csB: K, C: dxp, ldc: g.C)
+            }
+            if let dwp = pdw.value, let xp = px.value {
+                GEMM.multiply(
+                    M: g.C, N: K, K: plan.rows, A: xp, rsA: 1, csA: g.C, B: pd.value, rsB: K, csB: 1, C: dwp, ldc: K)
+            }
             return
         }
-        let g = plan.g
-        let (px, pw, pd) = (
-            UnsafeSendable(x.cpuFloats), UnsafeSendable(w.cpuFloats), UnsafeSendable(gradient.cpuFloats)
-        )
-        let pdx = UnsafeSendable(dx.cpuFloats)
-        let (K, width, cg, kg) = (plan.K, plan.width, plan.Cg, plan.Kg)
         let per = plan.imagesPerChunk
         let tasks = (g.N + per - 1) / per
         let pixels = g.OH * g.OW
+        let (width, cg, kg, depthwise) = (plan.width, plan.Cg, plan.Kg, plan.isDepthwise)
         // Filter gradients are summed per chunk, then the chunks in order: deterministic.
-        let partials = Tensor(uninitializedShape: [tasks] + dw.shape, dtype: .float32, backend: self)
-        fill(partials, value: 0)
-        let pp = UnsafeSendable(partials.cpuFloats)
-        let filterCount = dw.count
+        let partials = dw.map { Tensor(uninitializedShape: [tasks] + $0.shape, dtype: .float32, backend: self) }
+        if let partials { fill(partials, value: 0) }
+        let pp = UnsafeSendable(partials?.cpuFloats)
+        let filterCount = dw?.count ?? 0
         ThreadPool.forEachTask(tasks) { t in
             let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
+            let partial = pp.value.map { $0 + t * filterCount }
+            if depthwise {
+                // The kernel reads x only for the filter gradient and the filter only for dx; when one
+                // is not given, a buffer of the same shape stands in for it, unread.
+                let xp = px.value ?? pdx.value, fp = pw.value ?? partial
+                withUnsafePointer(to: g) { gp in
+                    nbl_depthwise_conv_backward_nhwc(gp, xp, fp, K / g.C, pd.value, n0, n1, pdx.value, partial)
+                }
+                return
+            }
             let r0 = n0 * pixels, n = (n1 - n0) * pixels
             let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
             for group in 0..<groups {
                 let doutGroup = pd.value + r0 * K + group * kg
-                withUnsafePointer(to: g) { nbl_im2col_nhwc($0, px.value, group * cg, cg, r0, n, col.cpuFloats) }
-                // dW_g[width, Kg] = colᵀ · dOut_g
-                GEMM.multiply(
-                    M: width, N: kg, K: n, A: col.cpuFloats, rsA: 1, csA: width, B: doutGroup, rsB: K, csB: 1,
-                    C: pp.value + t * filterCount + group * kg, ldc: K, threads: 1)
-                // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
-                GEMM.multiply(
-                    M: n, N: width, K: kg, A: doutGroup, rsA: K, csA: 1, B: pw.value + group * kg, rsB: 1, csB: K,
-                    C: col.cpuFloats, ldc: width, threads: 1)
-                withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, pdx.value) }
+                if let partial, let xp = px.value {
+                    withUnsafePointer(to: g) { nbl_im2col_nhwc($0, xp, group * cg, cg, r0, n, col.cpuFloats) }
+                    // dW_g[width, Kg] = colᵀ · dOut_g
+                    GEMM.multiply(
+                        M: width, N: kg, K: n, A: col.cpuFloats, rsA: 1, csA: width, B: doutGroup, rsB: K, csB: 1,
+                        C: partial + group * kg, ldc: K, threads: 1)
+                }
+                if let dxp = pdx.value, let wp = pw.value {
+                    // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
+                    GEMM.multiply(
+                        M: n, N: width, K: kg, A: doutGroup, rsA: K, csA: 1, B: wp + group * kg, rsB: 1, csB: K,
+                        C: col.cpuFloats, ldc: width, threads: 1)
+                    withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, dxp) }
+                }
             }
         }
-        reduce(.sum, partials, axes: [0], into: dw.reshaped([1] + dw.shape))
+        if let partials, let dw { reduce(.sum, partials, axes: [0], into: dw.reshaped([1] + dw.shape)) }
     }
 
     // MARK: Pooling
