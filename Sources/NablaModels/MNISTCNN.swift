@@ -1,22 +1,6 @@
 import Nabla
 import NablaNN
 
-/// The model zoo: small reference architectures by the names the command line uses.
-public enum Zoo {
-    /// The names `nabla train --model` accepts.
-    public static let names = ["mnist-cnn", "mnist-cnn-bn", "mlp"]
-
-    /// Returns a fresh model for 28×28×1 uint8 images and `classes` outputs (softmax), or nil for an unknown name.
-    public static func model(named name: String, classes: Int = 10) -> Sequential? {
-        switch name {
-        case "mnist-cnn": mnistCNN(classes: classes)
-        case "mnist-cnn-bn": mnistCNNBatchNorm(classes: classes)
-        case "mlp": mlp(classes: classes)
-        default: nil
-        }
-    }
-}
-
 /// Returns the Keras `mnist_cnn` example: Conv32-Conv64-MaxPool-Dropout-Dense128-Dropout-Dense10.
 ///
 /// Input `[batch, 28, 28, 1]` uint8 (scaled by 1/255 inside), output class probabilities. About 1.2M
@@ -58,20 +42,6 @@ public func mnistCNNBatchNorm(classes: Int = 10) -> Sequential {
         BatchNormalization()
         ActivationLayer(.relu)
         Dropout(rate: 0.5)
-        Dense(units: classes, activation: .softmax)
-    }
-}
-
-/// Returns a multilayer perceptron: Flatten-Dense512-Dropout-Dense512-Dropout-Dense10 (the Keras
-/// `mnist_mlp` example).
-public func mlp(classes: Int = 10) -> Sequential {
-    Sequential(inputShape: [28, 28, 1], name: "mlp") {
-        Rescaling(scale: 1.0 / 255)
-        Flatten()
-        Dense(units: 512, activation: .relu)
-        Dropout(rate: 0.2)
-        Dense(units: 512, activation: .relu)
-        Dropout(rate: 0.2)
         Dense(units: classes, activation: .softmax)
     }
 }

@@ -102,8 +102,3 @@ struct DataCommand: ParsableCommand {
         }
     }
 }
-
-/// Runs `body`, turning a ``NablaError`` into the command line's one-line error.
-func reportingErrors<Result>(_ body: () throws -> Result) throws -> Result {
-    do { return try body() } catch let error as NablaError { throw CLIError(message: "\(error)") }
-}

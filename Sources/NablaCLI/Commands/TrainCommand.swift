@@ -121,9 +121,3 @@ struct TrainCommand: ParsableCommand {
         }
     }
 }
-
-/// A user-facing failure: one line on standard error and exit status 1, no stack trace.
-struct CLIError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
-}

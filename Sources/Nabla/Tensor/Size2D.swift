@@ -1,5 +1,3 @@
-import Nabla
-
 /// A height and width, written as one integer (`3` means 3×3) or a pair (`[3, 5]`).
 public struct Size2D: Sendable, Equatable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral,
     CustomStringConvertible
@@ -19,6 +17,7 @@ public struct Size2D: Sendable, Equatable, ExpressibleByIntegerLiteral, Expressi
         self.init(elements[0], elements[1])
     }
 
-    var pair: (Int, Int) { (height, width) }
+    /// The size as the `(height, width)` pair the window ops take.
+    public var pair: (Int, Int) { (height, width) }
     public var description: String { "(\(height), \(width))" }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 
 /// The `nabla` command line.
+@main
 struct Nabla: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nabla",
@@ -8,5 +9,3 @@ struct Nabla: ParsableCommand {
         subcommands: [TrainCommand.self, DataCommand.self],
         defaultSubcommand: TrainCommand.self)
 }
-
-Nabla.main()
