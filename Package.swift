@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "NablaModels", targets: ["NablaModels"]),
         .executable(name: "nabla", targets: ["NablaCLI"]),
         .executable(name: "nabla-bench", targets: ["NablaBench"]),
+        // The readers' fuzz targets as one shared library, linked to libFuzzer by scripts/fuzz.
+        .library(name: "NablaFuzz", type: .dynamic, targets: ["NablaFuzz"]),
     ],
     dependencies: [
         // Only the command line needs it.
@@ -35,12 +37,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),
+        .target(name: "NablaFuzz", dependencies: ["Nabla", "NablaNN", "NablaData"]),
         .executableTarget(
             name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels"]),
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport"]),
         .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib", "CNablaImage"]),
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),
+        .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz"], resources: [.copy("Corpus")]),
         .testTarget(name: "NablaCLITests", dependencies: ["NablaCLI", "NablaTestSupport"], exclude: ["Snapshots"]),
     ]
 )

@@ -37,6 +37,12 @@ static void nbl_jpeg_error_exit(j_common_ptr info) {
 
 static void nbl_jpeg_silent(j_common_ptr info) { (void)info; }
 
+// libjpeg only warns about damaged data (a scan cut short, a bad Huffman code) and fills the rest
+// with grey; a dataset image that is damaged is an error, so a warning ends the decode too.
+static void nbl_jpeg_warning_is_error(j_common_ptr info, int level) {
+    if (level < 0) nbl_jpeg_error_exit(info);
+}
+
 static int jpeg_decode(const uint8_t *data, size_t size, int want, uint8_t *pixels, size_t capacity, int *w, int *h,
                        int *c, char *error, size_t errorSize) {
     struct jpeg_decompress_struct info;
@@ -44,6 +50,7 @@ static int jpeg_decode(const uint8_t *data, size_t size, int want, uint8_t *pixe
     info.err = jpeg_std_error(&err.base);
     err.base.error_exit = nbl_jpeg_error_exit;
     err.base.output_message = nbl_jpeg_silent;
+    err.base.emit_message = nbl_jpeg_warning_is_error;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&info);
         char text[JMSG_LENGTH_MAX + 32];

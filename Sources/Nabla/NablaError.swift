@@ -48,9 +48,29 @@ public struct NablaError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
+    /// The path, the message and the cause on one line, with control characters escaped: file
+    /// names and file content quoted in a message cannot send escape sequences to a terminal.
     public var description: String {
         var text = path.map { "\($0): \(message)" } ?? message
         if let cause { text += " (\(cause))" }
-        return text
+        return Self.escapingControlCharacters(text)
+    }
+
+    /// Returns `text` with every control character (C0, DEL, C1) written as `\u{…}`.
+    static func escapingControlCharacters(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }

@@ -71,14 +71,7 @@ public enum Safetensors {
     ///   the tensor for a malformed header, offsets outside the file or overlapping, a shape that
     ///   does not match its byte count, or an unknown dtype.
     public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw NablaError(.notFound, "no such file", path: path)
-        }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw NablaError(.io, "cannot read the file: \(error.localizedDescription)", path: path)
-        }
-        return try decode(data, path: path)
+        try decode(InputFile.contents(path), path: path)
     }
 
     /// Decodes the bytes of a safetensors file; `path` only names it in errors.
@@ -134,9 +127,30 @@ public enum Safetensors {
             }
             entries.append((name, dtype, shape, begin, end))
         }
-        let ranges = entries.sorted { $0.begin < $1.begin }
-        for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
-            throw corrupt("tensors '\(a.name)' and '\(b.name)' overlap")
+        // As the reference reader: no name twice, and the tensors tile the data section exactly.
+        if let name = duplicateKey(in: data.subdata(in: 8..<dataStart)) {
+            throw corrupt("the header names tensor '\(name)' twice")
+        }
+        let ranges = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var covered = 0
+        for entry in ranges {
+            if entry.begin < covered {
+                let other = ranges.last { $0.end > entry.begin && $0.name != entry.name }?.name ?? "?"
+                throw corrupt("tensors '\(other)' and '\(entry.name)' overlap")
+            }
+            guard entry.begin == covered else {
+                throw corrupt("bytes \(covered)..<\(entry.begin) of the data section belong to no tensor")
+            }
+            covered = entry.end
+        }
+        guard covered == available else {
+            throw corrupt("bytes \(covered)..<\(available) of the data section belong to no tensor")
+        }
+        for entry in entries where entry.dtype == .bool {
+            let bytes = data[(data.startIndex + dataStart + entry.begin)..<(data.startIndex + dataStart + entry.end)]
+            if let bad = bytes.firstIndex(where: { $0 > 1 }) {
+                throw corrupt("BOOL tensor '\(entry.name)' holds byte \(data[bad]) (only 0 and 1 are booleans)")
+            }
         }
         var tensors: [String: Tensor] = [:]
         for entry in entries {
@@ -149,5 +163,42 @@ public enum Safetensors {
             }
         }
         return (tensors, metadata)
+    }
+
+    /// Returns a key that occurs twice at the top level of the JSON object `json`, if any
+    /// (`JSONSerialization` keeps one of them silently).
+    static func duplicateKey(in json: Data) -> String? {
+        var keys = Set<Data>()
+        var depth = 0
+        var index = json.startIndex
+        var expectingKey = false
+        while index < json.endIndex {
+            let byte = json[index]
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectingKey = byte == UInt8(ascii: "{") && depth == 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): expectingKey = depth == 1
+            case UInt8(ascii: "\""):
+                // Scan the string, honouring backslash escapes.
+                var end = json.index(after: index)
+                while end < json.endIndex && json[end] != UInt8(ascii: "\"") {
+                    end =
+                        json[end] == UInt8(ascii: "\\")
+                        ? json.index(end, offsetBy: 2, limitedBy: json.endIndex) ?? json.endIndex
+                        : json.index(after: end)
+                }
+                if expectingKey {
+                    let key = json[json.index(after: index)..<Swift.min(end, json.endIndex)]
+                    if !keys.insert(Data(key)).inserted { return String(decoding: key, as: UTF8.self) }
+                    expectingKey = false
+                }
+                index = end
+            default: break
+            }
+            if index < json.endIndex { index = json.index(after: index) }
+        }
+        return nil
     }
 }

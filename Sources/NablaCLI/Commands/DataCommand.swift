@@ -20,12 +20,26 @@ struct DataCommand: ParsableCommand {
         @Option(help: "Height and width image folders are resized to, as HxW.")
         var size = "64x64"
 
-        func open() throws -> DatasetSource.Opened {
-            let parts = size.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
+        /// The `--size` option as (height, width).
+        var sides: (Int, Int)? {
+            let parts = size.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+            guard parts.count == 2, let h = parts[0], let w = parts[1] else { return nil }
+            return (h, w)
+        }
+
+        func validate() throws {
+            guard let (h, w) = sides, h > 0, w > 0 else {
                 throw ValidationError("--size must look like 64x64, got \(size)")
             }
-            return try reportingErrors { try DatasetSource.open(path, size: (parts[0], parts[1])) }
+            guard h <= 1 << 15, w <= 1 << 15, h * w <= ResourceLimits.maxImagePixels else {
+                throw ValidationError(
+                    "--size \(size) is too large: at most 32768 on a side and \(ResourceLimits.maxImagePixels) pixels")
+            }
+        }
+
+        func open() throws -> DatasetSource.Opened {
+            let (h, w) = sides ?? (64, 64)
+            return try reportingErrors { try DatasetSource.open(path, size: (h, w)) }
         }
     }
 
@@ -92,10 +106,17 @@ struct DataCommand: ParsableCommand {
         @Option(name: .customLong("records-per-shard"), help: "Examples per shard.")
         var recordsPerShard = 10_000
 
+        func validate() throws {
+            guard recordsPerShard > 0 else {
+                throw ValidationError("--records-per-shard must be positive, got \(recordsPerShard)")
+            }
+        }
+
         func run() throws {
             let opened = try source.open()
             try reportingErrors {
-                let shards = try RecordFile.pack(opened.dataset, prefix: output, recordsPerShard: recordsPerShard)
+                let shards = try RecordFile.pack(
+                    opened.dataset, classes: opened.classNames.count, prefix: output, recordsPerShard: recordsPerShard)
                 print("packed \(opened.dataset.count) examples into \(shards.count) shard(s):")
                 for shard in shards { print("  \(shard)") }
             }

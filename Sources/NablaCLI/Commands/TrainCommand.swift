@@ -53,9 +53,10 @@ struct TrainCommand: ParsableCommand {
         guard MNIST.Variant(rawValue: dataset) != nil else {
             throw ValidationError("unknown dataset '\(dataset)'; choose fashion-mnist or mnist")
         }
-        guard epochs > 0, batchSize > 0, learningRate > 0 else {
+        guard epochs > 0, batchSize > 0, learningRate > 0, learningRate.isFinite else {
             throw ValidationError("epochs, batch size and learning rate must be positive")
         }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
         guard ["constant", "cosine"].contains(schedule) else {
             throw ValidationError("unknown schedule '\(schedule)'; choose constant or cosine")
         }
@@ -90,7 +91,11 @@ struct TrainCommand: ParsableCommand {
         let variant = MNIST.Variant(rawValue: dataset) ?? .fashion
         var train = try MNIST.load(variant, split: .train)
         let test = try MNIST.load(variant, split: .test)
-        if let limit, limit < train.count { train = train.subset(Array(0..<Swift.max(limit, 1))) }
+        if let limit, limit < train.count { train = train.subset(Array(0..<limit)) }
+        guard train.count > 0, test.count > 0 else {
+            throw CLIError(
+                message: "\(dataset): \(train.count) training and \(test.count) test images; nothing to train on")
+        }
         print("\(dataset): \(train.count) training and \(test.count) test images, \(train.classNames.count) classes")
         Random.seed(seed)
         guard let network = Zoo.model(named: model, classes: train.classNames.count) else { return }

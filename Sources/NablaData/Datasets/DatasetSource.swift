@@ -17,8 +17,16 @@ public enum DatasetSource {
     /// class sub-folders of images, a CIFAR binary file (`.bin`), a Kaggle CSV (`.csv`), or packed
     /// record shards (`.nblrec`, comma-separated). Image folders are resized to `size`.
     ///
-    /// - Throws: ``NablaError`` when the path is none of these or cannot be read.
+    /// - Throws: ``NablaError`` when the path is none of these, cannot be read, or holds no examples.
     public static func open(_ path: String, size: (Int, Int) = (64, 64)) throws -> Opened {
+        let opened = try openAny(path, size: size)
+        guard opened.dataset.count > 0 else {
+            throw NablaError(.invalidArgument, "the dataset holds no examples", path: path)
+        }
+        return opened
+    }
+
+    private static func openAny(_ path: String, size: (Int, Int)) throws -> Opened {
         if let variant = MNIST.Variant(rawValue: path) {
             let d = try MNIST.load(variant, split: .train)
             return Opened(
@@ -51,9 +59,8 @@ public enum DatasetSource {
             let paths = path.split(separator: ",").map(String.init)
             let d = try RecordDataset(paths: paths)
             let labels = (0..<d.count).map { d.label($0) }
-            let classes = Int(labels.max() ?? 0) + 1
             return Opened(
-                dataset: d, classNames: (0..<classes).map(String.init), labels: labels,
+                dataset: d, classNames: (0..<d.classCount).map(String.init), labels: labels,
                 description: "record shards \(path)")
         default:
             throw NablaError(

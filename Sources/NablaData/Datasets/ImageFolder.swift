@@ -73,10 +73,7 @@ public struct ImageFolder: Dataset {
 
     /// Decodes one file (resized to `size` when given) as an `[H, W, C]` uint8 tensor.
     static func load(_ path: String, channels: Int, size: (height: Int, width: Int)?) throws -> Tensor {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw NablaError(.io, "cannot read the file", path: path)
-        }
-        let image = try ImageCodec.decode(data, channels: channels, path: path)
+        let image = try ImageCodec.decode(InputFile.contents(path), channels: channels, path: path)
         guard let size else { return image }
         return ImageCodec.resized(image, height: size.height, width: size.width)
     }

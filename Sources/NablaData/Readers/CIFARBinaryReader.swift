@@ -69,10 +69,7 @@ public enum CIFARBinaryReader {
     public static func read(_ paths: [String], variant: Variant) throws -> (images: Tensor, labels: Tensor) {
         var parts: [(Tensor, Tensor)] = []
         for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw NablaError(.notFound, "cannot read the file", path: path)
-            }
-            parts.append(try decode(data, variant: variant, path: path))
+            parts.append(try decode(InputFile.contents(path), variant: variant, path: path))
         }
         guard parts.count > 1 else {
             return parts.first ?? (Tensor.zeros([0, 32, 32, 3], dtype: .uint8), Tensor.zeros([0], dtype: .int64))

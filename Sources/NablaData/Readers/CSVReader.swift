@@ -11,10 +11,7 @@ public enum KaggleCSV {
     /// - Throws: ``NablaError`` (`.corruptFile`) naming the file and line for a wrong number of
     ///   columns, a value that is not an integer in 0…255, or a pixel count that is not square.
     public static func read(_ path: String) throws -> (images: Tensor, labels: Tensor?) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw NablaError(.notFound, "cannot read the file", path: path)
-        }
-        return try decode(String(decoding: data, as: UTF8.self), path: path)
+        try decode(String(decoding: InputFile.contents(path), as: UTF8.self), path: path)
     }
 
     /// Decodes CSV text; `path` names it in errors.
@@ -23,10 +20,12 @@ public enum KaggleCSV {
         guard let header = lines.first else { throw NablaError(.corruptFile, "empty CSV file", path: path) }
         lines.removeFirst()
         let columns = try Columns(header: header, path: path)
-        var bytes = [UInt8](repeating: 0, count: lines.count * columns.pixels)
+        // NOTE: the pixels grow line by line as they parse: a header that declares many columns
+        // over many short lines allocates only what the lines really hold.
+        var bytes: [UInt8] = []
         var labels: [Int64] = []
         for (i, line) in lines.enumerated() {
-            let label = try columns.parse(line, number: i + 2, into: &bytes, at: i * columns.pixels, path: path)
+            let label = try columns.parse(line, number: i + 2, into: &bytes, path: path)
             if let label { labels.append(label) }
         }
         let images = Tensor(bytes, shape: [lines.count, columns.side, columns.side, 1])
@@ -41,7 +40,9 @@ public enum KaggleCSV {
         let side: Int
 
         init(header: Substring, path: String) throws {
-            let names = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first column's name.
+            let text = header.hasPrefix("\u{FEFF}") ? header.dropFirst() : header
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             (count, hasLabel) = (names.count, names.first == "label")
             side = Int(Double(names.count - (hasLabel ? 1 : 0)).squareRoot())
             guard side > 0, side * side == pixels else {
@@ -50,9 +51,9 @@ public enum KaggleCSV {
             }
         }
 
-        /// Writes the pixels of line `number` at `offset` in `bytes`; returns its label, if any.
+        /// Appends the pixels of line `number` to `bytes`; returns its label, if any.
         func parse(
-            _ line: Substring, number: Int, into bytes: inout [UInt8], at offset: Int, path: String
+            _ line: Substring, number: Int, into bytes: inout [UInt8], path: String
         ) throws
             -> Int64?
         {
@@ -62,6 +63,8 @@ public enum KaggleCSV {
                     .corruptFile, "line \(number) has \(fields.count) columns, the header has \(count)", path: path)
             }
             var label: Int64?
+            var pixels: [UInt8] = []
+            pixels.reserveCapacity(self.pixels)
             for (j, field) in fields.enumerated() {
                 guard let value = Int(field.trimmingCharacters(in: .whitespaces)), (0...255).contains(value) else {
                     throw NablaError(
@@ -71,9 +74,10 @@ public enum KaggleCSV {
                 if hasLabel && j == 0 {
                     label = Int64(value)
                 } else {
-                    bytes[offset + j - (hasLabel ? 1 : 0)] = UInt8(value)
+                    pixels.append(UInt8(value))
                 }
             }
+            bytes += pixels
             return label
         }
     }

@@ -12,15 +12,9 @@ public enum IDXReader {
     /// - Throws: ``NablaError``: `.notFound`, `.io`, or `.corruptFile` naming the file for a wrong
     ///   magic number, an unsupported type, or data shorter or longer than the dimensions declare.
     public static func read(_ path: String) throws -> Tensor {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw NablaError(.notFound, "no such file", path: path)
-        }
-        var data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw NablaError(.io, "cannot read the file: \(error.localizedDescription)", path: path)
-        }
-        if Gzip.isCompressed(data) { data = try Gzip.decompress(data, path: path) }
-        return try decode(data, path: path)
+        // The same reader as the stream: the header is checked against the file, then the data
+        // inflates straight into the tensor, so compressed and plain files read alike.
+        try IDXFile(path).readAll()
     }
 
     /// Decodes the bytes of an (uncompressed) IDX file; `path` names it in errors.

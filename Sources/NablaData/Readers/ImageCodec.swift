@@ -6,8 +6,9 @@ import Nabla
 public enum ImageCodec {
     /// Decodes a JPEG or PNG file's bytes into an `[H, W, channels]` uint8 tensor (1 grey, 3 RGB).
     ///
-    /// - Throws: ``NablaError`` (`.corruptFile`) naming `path` with the codec's reason for an
-    ///   unknown format, a damaged or truncated file, or a side above 32,768 pixels.
+    /// - Throws: ``NablaError`` naming `path`: `.corruptFile` with the codec's reason for an
+    ///   unknown format, a damaged or truncated file (libjpeg's warnings included), or a side
+    ///   above 32,768 pixels; `.resourceLimit` above ``ResourceLimits/maxImagePixels``.
     public static func decode(_ data: Data, channels: Int = 3, path: String) throws -> Tensor {
         require(channels == 1 || channels == 3, "ImageCodec.decode: channels must be 1 or 3, got \(channels)")
         var error = [CChar](repeating: 0, count: 256)
@@ -19,6 +20,13 @@ public enum ImageCodec {
         }
         guard status == 0, width > 0, height > 0 else {
             throw NablaError(.corruptFile, "cannot decode the image: \(text(error))", path: path)
+        }
+        // Checked before any pixel is allocated: a few hundred bytes can declare gigapixels.
+        guard Int(width) * Int(height) <= ResourceLimits.maxImagePixels else {
+            throw NablaError(
+                .resourceLimit,
+                "image of \(width)×\(height) pixels is above the \(ResourceLimits.maxImagePixels)-pixel limit (NABLA_MAX_IMAGE_PIXELS)",
+                path: path)
         }
         var failure: String?
         let image = Tensor(unsafeUninitializedShape: [Int(height), Int(width), channels], dtype: .uint8) { out in
@@ -36,7 +44,8 @@ public enum ImageCodec {
     /// Returns an `[H, W, C]` uint8 image resized bilinearly to `height`×`width` (rounded to the nearest byte).
     public static func resized(_ image: Tensor, height: Int, width: Int) -> Tensor {
         guard image.shape[0] != height || image.shape[1] != width else { return image }
-        let scaled = resizeBilinear(image.asType(.float32).unsqueezed(axis: 0), size: (height, width))
+        // Sampled from the uint8 pixels: only the resized image is ever float32.
+        let scaled = resizeBilinear(image.unsqueezed(axis: 0), size: (height, width))
         return (scaled + 0.5).clamp(min: 0, max: 255).asType(.uint8).squeezed(axes: [0])
     }
 

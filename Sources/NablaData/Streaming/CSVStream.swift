@@ -22,9 +22,10 @@ public struct CSVStreamingDataset: StreamingDataset {
     /// - Throws: ``NablaError``: `.notFound`; `.corruptFile` naming the file for an empty file, a
     ///   header without a label column, or pixel columns that do not make a square image.
     public func makeStream() throws -> any ExampleStream {
+        try InputFile.checkRegular(path)
         guard let file = fopen(path, "r") else { throw NablaError(.notFound, "cannot open the file", path: path) }
         let reader = Reader(file: file, path: path, classCount: classNames.count)
-        guard let header = reader.line() else { throw NablaError(.corruptFile, "empty CSV file", path: path) }
+        guard let header = try reader.line() else { throw NablaError(.corruptFile, "empty CSV file", path: path) }
         reader.columns = try KaggleCSV.Columns(header: header[...], path: path)
         guard reader.columns?.hasLabel == true else {
             throw NablaError(
@@ -39,37 +40,47 @@ public struct CSVStreamingDataset: StreamingDataset {
         let classCount: Int
         var columns: KaggleCSV.Columns?
         var lineNumber = 0
-        private var buffer: UnsafeMutablePointer<CChar>?
-        private var capacity = 0
 
         init(file: UnsafeMutablePointer<FILE>, path: String, classCount: Int) {
             (self.file, self.path, self.classCount) = (file, path, classCount)
         }
 
-        deinit {
-            free(buffer)
-            fclose(file)
-        }
+        deinit { fclose(file) }
 
         /// Returns the next line without its line break, nil at the end of the file.
-        func line() -> String? {
-            let length = getline(&buffer, &capacity, file)
-            guard length >= 0, let buffer else { return nil }
+        ///
+        /// - Throws: ``NablaError`` (`.resourceLimit`) for a line longer than
+        ///   ``ResourceLimits/maxLineBytes`` (`/dev/zero` linked as a CSV never ends a line).
+        func line() throws -> String? {
+            var bytes: [UInt8] = []
+            var chunk = [CChar](repeating: 0, count: 1 << 16)
+            while true {
+                let got = chunk.withUnsafeMutableBufferPointer { fgets($0.baseAddress, Int32($0.count), file) != nil }
+                guard got else { break }
+                let length = chunk.firstIndex(of: 0) ?? chunk.count
+                bytes += chunk[..<length].map { UInt8(bitPattern: $0) }
+                if bytes.last == UInt8(ascii: "\n") { break }
+                guard bytes.count <= ResourceLimits.maxLineBytes else {
+                    throw NablaError(
+                        .resourceLimit,
+                        "line \(lineNumber + 1) is longer than \(ResourceLimits.maxLineBytes) bytes (NABLA_MAX_LINE_BYTES)",
+                        path: path)
+                }
+            }
+            guard !bytes.isEmpty else { return nil }
             lineNumber += 1
-            var text = String(cString: buffer)
+            var text = String(decoding: bytes, as: UTF8.self)
             while text.last?.isNewline == true { text.removeLast() }
             return text
         }
 
         func next(maxCount: Int) throws -> Batch? {
             guard let columns else { return nil }
-            var bytes = [UInt8](repeating: 0, count: maxCount * columns.pixels)
+            var bytes: [UInt8] = []
             var labels: [Int64] = []
-            while labels.count < maxCount, let text = line() {
+            while labels.count < maxCount, let text = try line() {
                 if text.isEmpty { continue }
-                let label =
-                    try columns.parse(
-                        text[...], number: lineNumber, into: &bytes, at: labels.count * columns.pixels, path: path) ?? 0
+                let label = try columns.parse(text[...], number: lineNumber, into: &bytes, path: path) ?? 0
                 guard label < classCount else {
                     throw NablaError(
                         .corruptFile, "line \(lineNumber): label \(label) is outside 0..<\(classCount)", path: path)
@@ -77,9 +88,7 @@ public struct CSVStreamingDataset: StreamingDataset {
                 labels.append(label)
             }
             guard !labels.isEmpty else { return nil }
-            let images = Tensor(
-                Array(bytes.prefix(labels.count * columns.pixels)),
-                shape: [labels.count, columns.side, columns.side, 1])
+            let images = Tensor(bytes, shape: [labels.count, columns.side, columns.side, 1])
             return Batch(images: images, labels: Tensor(labels))
         }
     }

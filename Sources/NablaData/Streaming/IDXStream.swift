@@ -63,12 +63,20 @@ public struct IDXStreamingDataset: StreamingDataset {
                     path: labels.path)
             }
             position += n
+            if position == images.shape[0] {
+                try images.expectEnd()
+                try labels.expectEnd()
+            }
             return Batch(images: batch, labels: Tensor(bytes.map(Int64.init)))
         }
     }
 }
 
 /// An IDX file opened through zlib, which reads gzip-compressed and plain files alike.
+///
+/// The header is checked against the file before anything is allocated: a plain file must hold
+/// exactly the bytes its dimensions declare, and a compressed one can declare at most what deflate
+/// can expand its bytes to (1032:1) and at most ``ResourceLimits/maxDecompressedBytes``.
 final class IDXFile {
     let path: String
     let dtype: DType
@@ -76,9 +84,7 @@ final class IDXFile {
     private let file: gzFile
 
     init(_ path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw NablaError(.notFound, "no such file", path: path)
-        }
+        try InputFile.checkRegular(path)
         guard let file = gzopen(path, "rb") else { throw NablaError(.io, "cannot open the file", path: path) }
         self.path = path
         self.file = file
@@ -92,7 +98,9 @@ final class IDXFile {
             header += dims.prefix(Int(Swift.max(more, 0)))
         }
         do {
-            (dtype, shape, _) = try IDXReader.header(header, path: path)
+            let headerSize: Int
+            (dtype, shape, headerSize) = try IDXReader.header(header, path: path)
+            try Self.checkDeclaredSize(shape.reduce(dtype.byteSize, *), headerSize: headerSize, path: path)
         } catch {
             gzclose(file)
             throw error
@@ -100,6 +108,37 @@ final class IDXFile {
     }
 
     deinit { gzclose(file) }
+
+    /// Checks `dataBytes` (which does not overflow: the header parser checked) against the file.
+    private static func checkDeclaredSize(_ dataBytes: Int, headerSize: Int, path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw NablaError(.notFound, "no such file", path: path) }
+        let fileSize = Int(info.st_size)
+        let compressed = try InputFile.startsWithGzipMagic(path)
+        if !compressed {
+            guard dataBytes == fileSize - headerSize else {
+                let what = fileSize - headerSize < dataBytes ? "truncated" : "longer than declared"
+                throw NablaError(
+                    .corruptFile,
+                    "IDX data is \(what): the dimensions need \(dataBytes) bytes after the header, the file has \(fileSize - headerSize)",
+                    path: path)
+            }
+            return
+        }
+        let (bound, overflow) = fileSize.multipliedReportingOverflow(by: 1032)
+        guard overflow || dataBytes <= bound else {
+            throw NablaError(
+                .corruptFile,
+                "IDX header declares \(dataBytes) bytes, more than the \(fileSize) compressed bytes can hold",
+                path: path)
+        }
+        guard headerSize + dataBytes <= ResourceLimits.maxDecompressedBytes else {
+            throw NablaError(
+                .resourceLimit,
+                "IDX header declares \(dataBytes) bytes, above the \(ResourceLimits.maxDecompressedBytes)-byte limit (NABLA_MAX_DECOMPRESSED_BYTES)",
+                path: path)
+        }
+    }
 
     /// Fills `buffer` with the examples from `firstExample` on (for the error message).
     ///
@@ -120,5 +159,31 @@ final class IDXFile {
             }
             done += Int(got)
         }
+    }
+
+    /// Throws unless the data ended with the last declared example.
+    ///
+    /// - Throws: ``NablaError`` (`.corruptFile`) for bytes after the declared data.
+    func expectEnd() throws {
+        var byte: UInt8 = 0
+        guard gzread(file, &byte, 1) == 0 else {
+            throw NablaError(
+                .corruptFile, "IDX data is longer than declared: bytes follow the last example", path: path)
+        }
+    }
+
+    /// Reads the whole file into one tensor of its declared shape and type (big-endian words
+    /// converted), inflating straight into the tensor.
+    func readAll() throws -> Tensor {
+        let count = shape.reduce(1, *)
+        let tensor = try Tensor(unsafeUninitializedShape: shape, dtype: dtype) { out in
+            try read(into: out, firstExample: 0)
+            if dtype != .uint8 {
+                let words = out.bindMemory(to: UInt32.self)
+                for i in 0..<count { words[i] = UInt32(bigEndian: words[i]) }
+            }
+        }
+        try expectEnd()
+        return tensor
     }
 }

@@ -34,15 +34,33 @@ extension Layer {
 
     /// Loads parameter values saved by ``save(to:metadata:)`` into this (built) model.
     ///
-    /// - Throws: ``NablaError``: `.unsupportedVersion` for a file from a newer format,
-    ///   `.invalidArgument` naming the parameter when one is missing or has another shape, and the
+    /// - Throws: ``NablaError``: `.invalidArgument` for a model not built yet (it has no
+    ///   parameters to load into); `.corruptFile` for a file whose `format` is not `nabla` or whose
+    ///   `format_version` is not a number; `.unsupportedVersion` for a file from a newer format;
+    ///   `.invalidArgument` naming the parameter when one is missing or has another shape; and the
     ///   safetensors reader's errors for a corrupt file. Nothing is changed unless all fit.
     public func loadWeights(from path: String) throws {
+        guard outputShape != nil else {
+            throw NablaError(
+                .invalidArgument,
+                "\(name) is not built yet, so it has no parameters to load into; give it an input shape first",
+                path: path)
+        }
         let (tensors, metadata) = try Safetensors.read(path)
-        if let version = metadata["format_version"].flatMap(Int.init), version > ModelFile.formatVersion {
+        let version = metadata["format_version"].flatMap(Int.init)
+        if let version, version > ModelFile.formatVersion {
             throw NablaError(
                 .unsupportedVersion,
                 "model file format \(version) is newer than this version of Nabla reads (\(ModelFile.formatVersion)); upgrade Nabla",
+                path: path)
+        }
+        guard metadata["format"] == "nabla" else {
+            let found = metadata["format"].map { "'\($0)'" } ?? "missing"
+            throw NablaError(.corruptFile, "not a Nabla model file: its format is \(found), not 'nabla'", path: path)
+        }
+        guard version != nil else {
+            throw NablaError(
+                .corruptFile, "model file format_version '\(metadata["format_version"] ?? "")' is not a number",
                 path: path)
         }
         let targets = parameters()

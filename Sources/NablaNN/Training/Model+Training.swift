@@ -128,6 +128,9 @@ extension Model {
                 }
             }
             isTraining = false
+            guard step > 0 || stopTraining else {
+                throw NablaError(.invalidArgument, "fit: epoch \(epoch) of the training data holds no examples")
+            }
             var logs = epochLogs(totals, batchLoss: false)
             if let validation {
                 for (k, v) in try evaluate(validation, loss, checkingEachBatch: checks.validation) {

@@ -1,0 +1,53 @@
+import Foundation
+import Nabla
+import NablaData
+import NablaNN
+
+extension FuzzTargets {
+    /// Valid inputs for target `name`, written by Nabla's own writers: the seed corpus a fuzz run
+    /// starts from (`scripts/fuzz` writes them out; the replay test reads them back).
+    public static func seeds(_ name: String) throws -> [Data] {
+        let pixels = Tensor((0..<(8 * 8 * 3)).map { UInt8($0 % 251) }, shape: [8, 8, 3])
+        let grey = Tensor((0..<(4 * 4)).map { UInt8($0 * 13 % 256) }, shape: [4, 4, 1])
+        switch name {
+        case "safetensors":
+            return [
+                Safetensors.encode([("w", Tensor([Float(1), 2, 3, 4], shape: [2, 2]))], metadata: ["k": "v"]),
+                Safetensors.encode([("a", Tensor([Int64(7)], shape: [1])), ("b", grey)]),
+            ]
+        case "modelfile":
+            let model = Sequential(inputShape: [4]) { Dense(units: 3) }
+            let path = "\(scratch)/seed.nabla"
+            try model.save(to: path)
+            return [try Data(contentsOf: URL(fileURLWithPath: path))]
+        case "idx": return [idx(grey.reshaped([1, 4, 4]).toArray(UInt8.self), type: 0x08, shape: [1, 4, 4])]
+        case "idxstream":
+            let images = idx((0..<32).map { UInt8($0) }, type: 0x08, shape: [2, 4, 4])
+            return [images + Data([0xFF, 0xFF]) + idx([3, 7], type: 0x08, shape: [2])]
+        case "csv", "csvstream":
+            let text = "label,pixel0,pixel1,pixel2,pixel3\n3,0,40,80,120\n7,255,1,2,3\n0,9,9,9,9\n"
+            return [Data(text.utf8)]
+        case "cifar":
+            let values: [UInt8] = (0..<3072).map { UInt8($0 % 256) }
+            return [Data([3] + values)]
+        case "image", "imagefolder":
+            return [
+                try ImageCodec.encodePNG(pixels), try ImageCodec.encodeJPEG(pixels), try ImageCodec.encodePNG(grey),
+            ]
+        case "records":
+            let path = "\(scratch)/seed.nrec"
+            try RecordFile.write(
+                [.init(pixels: pixels, label: 1), .init(encoded: try ImageCodec.encodePNG(grey), label: 0)], to: path)
+            return [try Data(contentsOf: URL(fileURLWithPath: path))]
+        default: return []
+        }
+    }
+
+    /// An IDX file: magic, type, rank, big-endian dimensions, then `values` (uint8 only here).
+    private static func idx(_ values: [UInt8], type: UInt8, shape: [Int]) -> Data {
+        var data = Data([0, 0, type, UInt8(shape.count)])
+        for d in shape { data.append(contentsOf: [24, 16, 8, 0].map { UInt8((d >> $0) & 0xFF) }) }
+        data.append(contentsOf: values)
+        return data
+    }
+}
