@@ -50,4 +50,21 @@ import Testing
         #expect(result.stderr.contains("not a dataset"))
         #expect(!result.stderr.contains("Backtrace"))
     }
+
+    @Test func optionValuesThatWouldTrapAreValidationErrors() throws {
+        let folder = try Self.folder()
+        let csv = try Self.csv(in: folder)
+        let zero = try runNabla(["data", "pack", csv, "--output", "\(folder)/s", "--records-per-shard", "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("--records-per-shard must be positive"), "\(zero.stderr)")
+        let huge = try runNabla(["data", "inspect", csv, "--size", "100000x100000"])
+        #expect(huge.status != 0 && huge.stderr.contains("--size 100000x100000 is too large"), "\(huge.stderr)")
+    }
+
+    @Test func emptyDatasetIsAClearError() throws {
+        let folder = try Self.folder()
+        let path = "\(folder)/empty.csv"
+        try "label,pixel0,pixel1,pixel2,pixel3\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runNabla(["data", "inspect", path])
+        #expect(result.status == 1 && result.stderr.contains("holds no examples"), "\(result.stderr)")
+    }
 }

@@ -97,14 +97,17 @@ final class IDXFile {
             let more = dims.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32(4 * rank)) }
             header += dims.prefix(Int(Swift.max(more, 0)))
         }
+        // NOTE: the stored properties are set only after every check: once they all are, a throw
+        // would run deinit, which closes the file a second time.
+        let parsed: (dtype: DType, shape: [Int], size: Int)
         do {
-            let headerSize: Int
-            (dtype, shape, headerSize) = try IDXReader.header(header, path: path)
-            try Self.checkDeclaredSize(shape.reduce(dtype.byteSize, *), headerSize: headerSize, path: path)
+            parsed = try IDXReader.header(header, path: path)
+            try Self.checkDeclaredSize(parsed.shape.reduce(parsed.dtype.byteSize, *), headerSize: parsed.size, path: path)
         } catch {
             gzclose(file)
             throw error
         }
+        (dtype, shape) = (parsed.dtype, parsed.shape)
     }
 
     deinit { gzclose(file) }

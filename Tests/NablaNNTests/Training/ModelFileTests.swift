@@ -47,3 +47,47 @@ enum PythonCheck {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// Model files from outside are checked before anything is loaded.
+@Suite struct ModelFileCheckTests {
+    static func path(_ name: String) -> String {
+        let folder = NSTemporaryDirectory() + "nabla-mf-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return "\(folder)/\(name)"
+    }
+
+    @Test func formatOtherThanNablaIsRefused() throws {
+        let model = Sequential(inputShape: [4]) { Dense(units: 2) }
+        let path = Self.path("other.safetensors")
+        try Safetensors.write(
+            model.parameters().map { ($0.name, $0.parameter.value) }, metadata: ["format": "pt"], to: path)
+        #expect { try model.loadWeights(from: path) } throws: { "\($0)".contains("its format is 'pt', not 'nabla'") }
+    }
+
+    @Test func versionThatIsNotANumberIsRefused() throws {
+        let model = Sequential(inputShape: [4]) { Dense(units: 2) }
+        let path = Self.path("version.nabla")
+        try Safetensors.write(
+            model.parameters().map { ($0.name, $0.parameter.value) },
+            metadata: ["format": "nabla", "format_version": "one"], to: path)
+        #expect { try model.loadWeights(from: path) } throws: {
+            "\($0)".contains("format_version 'one' is not a number")
+        }
+    }
+
+    @Test func loadingIntoAModelNotBuiltYetIsAnError() throws {
+        let built = Sequential(inputShape: [4]) { Dense(units: 2) }
+        let path = Self.path("m.nabla")
+        try built.save(to: path)
+        let unbuilt = Sequential { Dense(units: 2) }
+        #expect { try unbuilt.loadWeights(from: path) } throws: { "\($0)".contains("not built yet") }
+    }
+
+    @Test func fitOnNoExamplesIsAnError() {
+        let model = Sequential(inputShape: [4]) { Dense(units: 2) }
+        model.compile(optimizer: SGD(), loss: MeanSquaredError())
+        #expect { try model.fit(x: Tensor.zeros([0, 4]), y: Tensor.zeros([0, 2]), verbose: .silent) } throws: {
+            "\($0)".contains("holds no examples")
+        }
+    }
+}

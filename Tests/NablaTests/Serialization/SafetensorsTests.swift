@@ -42,3 +42,29 @@ import Testing
         #expect(CachingAllocator.shared.statistics.bytesInUse - before < 1 << 30)
     }
 }
+
+/// What the reference reader (Python's `safetensors`) refuses, Nabla refuses too.
+@Suite struct SafetensorsStrictnessTests {
+    @Test func duplicateNamesAreRefused() {
+        let header =
+            #"{"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"w":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}}"#
+        #expect { _ = try Safetensors.decode(SafetensorsTests.file(header: header, dataBytes: 8)) } throws: {
+            "\($0)".contains("names tensor 'w' twice")
+        }
+    }
+
+    @Test func gapsInTheDataSectionAreRefused() {
+        let header =
+            #"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[8,12]}}"#
+        #expect { _ = try Safetensors.decode(SafetensorsTests.file(header: header, dataBytes: 12)) } throws: {
+            "\($0)".contains("bytes 4..<8 of the data section belong to no tensor")
+        }
+    }
+
+    @Test func boolBytesOtherThanZeroAndOneAreRefused() {
+        var data = SafetensorsTests.file(
+            header: #"{"m":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#, dataBytes: 2)
+        data[data.count - 1] = 7
+        #expect { _ = try Safetensors.decode(data) } throws: { "\($0)".contains("holds byte 7") }
+    }
+}
