@@ -117,13 +117,11 @@ public enum Safetensors {
             guard begin >= 0, begin <= end, end <= available else {
                 throw corrupt("tensor '\(name)' data [\(begin), \(end)) lies outside the \(available) data bytes")
             }
-            let (byteCount, overflow) = shape.reduce((dtype.byteSize, false)) { acc, d in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-                return (p, acc.1 || o)
+            guard let byteCount = dtype.byteCount(of: shape) else {
+                throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs more than \(Int.max) bytes")
             }
-            guard !overflow, byteCount == end - begin else {
-                let needs = overflow ? "more than \(Int.max)" : "\(byteCount)"
-                throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs \(needs) bytes, has \(end - begin)")
+            guard byteCount == end - begin else {
+                throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs \(byteCount) bytes, has \(end - begin)")
             }
             entries.append((name, dtype, shape, begin, end))
         }

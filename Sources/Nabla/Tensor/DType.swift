@@ -19,6 +19,21 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// Returns the bytes a contiguous tensor of `shape` and this type takes, or nil when a
+    /// dimension is negative or the size (or a stride: zero dimensions count as one there)
+    /// overflows: the check every reader makes on a shape from a file before allocating.
+    public func byteCount(of shape: [Int]) -> Int? {
+        var span = byteSize, count = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (s, spanOverflow) = span.multipliedReportingOverflow(by: Swift.max(d, 1))
+            guard !spanOverflow else { return nil }
+            span = s
+            count *= d
+        }
+        return count * byteSize
+    }
+
     public var description: String {
         switch self {
         case .float32: "float32"

@@ -21,7 +21,7 @@ public enum IDXReader {
     public static func decode(_ data: Data, path: String) throws -> Tensor {
         let (dtype, shape, headerSize) = try header(data, path: path)
         let count = shape.reduce(1, *)
-        let expected = count * dtype.byteSize
+        let expected = dtype.byteCount(of: shape) ?? 0
         guard data.count - headerSize == expected else {
             let what = data.count - headerSize < expected ? "truncated" : "longer than declared"
             throw NablaError(
@@ -78,11 +78,7 @@ public enum IDXReader {
             let o = start + 4 + 4 * d
             return Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
         }
-        let (_, overflow) = shape.reduce((dtype.byteSize, false)) { acc, d in
-            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-            return (p, acc.1 || o)
-        }
-        guard !overflow else {
+        guard dtype.byteCount(of: shape) != nil else {
             throw NablaError(.corruptFile, "IDX shape \(shape) is too large to address", path: path)
         }
         return (dtype, shape, 4 + 4 * rank)

@@ -212,11 +212,7 @@ public struct RecordDataset: Dataset {
                 let kind = u32(at + 28)
                 let shape = [Int(u32(at + 32)), Int(u32(at + 36)), Int(u32(at + 40))]
                 if kind == RecordFile.Kind.rawPixels.rawValue {
-                    let (pixels, overflow) = shape.reduce((1, false)) { acc, d in
-                        let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-                        return (p, acc.1 || o)
-                    }
-                    guard !overflow, pixels == Int(length) else {
+                    guard DType.uint8.byteCount(of: shape) == Int(length) else {
                         throw corrupt("record \(r) holds \(length) bytes, its shape \(shape) does not match")
                     }
                 } else if kind != RecordFile.Kind.encodedImage.rawValue {
