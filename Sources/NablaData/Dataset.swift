@@ -22,6 +22,10 @@ public struct InMemoryDataset: Sendable {
             throw NablaError(
                 .invalidArgument, "\(images.shape[0]) images but labels of shape \(labels.shape)", path: source)
         }
+        guard [.int32, .int64, .uint8].contains(labels.dtype) else {
+            // A float label (NaN, 2.5) has no class: converting it would silently pick one.
+            throw NablaError(.invalidArgument, "labels must be integers, got \(labels.dtype)", path: source)
+        }
         let values = labels.asType(.int64).toArray(Int64.self)
         if let bad = values.firstIndex(where: { $0 < 0 || $0 >= classNames.count }) {
             throw NablaError(

@@ -121,7 +121,8 @@ public enum Safetensors {
                 throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs more than \(Int.max) bytes")
             }
             guard byteCount == end - begin else {
-                throw corrupt("tensor '\(name)' of shape \(shape) \(dtype) needs \(byteCount) bytes, has \(end - begin)")
+                throw corrupt(
+                    "tensor '\(name)' of shape \(shape) \(dtype) needs \(byteCount) bytes, has \(end - begin)")
             }
             entries.append((name, dtype, shape, begin, end))
         }

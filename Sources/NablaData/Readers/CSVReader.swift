@@ -16,7 +16,9 @@ public enum KaggleCSV {
 
     /// Decodes CSV text; `path` names it in errors.
     public static func decode(_ text: String, path: String) throws -> (images: Tensor, labels: Tensor?) {
-        var lines = text.split(whereSeparator: \.isNewline)
+        // Lines end at "\n" or "\r\n" (one Character in Swift), as the streaming reader reads them;
+        // a lone "\r" ends no line in either.
+        var lines = text.split { $0 == "\n" || $0 == "\r\n" }
         guard let header = lines.first else { throw NablaError(.corruptFile, "empty CSV file", path: path) }
         lines.removeFirst()
         let columns = try Columns(header: header, path: path)

@@ -102,7 +102,8 @@ final class IDXFile {
         let parsed: (dtype: DType, shape: [Int], size: Int)
         do {
             parsed = try IDXReader.header(header, path: path)
-            try Self.checkDeclaredSize(parsed.shape.reduce(parsed.dtype.byteSize, *), headerSize: parsed.size, path: path)
+            try Self.checkDeclaredSize(
+                parsed.shape.reduce(parsed.dtype.byteSize, *), headerSize: parsed.size, path: path)
         } catch {
             gzclose(file)
             throw error

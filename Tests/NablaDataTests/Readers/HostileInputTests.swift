@@ -181,6 +181,22 @@ import Testing
         #expect(try IDXReader.read(path).toArray(UInt8.self) == [1, 2, 3, 4])
     }
 
+    @Test func floatLabelsAreRefused() {
+        #expect {
+            try InMemoryDataset(
+                images: Tensor.zeros([2, 1, 1, 1]), labels: Tensor([Float.nan, 1]), classNames: ["a", "b"])
+        } throws: { "\($0)".contains("labels must be integers, got float32") }
+    }
+
+    @Test func crOnlyCSVReadsTheSameInMemoryAndStreaming() throws {
+        let text = "label,p0,p1,p2,p3\r3,1,2,3,4\r"
+        let path = Self.write(Data(text.utf8), "cr.csv")
+        #expect { try KaggleCSV.read(path) } throws: { "\($0)".contains("do not make a square image") }
+        #expect { try CSVStreamingDataset(path: path).makeStream() } throws: {
+            "\($0)".contains("do not make a square image")
+        }
+    }
+
     @Test func csvWithAByteOrderMarkReadsItsHeader() throws {
         let (images, labels) = try KaggleCSV.decode("\u{FEFF}label,p0,p1,p2,p3\n3,1,2,3,4\n", path: "bom.csv")
         #expect(images.shape == [1, 2, 2, 1])
