@@ -17,20 +17,30 @@ public enum KaggleCSV {
     /// Decodes CSV text; `path` names it in errors.
     public static func decode(_ text: String, path: String) throws -> (images: Tensor, labels: Tensor?) {
         // Lines end at "\n" or "\r\n" (one Character in Swift), as the streaming reader reads them;
-        // a lone "\r" ends no line in either.
-        var lines = text.split { $0 == "\n" || $0 == "\r\n" }
-        guard let header = lines.first else { throw NablaError(.corruptFile, "empty CSV file", path: path) }
-        lines.removeFirst()
+        // a lone "\r" ends no line in either. They are taken one at a time, never all at once.
+        var start = text.startIndex
+        /// Returns the next non-empty line, nil at the end.
+        func nextLine() -> Substring? {
+            while start < text.endIndex {
+                let end = text[start...].firstIndex { $0 == "\n" || $0 == "\r\n" } ?? text.endIndex
+                defer { start = end < text.endIndex ? text.index(after: end) : end }
+                if end > start { return text[start..<end] }
+            }
+            return nil
+        }
+        guard let header = nextLine() else { throw NablaError(.corruptFile, "empty CSV file", path: path) }
         let columns = try Columns(header: header, path: path)
         // NOTE: the pixels grow line by line as they parse: a header that declares many columns
         // over many short lines allocates only what the lines really hold.
         var bytes: [UInt8] = []
         var labels: [Int64] = []
-        for (i, line) in lines.enumerated() {
-            let label = try columns.parse(line, number: i + 2, into: &bytes, path: path)
+        var count = 0
+        while let line = nextLine() {
+            let label = try columns.parse(line, number: count + 2, into: &bytes, path: path)
             if let label { labels.append(label) }
+            count += 1
         }
-        let images = Tensor(bytes, shape: [lines.count, columns.side, columns.side, 1])
+        let images = Tensor(bytes, shape: [count, columns.side, columns.side, 1])
         return (images, columns.hasLabel ? Tensor(labels) : nil)
     }
 
