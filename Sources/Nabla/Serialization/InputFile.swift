@@ -2,17 +2,19 @@ import Foundation
 
 /// Opening files that come from outside: regular files only, and errors that say what and where.
 public enum InputFile {
-    /// Throws unless `path` is a regular file (or a link to one): FIFOs, devices and sockets would
-    /// block a reader or never end.
+    /// Returns the size of the regular file at `path` (or a link to one); FIFOs, devices and
+    /// sockets are refused, since they would block a reader or never end.
     ///
     /// - Throws: ``NablaError``: `.notFound` for a missing file, `.invalidArgument` for a special file.
-    public static func checkRegular(_ path: String) throws {
+    @discardableResult
+    public static func checkRegular(_ path: String) throws -> Int {
         var info = stat()
         guard stat(path, &info) == 0 else { throw NablaError(.notFound, "no such file", path: path) }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw NablaError(
                 .invalidArgument, "not a regular file (a FIFO, device or socket cannot be read as input)", path: path)
         }
+        return Int(info.st_size)
     }
 
     /// Returns the bytes of the regular file at `path`, memory-mapped.

@@ -84,7 +84,7 @@ final class IDXFile {
     private let file: gzFile
 
     init(_ path: String) throws {
-        try InputFile.checkRegular(path)
+        let fileSize = try InputFile.checkRegular(path)
         guard let file = gzopen(path, "rb") else { throw NablaError(.io, "cannot open the file", path: path) }
         self.path = path
         self.file = file
@@ -103,7 +103,7 @@ final class IDXFile {
         do {
             parsed = try IDXReader.header(header, path: path)
             try Self.checkDeclaredSize(
-                parsed.shape.reduce(parsed.dtype.byteSize, *), headerSize: parsed.size, path: path)
+                parsed.shape.reduce(parsed.dtype.byteSize, *), headerSize: parsed.size, fileSize: fileSize, path: path)
         } catch {
             gzclose(file)
             throw error
@@ -114,10 +114,7 @@ final class IDXFile {
     deinit { gzclose(file) }
 
     /// Checks `dataBytes` (which does not overflow: the header parser checked) against the file.
-    private static func checkDeclaredSize(_ dataBytes: Int, headerSize: Int, path: String) throws {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw NablaError(.notFound, "no such file", path: path) }
-        let fileSize = Int(info.st_size)
+    private static func checkDeclaredSize(_ dataBytes: Int, headerSize: Int, fileSize: Int, path: String) throws {
         let compressed = try InputFile.startsWithGzipMagic(path)
         if !compressed {
             guard dataBytes == fileSize - headerSize else {
