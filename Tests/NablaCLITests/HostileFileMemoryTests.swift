@@ -12,9 +12,8 @@ struct HostileFileMemoryTests {
 
     /// Runs `nabla` under `/usr/bin/time`; returns its status, standard error and peak RSS in KB.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, Int) {
-        let binary = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("nabla").path
-        let path = FileManager.default.isExecutableFile(atPath: binary) ? binary : ".build/debug/nabla"
-        let result = try runProgram("/usr/bin/time", ["-f", "peak %M", path] + arguments, environment: environment)
+        let result = try runProgram(
+            "/usr/bin/time", ["-f", "peak %M", try nablaBinary()] + arguments, environment: environment)
         let peak = result.stderr.split(separator: "\n").last { $0.hasPrefix("peak ") }.flatMap { Int($0.dropFirst(5)) }
         return (result.status, result.stderr, peak ?? .max)
     }
@@ -76,21 +75,4 @@ struct HostileFileMemoryTests {
         #expect(status == 1 && stderr.contains("more than the"), "\(stderr)")
         #expect(peak < Self.peakLimitKB, "peak RSS \(peak) KB")
     }
-}
-
-/// Runs `program` with `arguments`; returns its status and outputs.
-func runProgram(
-    _ program: String, _ arguments: [String], environment: [String: String] = [:]
-) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }

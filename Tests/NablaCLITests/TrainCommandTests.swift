@@ -1,17 +1,29 @@
 import Foundation
 import Testing
 
-/// Runs the built `nabla` binary (debug build, next to this test bundle) and captures its output.
-func runNabla(
-    _ arguments: [String], environment: [String: String] = [:]
-) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Returns the path of the built `nabla` binary (debug build, next to this test bundle).
+func nablaBinary() throws -> String {
     let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
     let candidates = [bundle.appendingPathComponent("nabla"), URL(fileURLWithPath: ".build/debug/nabla")]
     guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         throw CLITestError(message: "nabla binary not found next to the tests (build it with swift build)")
     }
+    return binary.path
+}
+
+/// Runs the built `nabla` binary and captures its output.
+func runNabla(
+    _ arguments: [String], environment: [String: String] = [:]
+) throws -> (status: Int32, stdout: String, stderr: String) {
+    try runProgram(nablaBinary(), arguments, environment: environment)
+}
+
+/// Runs `program` with `arguments`; returns its status and outputs.
+func runProgram(
+    _ program: String, _ arguments: [String], environment: [String: String] = [:]
+) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe(), err = Pipe()
