@@ -5,28 +5,42 @@ import Testing
 
 /// A real HTTP server on loopback (Python's http.server) serving a folder.
 final class LocalServer {
-    let process = Process()
+    let process: Process
     let port: Int
     let root: String
     let url: URL
 
     init(serving root: String) throws {
         self.root = root
-        port = Int.random(in: 20_000...40_000)
-        var components = URLComponents()
-        (components.scheme, components.host, components.port, components.path) = ("http", "127.0.0.1", port, "/")
-        guard let address = components.url else { throw NablaError(.invalidArgument, "cannot form a loopback URL") }
-        url = address
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", root]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Wait until it accepts connections.
-        for _ in 0..<100 {
-            if (try? Data(contentsOf: address)) != nil { return }
-            Thread.sleep(forTimeInterval: 0.05)
+        // A random port may be taken (by a server another test left behind): then Python cannot
+        // bind and exits, and what answers on the port is someone else's. Try ports until our own
+        // process is the one answering.
+        for _ in 0..<20 {
+            let candidate = Int.random(in: 20_000...40_000)
+            var components = URLComponents()
+            (components.scheme, components.host, components.port, components.path) = (
+                "http", "127.0.0.1", candidate, "/"
+            )
+            guard let address = components.url else { throw NablaError(.invalidArgument, "cannot form a loopback URL") }
+            if (try? Data(contentsOf: address)) != nil { continue }  // already in use
+            let server = Process()
+            server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            server.arguments = [
+                "python3", "-m", "http.server", String(candidate), "--bind", "127.0.0.1", "--directory", root,
+            ]
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = FileHandle.nullDevice
+            try server.run()
+            // Wait until it accepts connections.
+            for _ in 0..<100 where server.isRunning {
+                if (try? Data(contentsOf: address)) != nil { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            guard server.isRunning else { continue }
+            (process, port, url) = (server, candidate, address)
+            return
         }
+        throw NablaError(.io, "no free loopback port for the test server")
     }
 
     /// Stops the server.
