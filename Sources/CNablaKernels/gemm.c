@@ -16,6 +16,8 @@
 enum { MR = NBL_GEMM_MR, NR = NBL_GEMM_NR, KC = 256, MC = 120, NC = 3072 };
 
 static int nbl_isa = -1;
+// A per-thread choice that overrides nbl_isa (tests compare the ISAs while other work runs).
+static _Thread_local int nbl_isa_override = -1;
 
 static nbl_microkernel nbl_kernel_for(int isa) {
     switch (isa) {
@@ -30,13 +32,18 @@ static nbl_microkernel nbl_kernel_for(int isa) {
 }
 
 int nbl_gemm_isa(void) {
+    if (nbl_isa_override >= 0) return nbl_isa_override;
     if (nbl_isa < 0) nbl_isa = nbl_cpu_best_isa();
     return nbl_isa;
 }
 
 int nbl_gemm_set_isa(int isa) {
+    if (isa < 0) {
+        nbl_isa_override = -1;
+        return 1;
+    }
     if (isa == NBL_ISA_PORTABLE || isa == nbl_cpu_best_isa()) {
-        nbl_isa = isa;
+        nbl_isa_override = isa;
         return 1;
     }
     return 0;

@@ -41,4 +41,24 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
         case .swish: "swish"
         }
     }
+
+    /// Parses a ``description``: `relu`, `leaky_relu(0.3)`, `elu(1.0)`…; nil for anything else.
+    public init?(name: String) {
+        let simple: [String: Activation] = [
+            "linear": .linear, "relu": .relu, "sigmoid": .sigmoid, "tanh": .tanh, "softmax": .softmax, "gelu": .gelu,
+            "swish": .swish,
+        ]
+        if let activation = simple[name] {
+            self = activation
+            return
+        }
+        guard name.hasSuffix(")"), let open = name.firstIndex(of: "("),
+            let alpha = Float(name[name.index(after: open)..<name.index(before: name.endIndex)]), alpha.isFinite
+        else { return nil }
+        switch name[..<open] {
+        case "leaky_relu": self = .leakyRelu(alpha: alpha)
+        case "elu": self = .elu(alpha: alpha)
+        default: return nil
+        }
+    }
 }

@@ -60,4 +60,35 @@ public enum Initializer: Sendable, Equatable {
         case .constant(let value): return Tensor.full(shape, value: value)
         }
     }
+
+    /// The Keras name: `glorot_uniform`, `zeros`, `constant(0.1)`…
+    public var name: String {
+        switch self {
+        case .glorotUniform: "glorot_uniform"
+        case .glorotNormal: "glorot_normal"
+        case .heUniform: "he_uniform"
+        case .heNormal: "he_normal"
+        case .lecunUniform: "lecun_uniform"
+        case .lecunNormal: "lecun_normal"
+        case .zeros: "zeros"
+        case .ones: "ones"
+        case .constant(let value): "constant(\(value))"
+        }
+    }
+
+    /// Parses a ``name``; nil for anything else.
+    public init?(name: String) {
+        let all: [Initializer] = [
+            .glorotUniform, .glorotNormal, .heUniform, .heNormal, .lecunUniform, .lecunNormal, .zeros, .ones,
+        ]
+        if let match = all.first(where: { $0.name == name }) {
+            self = match
+        } else if name.hasPrefix("constant("), name.hasSuffix(")"),
+            let value = Float(name.dropFirst(9).dropLast()), value.isFinite
+        {
+            self = .constant(value)
+        } else {
+            return nil
+        }
+    }
 }

@@ -72,7 +72,9 @@ open class Layer: @unchecked Sendable {
     /// Creates the parameters for a per-example `inputShape` and returns the per-example output shape.
     ///
     /// Layers without parameters that keep the shape need not override it.
-    open func build(inputShape: [Int]) -> [Int] { inputShape }
+    ///
+    /// - Throws: ``NablaError`` when the layer cannot take that shape (the message names the layer).
+    open func build(inputShape: [Int]) throws -> [Int] { inputShape }
 
     /// Computes the layer's output for a batch.
     open func forward(_ input: Tensor) -> Tensor { input }
@@ -89,6 +91,54 @@ open class Layer: @unchecked Sendable {
         if !trainable { nonTrainableNames.insert(name) }
         ownParameters.append((name, parameter))
         return parameter
+    }
+
+    /// Registers a parameter named `name` of `shape`, drawn from `initializer`.
+    ///
+    /// While a model file is loaded the value starts at zero instead (the file's replaces it), and
+    /// the parameters together may not hold more values than the file does.
+    ///
+    /// - Throws: ``NablaError`` for a shape with a dimension below 1 or too many elements.
+    @discardableResult
+    public func addParameter(
+        _ name: String, shape: [Int], initializer: Initializer, trainable: Bool = true
+    ) throws -> Parameter {
+        let count = try Layer.elementCount(shape, "\(self.name): parameter '\(name)'")
+        guard let budget = Layer.loadingBudget else {
+            return addParameter(name, initializer(shape), trainable: trainable)
+        }
+        guard count <= budget.remaining else {
+            throw NablaError(
+                .corruptFile,
+                "\(self.name): parameter '\(name)' of shape \(shape) needs more values than the file holds")
+        }
+        budget.remaining -= count
+        return addParameter(name, Tensor.zeros(shape), trainable: trainable)
+    }
+
+    /// The values a model being loaded may still allocate; nil outside loading.
+    @TaskLocal static var loadingBudget: LoadingBudget?
+
+    final class LoadingBudget: @unchecked Sendable {
+        var remaining: Int
+        init(_ remaining: Int) { self.remaining = remaining }
+    }
+
+    /// The most elements a per-example shape or a parameter may have.
+    static let maxElements = 1 << 34
+
+    /// Returns the element count of `shape`, checked: every dimension at least 1, the product at
+    /// most ``maxElements``.
+    static func elementCount(_ shape: [Int], _ what: @autoclosure () -> String) throws -> Int {
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard d >= 1, !overflow, product <= maxElements else {
+                throw NablaError(.invalidArgument, "\(what()): shape \(shape) is empty or too large")
+            }
+            count = product
+        }
+        return count
     }
 
     /// Registers a sublayer; its name gets a numeric suffix if a sibling already has it.
@@ -120,16 +170,26 @@ open class Layer: @unchecked Sendable {
     public func trainableParameters() -> [Parameter] { parameters().map(\.parameter).filter(\.isTrainable) }
 
     /// Builds the layer for a per-example input shape, if not built yet; returns the output shape.
+    ///
+    /// - Precondition: the layer can take `shape` (see ``buildChecked(inputShape:)``).
     @discardableResult
     public func ensureBuilt(inputShape shape: [Int]) -> [Int] {
-        if let outputShape, let inputShape {
-            require(
-                Layer.compatible(shape, inputShape),
-                "\(name): expected input of shape \(["batch"] + inputShape.map(String.init)), got \(["batch"] + shape.map(String.init))"
-            )
+        do { return try buildChecked(inputShape: shape) } catch { misuse("\(error)") }
+    }
+
+    /// Builds the layer for a per-example input shape, if not built yet; returns the output shape.
+    ///
+    /// - Throws: ``NablaError`` naming the layer when it was built for another shape or cannot take
+    ///   this one, or when a shape is empty or too large.
+    @discardableResult
+    public func buildChecked(inputShape shape: [Int]) throws -> [Int] {
+        if let outputShape, inputShape != nil {
+            if let message = inputMismatch(shape) { throw NablaError(.invalidArgument, message) }
             return outputShape
         }
-        let out = build(inputShape: shape)
+        _ = try Layer.elementCount(shape, "\(name): input")
+        let out = try build(inputShape: shape)
+        _ = try Layer.elementCount(out, "\(name): output")
         inputShape = shape
         outputShape = out
         return out
@@ -165,4 +225,10 @@ open class Layer: @unchecked Sendable {
                 ? (acc.0 + p.parameter.value.count, acc.1) : (acc.0, acc.1 + p.parameter.value.count)
         }
     }
+}
+
+/// Throws `message` as an invalid-argument ``NablaError`` unless `condition` holds: the check
+/// layers make in ``Layer/build(inputShape:)``.
+func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw NablaError(.invalidArgument, message()) }
 }

@@ -4,6 +4,7 @@ import Nabla
 @resultBuilder
 public enum LayerBuilder {
     public static func buildExpression(_ layer: Layer) -> [Layer] { [layer] }
+    public static func buildExpression(_ layers: [Layer]) -> [Layer] { layers }
     public static func buildBlock(_ parts: [Layer]...) -> [Layer] { parts.flatMap { $0 } }
     public static func buildOptional(_ part: [Layer]?) -> [Layer] { part ?? [] }
     public static func buildEither(first: [Layer]) -> [Layer] { first }
@@ -27,9 +28,9 @@ public final class Sequential: Model, @unchecked Sendable {
         if let inputShape { ensureBuilt(inputShape: inputShape) }
     }
 
-    public override func build(inputShape: [Int]) -> [Int] {
+    public override func build(inputShape: [Int]) throws -> [Int] {
         var shape = inputShape
-        for layer in layers { shape = layer.ensureBuilt(inputShape: shape) }
+        for layer in layers { shape = try layer.buildChecked(inputShape: shape) }
         return shape
     }
 
@@ -38,4 +39,9 @@ public final class Sequential: Model, @unchecked Sendable {
         for layer in layers { x = layer.forward(x) }
         return x
     }
+}
+
+extension Sequential: SerializableLayer {
+    public static var savesChildren: Bool { true }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer { Sequential { children } }
 }

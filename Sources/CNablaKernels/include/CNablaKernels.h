@@ -28,7 +28,8 @@ int nbl_cpu_has_avx2_fma(void);
 int nbl_cpu_best_isa(void);
 /// Returns the ISA the GEMM uses now.
 int nbl_gemm_isa(void);
-/// Selects the GEMM ISA; returns 0 when this machine cannot run it (selection unchanged).
+/// Selects the GEMM ISA for the calling thread only (-1: back to the default); returns 0 when this
+/// machine cannot run it (selection unchanged).
 int nbl_gemm_set_isa(int isa);
 
 /// Micro-tile of the packed GEMM: MR rows by NR columns of C per micro-kernel call.

@@ -1,14 +1,16 @@
 /// Mini-batches of tensors held in memory: Keras's `fit(x, y)`.
 ///
-/// Each epoch visits the examples in a fresh permutation from `generator` when `shuffle` is set
-/// (so a seeded generator gives the same order every run), or in order, as views, when it is not.
+/// Each epoch visits the examples in a fresh permutation when `shuffle` is set, or in order, as
+/// views, when it is not. Epoch `e`'s permutation depends only on `e` and a seed taken from
+/// `generator` when the batches are made, so a seeded generator gives the same order every run and
+/// a resumed run sees the orders of the epochs it did not train yet.
 public struct TensorBatches: BatchSource, @unchecked Sendable {
     public let inputs: Tensor
     public let targets: Tensor
     public let weights: Tensor?
     public let batchSize: Int
     public let shuffle: Bool
-    private let generator: RandomGenerator
+    private let seed: UInt64
 
     /// - Precondition: `inputs`, `targets` and `weights` have the same number of examples;
     ///   `batchSize` is positive.
@@ -23,7 +25,8 @@ public struct TensorBatches: BatchSource, @unchecked Sendable {
             "TensorBatches: \(inputs.shape.first ?? 0) inputs, \(targets.shape.first ?? 0) targets and weights \(weights?.shape ?? []) differ"
         )
         (self.inputs, self.targets, self.weights) = (inputs, targets, weights)
-        (self.batchSize, self.shuffle, self.generator) = (batchSize, shuffle, generator)
+        (self.batchSize, self.shuffle) = (batchSize, shuffle)
+        seed = shuffle ? generator.nextSeed() : 0
     }
 
     /// The number of examples.
@@ -34,7 +37,11 @@ public struct TensorBatches: BatchSource, @unchecked Sendable {
     public var allTargets: Tensor? { targets }
 
     public func makeEpoch(_ epoch: Int) -> any BatchStream {
-        Stream(source: self, order: shuffle ? generator.permutation(count) : nil)
+        let order =
+            shuffle
+            ? RandomGenerator(seed: RandomGenerator.derivedSeed(seed, UInt64(epoch), 0x5348_5546)).permutation(count)
+            : nil
+        return Stream(source: self, order: order)
     }
 
     private final class Stream: BatchStream {

@@ -38,32 +38,52 @@ public struct WindowGeometry: Sendable, Equatable {
     public init(
         input: [Int], window: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int), op: String
     ) {
-        require(input.count == 4, "\(op): expected NHWC input of rank 4, got shape \(input)")
-        require(window.0 > 0 && window.1 > 0, "\(op): window \(window) must be positive")
-        require(strides.0 > 0 && strides.1 > 0, "\(op): strides \(strides) must be positive")
-        require(dilation.0 > 0 && dilation.1 > 0, "\(op): dilation \(dilation) must be positive")
+        do {
+            try self.init(
+                checking: input, window: window, strides: strides, padding: padding, dilation: dilation, op: op)
+        } catch { misuse(error.message) }
+    }
+
+    /// Resolves the geometry of a window slid over NHWC `input`, throwing instead of stopping.
+    ///
+    /// - Throws: ``NablaError`` (`.invalidArgument`) for what the other initializer's precondition
+    ///   names (sizes from a file are checked this way).
+    public init(
+        checking input: [Int], window: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int),
+        op: String
+    ) throws(NablaError) {
+        func check(_ condition: Bool, _ message: @autoclosure () -> String) throws(NablaError) {
+            if !condition { throw NablaError(.invalidArgument, message()) }
+        }
+        try check(input.count == 4, "\(op): expected NHWC input of rank 4, got shape \(input)")
+        try check(window.0 > 0 && window.1 > 0, "\(op): window \(window) must be positive")
+        try check(strides.0 > 0 && strides.1 > 0, "\(op): strides \(strides) must be positive")
+        try check(dilation.0 > 0 && dilation.1 > 0, "\(op): dilation \(dilation) must be positive")
         let (h, w) = (input[1], input[2])
-        let effH = (window.0 - 1) * dilation.0 + 1, effW = (window.1 - 1) * dilation.1 + 1
+        let (effH, o1) = (window.0 - 1).multipliedReportingOverflow(by: dilation.0)
+        let (effW, o2) = (window.1 - 1).multipliedReportingOverflow(by: dilation.1)
+        try check(!o1 && !o2 && effH < Int.max / 4 && effW < Int.max / 4, "\(op): window \(window) is too large")
         let top: Int, bottom: Int, left: Int, right: Int
         switch padding {
         case .valid: (top, bottom, left, right) = (0, 0, 0, 0)
         case .same:
             let oh = (h + strides.0 - 1) / strides.0, ow = (w + strides.1 - 1) / strides.1
-            let ph = Swift.max((oh - 1) * strides.0 + effH - h, 0), pw = Swift.max((ow - 1) * strides.1 + effW - w, 0)
+            let ph = Swift.max((oh - 1) * strides.0 + effH + 1 - h, 0)
+            let pw = Swift.max((ow - 1) * strides.1 + effW + 1 - w, 0)
             (top, bottom, left, right) = (ph / 2, ph - ph / 2, pw / 2, pw - pw / 2)
         case .explicit(let t, let b, let l, let r):
-            require(t >= 0 && b >= 0 && l >= 0 && r >= 0, "\(op): negative padding \(padding)")
+            try check(t >= 0 && b >= 0 && l >= 0 && r >= 0, "\(op): negative padding \(padding)")
             (top, bottom, left, right) = (t, b, l, r)
         }
-        require(
-            h + top + bottom >= effH && w + left + right >= effW,
+        try check(
+            h + top + bottom > effH && w + left + right > effW,
             "\(op): window \(window) (dilation \(dilation)) does not fit input \(input) with padding \(padding)")
         (batch, height, width, channels) = (input[0], h, w, input[3])
         (windowHeight, windowWidth, strideHeight, strideWidth) = (window.0, window.1, strides.0, strides.1)
         (padTop, padBottom, padLeft, padRight) = (top, bottom, left, right)
         (dilationHeight, dilationWidth) = (dilation.0, dilation.1)
-        outputHeight = (h + top + bottom - effH) / strides.0 + 1
-        outputWidth = (w + left + right - effW) / strides.1 + 1
+        outputHeight = (h + top + bottom - effH - 1) / strides.0 + 1
+        outputWidth = (w + left + right - effW - 1) / strides.1 + 1
     }
 
     /// The attributes of an op record for this window: kernel, strides, pads (top, bottom, left,
@@ -79,14 +99,15 @@ public struct WindowGeometry: Sendable, Equatable {
 /// Returns the output height and width of a convolution or pooling window slid over an image of
 /// `height`×`width`, without computing anything else.
 ///
-/// - Precondition: positive window, strides and dilation; the window fits the padded image
-///   (`op` names the caller in the message).
+/// - Throws: ``NablaError`` (`.invalidArgument`, naming `op`) unless the window, strides and
+///   dilation are positive and the window fits the padded image.
 public func windowOutputSize(
     height: Int, width: Int, window: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int) = (1, 1),
     op: String
-) -> (Int, Int) {
-    let geometry = WindowGeometry(
-        input: [1, height, width, 1], window: window, strides: strides, padding: padding, dilation: dilation, op: op)
+) throws(NablaError) -> (Int, Int) {
+    let geometry = try WindowGeometry(
+        checking: [1, height, width, 1], window: window, strides: strides, padding: padding, dilation: dilation,
+        op: op)
     return (geometry.outputHeight, geometry.outputWidth)
 }
 

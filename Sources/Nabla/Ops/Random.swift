@@ -31,6 +31,19 @@ public final class RandomGenerator: @unchecked Sendable {
         return stream
     }
 
+    /// Returns a seed derived from `seed` and two more words: distinct inputs give unrelated seeds
+    /// (the SplitMix64 finaliser over the combined words). Loaders and `fit` seed each epoch this
+    /// way, so epoch `e`'s randomness depends on `(seed, e)` alone and a run can resume at any epoch.
+    public static func derivedSeed(_ seed: UInt64, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* (a &+ 1) &+ b &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Returns a fresh seed derived from this generator's seed and its next stream number.
+    public func nextSeed() -> UInt64 { Self.derivedSeed(seed, nextStream(), 0x5345_4544) }
+
     /// Returns a random permutation of `0..<count` (Fisher–Yates over one draw of uniforms).
     public func permutation(_ count: Int) -> [Int] {
         var order = Array(0..<count)
@@ -62,6 +75,15 @@ public enum Random {
     /// generator seeded with `value`, without touching the global one.
     public static func withSeed<Result>(_ value: UInt64, _ body: () throws -> Result) rethrows -> Result {
         try RandomGenerator.$scoped.withValue(RandomGenerator(seed: value), operation: body)
+    }
+
+    /// Runs `body` with every random draw that takes the default generator coming from `generator`.
+    public static func withGenerator<Result>(
+        _ generator: RandomGenerator, _ body: () throws -> Result
+    ) rethrows
+        -> Result
+    {
+        try RandomGenerator.$scoped.withValue(generator, operation: body)
     }
 }
 

@@ -74,13 +74,7 @@ public struct DataLoader: Sendable {
         return RandomGenerator(seed: Self.mix(seed, UInt64(epoch), 0x5348_5546)).permutation(dataset.count)
     }
 
-    static func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
-        // SplitMix64 finaliser over the combined words: distinct inputs give unrelated seeds.
-        var z = a &+ 0x9E37_79B9_7F4A_7C15 &* (b &+ 1) &+ c &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    static func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 { RandomGenerator.derivedSeed(a, b, c) }
 
     /// Reads and transforms batch `index` of an epoch whose order is `order`.
     func makeBatch(_ index: Int, order: [Int], epoch: Int) throws -> Batch {

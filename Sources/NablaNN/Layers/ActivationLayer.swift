@@ -11,3 +11,10 @@ public final class ActivationLayer: Layer, @unchecked Sendable {
 
     public override func forward(_ input: Tensor) -> Tensor { activation(input) }
 }
+
+extension ActivationLayer: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["activation": .string(activation.description)]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        ActivationLayer(try config.activation())
+    }
+}

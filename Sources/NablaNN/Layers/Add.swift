@@ -11,3 +11,7 @@ public final class Add: Layer, @unchecked Sendable {
         return inputs.dropFirst().reduce(inputs[0], +)
     }
 }
+
+extension Add: SerializableLayer {
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer { Add() }
+}

@@ -10,3 +10,11 @@ public final class AvgPool2D: Pooling2D, @unchecked Sendable {
         avgPool2d(input, poolSize: poolSize.pair, strides: strides?.pair, padding: padding)
     }
 }
+
+extension AvgPool2D: SerializableLayer {
+    public var config: LayerConfig { poolingConfig }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        let (size, strides, padding) = try poolingArguments(config)
+        return AvgPool2D(poolSize: size, strides: strides, padding: padding)
+    }
+}

@@ -22,13 +22,13 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
         super.init(name: name)
     }
 
-    public override func build(inputShape: [Int]) -> [Int] {
-        require(!inputShape.isEmpty, "\(name): needs a channel axis, got per-example shape \(inputShape)")
+    public override func build(inputShape: [Int]) throws -> [Int] {
+        try check(!inputShape.isEmpty, "\(name): needs a channel axis, got per-example shape \(inputShape)")
         let c = inputShape[inputShape.count - 1]
-        gamma = addParameter("gamma", Tensor.ones([c]))
-        beta = addParameter("beta", Tensor.zeros([c]))
-        movingMean = addParameter("moving_mean", Tensor.zeros([c]), trainable: false)
-        movingVariance = addParameter("moving_variance", Tensor.ones([c]), trainable: false)
+        gamma = try addParameter("gamma", shape: [c], initializer: .ones)
+        beta = try addParameter("beta", shape: [c], initializer: .zeros)
+        movingMean = try addParameter("moving_mean", shape: [c], initializer: .zeros, trainable: false)
+        movingVariance = try addParameter("moving_variance", shape: [c], initializer: .ones, trainable: false)
         return inputShape
     }
 
@@ -49,5 +49,13 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
             movingVariance.value.assign(movingVariance.value * momentum + unbiased * (1 - momentum))
         }
         return y
+    }
+}
+
+extension BatchNormalization: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["momentum": JSONValue(momentum), "epsilon": JSONValue(epsilon)]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        BatchNormalization(
+            momentum: try config.float("momentum", in: 0...1), epsilon: try config.float("epsilon", in: 0...1))
     }
 }

@@ -15,3 +15,10 @@ public final class Concatenate: Layer, @unchecked Sendable {
         return concat(inputs, axis: axis)
     }
 }
+
+extension Concatenate: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["axis": JSONValue(axis)]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        Concatenate(axis: try config.int("axis", in: -8...8))
+    }
+}

@@ -39,17 +39,18 @@ public final class Conv2D: Layer, @unchecked Sendable {
         super.init(name: name)
     }
 
-    public override func build(inputShape: [Int]) -> [Int] {
-        require(
+    public override func build(inputShape: [Int]) throws -> [Int] {
+        try check(
             inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         let channels = inputShape[2]
-        require(channels % groups == 0, "\(name): \(channels) input channels do not split into \(groups) groups")
-        weight = addParameter(
-            "weight", kernelInitializer([kernelSize.height, kernelSize.width, channels / groups, filters]))
-        if useBias { bias = addParameter("bias", biasInitializer([filters])) }
-        let (oh, ow) = windowOutputSize(
+        try check(channels % groups == 0, "\(name): \(channels) input channels do not split into \(groups) groups")
+        let (oh, ow) = try windowOutputSize(
             height: inputShape[0], width: inputShape[1], window: kernelSize.pair, strides: strides.pair,
             padding: padding, dilation: dilation.pair, op: name)
+        weight = try addParameter(
+            "weight", shape: [kernelSize.height, kernelSize.width, channels / groups, filters],
+            initializer: kernelInitializer)
+        if useBias { bias = try addParameter("bias", shape: [filters], initializer: biasInitializer) }
         return [oh, ow, filters]
     }
 
@@ -59,5 +60,27 @@ public final class Conv2D: Layer, @unchecked Sendable {
             input, weight.value, strides: strides.pair, padding: padding, dilation: dilation.pair, groups: groups)
         if let bias { y = y + bias.value }
         return activation(y)
+    }
+}
+
+extension Conv2D: SerializableLayer {
+    public var config: LayerConfig {
+        LayerConfig([
+            "filters": JSONValue(filters), "kernel_size": JSONValue(kernelSize), "strides": JSONValue(strides),
+            "padding": JSONValue(padding), "dilation": JSONValue(dilation), "groups": JSONValue(groups),
+            "activation": .string(activation.description), "use_bias": .bool(useBias),
+            "kernel_initializer": .string(kernelInitializer.name), "bias_initializer": .string(biasInitializer.name),
+        ])
+    }
+
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        let filters = try config.int("filters"), groups = try config.int("groups")
+        guard filters % groups == 0 else { throw config.error("groups", "must divide filters (\(filters))") }
+        return Conv2D(
+            filters: filters, kernelSize: try config.size2D("kernel_size"), strides: try config.size2D("strides"),
+            padding: try config.padding(), dilation: try config.size2D("dilation"), groups: groups,
+            activation: try config.activation(), useBias: try config.bool("use_bias"),
+            kernelInitializer: try config.initializer("kernel_initializer"),
+            biasInitializer: try config.initializer("bias_initializer"))
     }
 }

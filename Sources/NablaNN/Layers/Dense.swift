@@ -27,12 +27,13 @@ public final class Dense: Layer, @unchecked Sendable {
         super.init(name: name)
     }
 
-    public override func build(inputShape: [Int]) -> [Int] {
-        require(
+    public override func build(inputShape: [Int]) throws -> [Int] {
+        try check(
             !inputShape.isEmpty,
             "\(name): Dense needs inputs of rank ≥ 2 ([batch, features]), got a per-example shape \(inputShape)")
-        weight = addParameter("weight", kernelInitializer([inputShape[inputShape.count - 1], units]))
-        if useBias { bias = addParameter("bias", biasInitializer([units])) }
+        weight = try addParameter(
+            "weight", shape: [inputShape[inputShape.count - 1], units], initializer: kernelInitializer)
+        if useBias { bias = try addParameter("bias", shape: [units], initializer: biasInitializer) }
         return Array(inputShape.dropLast()) + [units]
     }
 
@@ -41,5 +42,21 @@ public final class Dense: Layer, @unchecked Sendable {
         var y = matmul(input, weight.value)
         if let bias { y = y + bias.value }
         return activation(y)
+    }
+}
+
+extension Dense: SerializableLayer {
+    public var config: LayerConfig {
+        LayerConfig([
+            "units": JSONValue(units), "activation": .string(activation.description), "use_bias": .bool(useBias),
+            "kernel_initializer": .string(kernelInitializer.name), "bias_initializer": .string(biasInitializer.name),
+        ])
+    }
+
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        Dense(
+            units: try config.int("units"), activation: try config.activation(), useBias: try config.bool("use_bias"),
+            kernelInitializer: try config.initializer("kernel_initializer"),
+            biasInitializer: try config.initializer("bias_initializer"))
     }
 }

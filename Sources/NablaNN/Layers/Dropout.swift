@@ -17,3 +17,12 @@ public final class Dropout: Layer, @unchecked Sendable {
         isTraining ? dropout(input, rate: rate) : input
     }
 }
+
+extension Dropout: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["rate": JSONValue(rate)]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        let rate = try config.float("rate", in: 0...1)
+        guard rate < 1 else { throw config.error("rate", "must be below 1") }
+        return Dropout(rate: rate)
+    }
+}

@@ -12,3 +12,11 @@ public final class MaxPool2D: Pooling2D, @unchecked Sendable {
         maxPool2d(input, poolSize: poolSize.pair, strides: strides?.pair, padding: padding)
     }
 }
+
+extension MaxPool2D: SerializableLayer {
+    public var config: LayerConfig { poolingConfig }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        let (size, strides, padding) = try poolingArguments(config)
+        return MaxPool2D(poolSize: size, strides: strides, padding: padding)
+    }
+}

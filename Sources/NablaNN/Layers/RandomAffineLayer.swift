@@ -18,8 +18,8 @@ public class RandomAffineLayer: Layer, @unchecked Sendable {
     func outputSize(h: Int, w: Int) -> (Int, Int) { (h, w) }
     func inference(_ input: Tensor) -> Tensor { input }
 
-    public override func build(inputShape: [Int]) -> [Int] {
-        require(
+    public override func build(inputShape: [Int]) throws -> [Int] {
+        try check(
             inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         let (h, w) = outputSize(h: inputShape[0], w: inputShape[1])
         return [h, w, inputShape[2]]

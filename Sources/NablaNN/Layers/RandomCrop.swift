@@ -32,3 +32,14 @@ public final class RandomCrop: RandomAffineLayer, @unchecked Sendable {
         return input.slice(axis: 1, start: top, end: top + height).slice(axis: 2, start: left, end: left + width)
     }
 }
+
+extension RandomCrop: SerializableLayer {
+    public var config: LayerConfig {
+        LayerConfig(["height": JSONValue(height), "width": JSONValue(width), "padding": JSONValue(padding)])
+    }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        RandomCrop(
+            height: try config.int("height"), width: try config.int("width"),
+            padding: try config.int("padding", in: 0...LayerConfig.maxSize))
+    }
+}

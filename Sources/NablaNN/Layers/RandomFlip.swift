@@ -18,3 +18,10 @@ public final class RandomFlip: RandomAffineLayer, @unchecked Sendable {
             horizontal: horizontal && draws[draws.startIndex + 1] < 0.5)
     }
 }
+
+extension RandomFlip: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["horizontal": .bool(horizontal), "vertical": .bool(vertical)]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        RandomFlip(horizontal: try config.bool("horizontal"), vertical: try config.bool("vertical"))
+    }
+}

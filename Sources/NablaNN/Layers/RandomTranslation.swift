@@ -20,3 +20,17 @@ public final class RandomTranslation: RandomAffineLayer, @unchecked Sendable {
             dx: widthFactor * Float(w) * (2 * draws[draws.startIndex + 1] - 1))
     }
 }
+
+extension RandomTranslation: SerializableLayer {
+    public var config: LayerConfig {
+        LayerConfig([
+            "height_factor": JSONValue(heightFactor), "width_factor": JSONValue(widthFactor), "fill": JSONValue(fill),
+        ])
+    }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        RandomTranslation(
+            heightFactor: try config.float("height_factor", in: 0...1),
+            widthFactor: try config.float("width_factor", in: 0...1),
+            fill: try config.fill())
+    }
+}

@@ -16,3 +16,12 @@ public final class RandomZoom: RandomAffineLayer, @unchecked Sendable {
         AffineMatrix.zoom(height: h, width: w, scale: 1 + factor * (2 * draws[draws.startIndex] - 1))
     }
 }
+
+extension RandomZoom: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["factor": JSONValue(factor), "fill": JSONValue(fill)]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        let factor = try config.float("factor", in: 0...1)
+        guard factor < 1 else { throw config.error("factor", "must be below 1") }
+        return RandomZoom(factor: factor, fill: try config.fill())
+    }
+}

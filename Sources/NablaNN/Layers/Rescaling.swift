@@ -20,3 +20,10 @@ public final class Rescaling: Layer, @unchecked Sendable {
         return offset == 0 ? x : x + offset
     }
 }
+
+extension Rescaling: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["scale": JSONValue(scale), "offset": JSONValue(offset)]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        Rescaling(scale: try config.float("scale"), offset: try config.float("offset"))
+    }
+}

@@ -9,8 +9,8 @@ public final class ZeroPadding2D: Layer, @unchecked Sendable {
         super.init(name: name)
     }
 
-    public override func build(inputShape: [Int]) -> [Int] {
-        require(
+    public override func build(inputShape: [Int]) throws -> [Int] {
+        try check(
             inputShape.count == 3, "\(name): expected NHWC input [batch, H, W, C], got per-example shape \(inputShape)")
         return [
             inputShape[0] + padding.top + padding.bottom, inputShape[1] + padding.left + padding.right, inputShape[2],
@@ -19,5 +19,12 @@ public final class ZeroPadding2D: Layer, @unchecked Sendable {
 
     public override func forward(_ input: Tensor) -> Tensor {
         input.padded([(0, 0), (padding.top, padding.bottom), (padding.left, padding.right), (0, 0)])
+    }
+}
+
+extension ZeroPadding2D: SerializableLayer {
+    public var config: LayerConfig { LayerConfig(["padding": JSONValue([padding.top, padding.left])]) }
+    public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
+        ZeroPadding2D(padding: try config.size2D("padding", in: 0...LayerConfig.maxSize))
     }
 }

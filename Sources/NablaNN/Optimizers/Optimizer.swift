@@ -69,7 +69,7 @@ public final class OptimizerState: @unchecked Sendable {
     public var base: LearningRate
     /// A factor on the base rate, set when callbacks change the rate of a scheduled optimizer
     /// (``ReduceLROnPlateau`` on a cosine schedule keeps the schedule's shape, scaled).
-    public private(set) var learningRateScale: Float = 1
+    public internal(set) var learningRateScale: Float = 1
     /// Decoupled weight decay and clipping.
     public var options: OptimizerOptions
     /// Run in order on the gradients before each update.

@@ -1,8 +1,10 @@
 /// The value of every metric at the end of every epoch, for training (`loss`, `accuracy`, …) and
 /// validation (`val_loss`, `val_accuracy`, …).
-public struct History: Sendable, Equatable {
+public struct History: Sendable, Equatable, Codable {
     /// One dictionary of metric values per epoch, in order.
     public internal(set) var epochs: [[String: Double]] = []
+
+    public init(epochs: [[String: Double]] = []) { self.epochs = epochs }
 
     /// The values of one metric, by epoch.
     public subscript(metric: String) -> [Double] { epochs.compactMap { $0[metric] } }

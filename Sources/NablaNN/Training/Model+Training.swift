@@ -7,31 +7,41 @@ import Nabla
 // callback that asks for every batch), so a GPU is not made to wait after every batch.
 
 extension Model {
-    /// Trains the model on the batches of `data` for `epochs` passes: Keras's `fit(dataset)`.
+    /// Trains the model on the batches of `data` until epoch `epochs`: Keras's `fit(dataset)`.
     ///
-    /// Epoch `e` trains on `data.makeEpoch(e)`. `seed` decides the model's own randomness
-    /// (dropout); the source decides the order and augmentation. Validation data, when given, is
-    /// evaluated after each epoch as `val_*`.
+    /// Epoch `e` (from `initialEpoch`, 0-based) trains on `data.makeEpoch(e)`. The model's own
+    /// randomness in epoch `e` (dropout, augmentation layers) comes from a generator seeded by
+    /// `(seed, e)`, so a run resumed at an epoch boundary (``loadCheckpoint(from:)``, then `fit` with
+    /// its `initialEpoch` and `seed`) repeats the uninterrupted run bit for bit. Without `seed`, one
+    /// is drawn from the current generator. Validation data, when given, is evaluated after each
+    /// epoch as `val_*`.
     ///
     /// - Throws: ``NablaError`` when the model was not compiled, a batch does not fit the model or
     ///   the loss (naming the batch), a batch cannot be read (naming the file and example), or a
     ///   callback or gradient hook throws.
     @discardableResult
     public func fit(
-        _ data: some BatchSource, epochs: Int = 1, validationData: (any BatchSource)? = nil,
+        _ data: some BatchSource, epochs: Int = 1, initialEpoch: Int = 0, validationData: (any BatchSource)? = nil,
         callbacks: [any Callback] = [], verbose: ProgressDisplay.Mode = .automatic, seed: UInt64? = nil
     ) throws -> History {
         guard let optimizer, let loss else {
             throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
         }
-        guard epochs >= 0 else { throw NablaError(.invalidArgument, "fit: epochs \(epochs) must not be negative") }
+        guard epochs >= 0, (0...max(epochs, 0)).contains(initialEpoch) else {
+            throw NablaError(
+                .invalidArgument,
+                "fit: epochs \(epochs) and initialEpoch \(initialEpoch) must satisfy 0 ≤ initialEpoch ≤ epochs")
+        }
         // Targets held in memory are checked once, before anything trains.
         let checks = TargetChecks(
             training: try checkTargets(of: data, loss),
             validation: try validationData.map { try checkTargets(of: $0, loss) } ?? false)
-        let run = { try self.trainEpochs(epochs, data, validationData, checks, callbacks, verbose, optimizer, loss) }
-        guard let seed else { return try run() }
-        return try Random.withSeed(seed, run)
+        let seed = seed ?? RandomGenerator.current.nextSeed()
+        // A resumed run continues the history of the checkpoint it was loaded from.
+        let prior = progress.flatMap { $0.seed == seed && $0.epochs == initialEpoch ? $0.history : nil }
+        progress = TrainingProgress(seed: seed, epochs: initialEpoch, history: prior ?? History())
+        return try trainEpochs(
+            initialEpoch..<epochs, data, validationData, checks, callbacks, verbose, optimizer, loss, seed)
     }
 
     /// Returns the loss and metrics over one pass of `data`, in inference mode.
@@ -72,10 +82,27 @@ extension Model {
         guard batch.inputs.dtype == .float32 || convertsIntegerInputs else {
             throw NablaError(
                 .invalidArgument,
-                "\(what) batch \(index) holds \(batch.inputs.dtype) images; give the loader a transform that makes float32 (Rescale()), or start the model with a Rescaling layer"
+                "\(what) batch \(index) holds \(batch.inputs.dtype) values but the model's first layer takes float32; start the model with Rescaling(scale: 1.0 / 255), which takes raw 0–255 pixels (Nabla's convention: data stays raw, the model rescales)"
             )
         }
         try checkInput(batch.inputs, "\(what) batch \(index)")
+        if inputSpec == nil {
+            inputSpec = InputSpec(shape: Array(batch.inputs.shape.dropFirst()), dtype: batch.inputs.dtype)
+        }
+    }
+
+    /// Refuses training data already scaled to [0, 1] for a model that rescales raw 0–255 pixels
+    /// itself: the double scaling that trains without error and silently loses accuracy.
+    private func checkScaling(_ batch: TrainingBatch) throws {
+        guard batch.inputs.dtype == .float32, let first = firstLayer as? Rescaling, first.scale > 0,
+            first.scale <= 1.0 / 100
+        else { return }
+        let largest = withoutGradients { batch.inputs.max().item() }
+        guard largest <= 1 else { return }
+        throw NablaError(
+            .invalidArgument,
+            "training batch 0 holds values in [0, 1] (largest \(largest)), but the model's first layer '\(first.name)' multiplies by \(first.scale) itself and so expects raw 0–255 pixels; remove Rescale() from the data's transforms (Nabla's convention: data stays raw, the model rescales)"
+        )
     }
 
     /// Whether each batch's targets must still be checked, for training and validation data.
@@ -93,16 +120,18 @@ extension Model {
     }
 
     private func trainEpochs(
-        _ epochs: Int, _ data: some BatchSource, _ validation: (any BatchSource)?, _ checks: TargetChecks,
-        _ callbacks: [any Callback], _ verbose: ProgressDisplay.Mode, _ optimizer: any Optimizer, _ loss: any Loss
+        _ epochs: Range<Int>, _ data: some BatchSource, _ validation: (any BatchSource)?, _ checks: TargetChecks,
+        _ callbacks: [any Callback], _ verbose: ProgressDisplay.Mode, _ optimizer: any Optimizer, _ loss: any Loss,
+        _ seed: UInt64
     ) throws -> History {
-        let display = ProgressDisplay(mode: verbose, epochs: epochs, steps: data.batchesPerEpoch ?? 0)
+        let display = ProgressDisplay(mode: verbose, epochs: epochs.upperBound, steps: data.batchesPerEpoch ?? 0)
         let batchLogs = callbacks.contains { $0.wantsBatchLogs }
         var history = History()
         stopTraining = false
         for callback in callbacks { try callback.onTrainBegin(model: self) }
-        for epoch in 0..<epochs where !stopTraining {
+        for epoch in epochs where !stopTraining {
             for callback in callbacks { try callback.onEpochBegin(epoch, model: self) }
+            let generator = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, UInt64(epoch), 0x4550_4F43))
             display.beginEpoch(epoch)
             isTraining = true
             let totals = RunningTotals(topKs: topKs)
@@ -111,7 +140,8 @@ extension Model {
             while !stopTraining, let batch = try stream.next() {
                 try checkBatch(batch, step, "training")
                 if checks.training { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
-                let predictions = self(batch.inputs)
+                if step == 0 && epoch == epochs.lowerBound { try checkScaling(batch) }
+                let predictions = Random.withGenerator(generator) { self(batch.inputs) }
                 let batchLoss = loss(predictions, batch.targets, sampleWeights: batch.weights)
                 batchLoss.backward()
                 try optimizer.step(self)
@@ -139,6 +169,8 @@ extension Model {
             }
             logs["learning_rate"] = Double(optimizer.learningRate)
             history.epochs.append(logs)
+            progress?.history.epochs.append(logs)
+            progress?.epochs = epoch + 1
             display.endEpoch(epoch, logs: logs)
             for callback in callbacks { try callback.onEpochEnd(epoch, logs: logs, model: self) }
         }

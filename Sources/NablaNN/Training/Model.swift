@@ -14,6 +14,23 @@ open class Model: Layer, @unchecked Sendable {
     public private(set) var metrics: [MetricKind] = []
     /// Set by a callback to end training.
     public var stopTraining = false
+    /// The names of the output classes, saved with the model (predictions print them).
+    public var classNames: [String]?
+    /// What the model takes: set by the first training batch when not given, saved with the model.
+    public var inputSpec: InputSpec?
+    /// How a raw image becomes the model's input, saved with the model; when nil, a model with an
+    /// image input of 1 or 3 channels takes raw 0–255 pixels (Nabla's convention).
+    public var preprocessing: Preprocessing?
+    /// Where training stands: the seed, the epochs completed and their history (set by `fit`,
+    /// saved in checkpoints, restored by ``loadCheckpoint(from:)``).
+    public internal(set) var progress: TrainingProgress?
+
+    /// The first layer that has no sublayers (the one that meets the data).
+    var firstLayer: Layer {
+        var layer: Layer = self
+        while let child = layer.children.first { layer = child }
+        return layer
+    }
 
     /// Sets how the model trains.
     public func compile(optimizer: any Optimizer, loss: any Loss, metrics: [MetricKind] = []) {
@@ -28,7 +45,7 @@ open class Model: Layer, @unchecked Sendable {
             throw NablaError(.invalidArgument, "\(what) must have a batch dimension, got shape \(x.shape)")
         }
         let shape = Array(x.shape.dropFirst())
-        if inputShape == nil { ensureBuilt(inputShape: shape) }
+        if inputShape == nil { try buildChecked(inputShape: shape) }
         let first = children.first ?? self
         if let inputShape, inputShape != shape {
             throw NablaError(
@@ -43,7 +60,8 @@ open class Model: Layer, @unchecked Sendable {
     /// Each epoch shuffles the examples (with `seed`, the same order every run), runs the model in
     /// training mode, and ends with the metrics of the whole epoch and, when validation data is
     /// given (or split off: the last `validationSplit` of the examples, before shuffling), the same
-    /// metrics on it as `val_*`. `classWeights` scale each example's loss by its class.
+    /// metrics on it as `val_*`. `classWeights` scale each example's loss by its class. A run
+    /// resumed from a checkpoint passes the checkpoint's `initialEpoch` and `seed`.
     ///
     /// - Throws: ``NablaError`` before training when the data does not fit the model or the loss
     ///   (shapes, counts, labels out of range), or when the model was not compiled; errors that
@@ -52,7 +70,8 @@ open class Model: Layer, @unchecked Sendable {
     public func fit(
         x: Tensor, y: Tensor, batchSize: Int = 32, epochs: Int = 1, validationData: (x: Tensor, y: Tensor)? = nil,
         validationSplit: Float = 0, shuffle: Bool = true, classWeights: [Int: Float]? = nil,
-        callbacks: [any Callback] = [], verbose: ProgressDisplay.Mode = .automatic, seed: UInt64? = nil
+        callbacks: [any Callback] = [], verbose: ProgressDisplay.Mode = .automatic, seed: UInt64? = nil,
+        initialEpoch: Int = 0
     ) throws -> History {
         guard optimizer != nil, loss != nil else {
             throw NablaError(.invalidArgument, "\(name): call compile(optimizer:loss:metrics:) before fit")
@@ -78,13 +97,15 @@ open class Model: Layer, @unchecked Sendable {
         // Shapes are checked here, where they are known whole; the targets, once, by fit(_:).
         try checkInput(trainX, "training input")
         if let validation { try checkInput(validation.x, "validation input") }
-        let shuffler = RandomGenerator(seed: seed.map { $0 &+ 0x9E37_79B9 } ?? UInt64.random(in: 0...UInt64.max))
+        let seed = seed ?? RandomGenerator.current.nextSeed()
+        let shuffler = RandomGenerator(seed: seed &+ 0x9E37_79B9)
         let data = TensorBatches(
             inputs: trainX, targets: trainY, weights: classWeights.map { sampleWeights(trainY, $0) },
             batchSize: batchSize, shuffle: shuffle, generator: shuffler)
         let validationBatches = validation.map { TensorBatches(inputs: $0.x, targets: $0.y, batchSize: batchSize) }
         return try fit(
-            data, epochs: epochs, validationData: validationBatches, callbacks: callbacks, verbose: verbose, seed: seed)
+            data, epochs: epochs, initialEpoch: initialEpoch, validationData: validationBatches, callbacks: callbacks,
+            verbose: verbose, seed: seed)
     }
 
     /// Returns the loss and metrics of the model on `x` and `y`, in inference mode.

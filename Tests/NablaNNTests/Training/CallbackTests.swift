@@ -29,7 +29,7 @@ import Testing
     @Test func modelCheckpointSavesOnlyImprovementsAndLoadsBack() throws {
         let folder = Self.folder()
         let checkpoint = ModelCheckpoint(
-            path: "\(folder)/model-{epoch}.nabla", monitor: "val_accuracy", saveBestOnly: true)
+            path: "\(folder)/model-{epoch}.nabla", monitor: "val_accuracy", saveBestOnly: true, weightsOnly: true)
         let model = Toy.model()
         for (epoch, accuracy) in [0.5, 0.4, 0.7].enumerated() {
             try checkpoint.onEpochEnd(epoch, logs: ["val_accuracy": accuracy], model: model)

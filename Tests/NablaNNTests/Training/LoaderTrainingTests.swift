@@ -102,6 +102,8 @@ import Testing
             images: pixels, labels: Tensor((0..<8).map { Int64($0 % 3) }), classNames: ["a", "b", "c"])
         #expect {
             try Self.compiled().fit(DataLoader(data, batchSize: 4), verbose: .silent)
-        } throws: { "\($0)".contains("training batch 0 holds uint8") && "\($0)".contains("Rescale()") }
+        } throws: {
+            "\($0)".contains("training batch 0 holds uint8") && "\($0)".contains("Rescaling(scale: 1.0 / 255)")
+        }
     }
 }

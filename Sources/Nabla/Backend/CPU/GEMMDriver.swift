@@ -33,7 +33,7 @@ public enum GEMM {
                 FileHandle.standardError.write(
                     Data("nabla: NABLA_BLAS=\(mode) is not one of auto, builtin, openblas; using auto\n".utf8))
             }
-            if nbl_gemm_isa() != Int32(NBL_ISA_PORTABLE) { return .builtin }
+            if nbl_cpu_best_isa() != Int32(NBL_ISA_PORTABLE) { return .builtin }
             return loadSystemBLAS() ? .openblas : .builtin
         }
     }()
@@ -59,7 +59,8 @@ public enum GEMM {
 
     /// Runs `body` with the built-in micro-kernel forced onto `isa` (one of ``supportedISAs``).
     ///
-    /// For tests that check every path; not safe to call while other threads multiply.
+    /// For tests that check every path. Only the calling thread uses `isa`, and `body`'s kernels all
+    /// run on it, so work on other threads at the same time keeps the default.
     public static func withBuiltinISA<Result>(_ isa: String, _ body: () throws -> Result) rethrows -> Result {
         let code: Int32 =
             switch isa {
@@ -67,10 +68,11 @@ public enum GEMM {
             case "neon": Int32(NBL_ISA_NEON)
             default: Int32(NBL_ISA_PORTABLE)
             }
-        let previous = nbl_gemm_isa()
         require(nbl_gemm_set_isa(code) == 1, "GEMM.withBuiltinISA: this machine cannot run \(isa)")
-        defer { _ = nbl_gemm_set_isa(previous) }
-        return try body()
+        defer { _ = nbl_gemm_set_isa(-1) }
+        // The choice holds for this thread alone, so the work stays on it; other threads (other
+        // work running at the same time) keep the default.
+        return try ThreadPool.serially(body)
     }
 
     private static func isaName(_ code: Int32) -> String {

@@ -66,19 +66,24 @@ public final class EarlyStopping: Callback {
     }
 }
 
-/// Saves the model after each epoch (or only when `monitor` improves), atomically.
+/// Saves a checkpoint after each epoch (or only when `monitor` improves), atomically: the whole
+/// model with the optimizer's state and the training progress, so ``Model/loadCheckpoint(from:)``
+/// continues the run exactly (or, with `weightsOnly`, the weights alone, for models whose layers
+/// cannot describe themselves).
 ///
 /// `path` may contain `{epoch}` (1-based), replaced in each file name.
 public final class ModelCheckpoint: Callback {
-    public let path: String, monitor: String, saveBestOnly: Bool
+    public let path: String, monitor: String, saveBestOnly: Bool, weightsOnly: Bool
     let mode: MonitorMode
     private var best: Double?
     /// The files written, in order.
     public private(set) var saved: [String] = []
 
-    public init(path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, mode: MonitorMode = .automatic)
-    {
-        (self.path, self.monitor, self.saveBestOnly) = (path, monitor, saveBestOnly)
+    public init(
+        path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, weightsOnly: Bool = false,
+        mode: MonitorMode = .automatic
+    ) {
+        (self.path, self.monitor, self.saveBestOnly, self.weightsOnly) = (path, monitor, saveBestOnly, weightsOnly)
         self.mode = mode.resolved(for: monitor)
     }
 
@@ -93,7 +98,11 @@ public final class ModelCheckpoint: Callback {
             guard mode.improves(value, over: best, by: 0) else { return }
             best = value
         }
-        try model.save(to: file, metadata: ["epoch": String(epoch + 1)])
+        if weightsOnly {
+            try model.saveWeights(to: file, metadata: ["epoch": String(epoch + 1)])
+        } else {
+            try model.saveCheckpoint(to: file)
+        }
         saved.append(file)
     }
 }
@@ -143,22 +152,35 @@ public final class LearningRateScheduler: Callback {
     }
 }
 
-/// Appends each epoch's metrics to a CSV file: `epoch,` then the metric names, sorted.
+/// Writes each epoch's metrics to a CSV file: `epoch,` then the metric names, sorted.
+///
+/// With `append`, the rows of earlier epochs already in the file are kept (a resumed run continues
+/// its history; rows of epochs being trained again are dropped).
 public final class CSVLogger: Callback {
-    public let path: String
+    public let path: String, append: Bool
     private var columns: [String]?
     private var rows: [String] = []
 
-    public init(path: String) { self.path = path }
+    public init(path: String, append: Bool = false) { (self.path, self.append) = (path, append) }
 
     public func onTrainBegin(model: Model) throws { (columns, rows) = (nil, []) }
 
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], model: Model) throws {
-        let columns = self.columns ?? logs.keys.filter { $0 != "batch_loss" }.sorted()
-        if self.columns == nil {
-            self.columns = columns
-            rows.append((["epoch"] + columns).joined(separator: ","))
+        if columns == nil {
+            let old = append ? (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" : ""
+            let lines = old.split(separator: "\n").map(String.init)
+            let kept = lines.dropFirst().filter { line in
+                line.split(separator: ",").first.flatMap { Int($0) }.map { $0 < epoch } ?? false
+            }
+            if let header = lines.first, !kept.isEmpty {
+                columns = Array(header.split(separator: ",").dropFirst().map(String.init))
+                rows = [header] + kept
+            } else {
+                columns = logs.keys.filter { $0 != "batch_loss" }.sorted()
+                rows = [(["epoch"] + columns!).joined(separator: ",")]
+            }
         }
+        let columns = self.columns ?? []
         rows.append(([String(epoch)] + columns.map { logs[$0].map { String($0) } ?? "" }).joined(separator: ","))
         // Rewritten whole each epoch, atomically: a crash never leaves a torn line.
         try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: path)
