@@ -61,7 +61,7 @@ public enum Initializer: Sendable, Equatable {
         }
     }
 
-    /// The Keras name: `glorot_uniform`, `zeros`, `constant(0.1)`…
+    /// The Keras name, such as `glorot_uniform`, `zeros` or `constant(0.1)`.
     public var name: String {
         switch self {
         case .glorotUniform: "glorot_uniform"

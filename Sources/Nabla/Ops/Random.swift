@@ -31,8 +31,9 @@ public final class RandomGenerator: @unchecked Sendable {
         return stream
     }
 
-    /// Returns a seed derived from `seed` and two more words: distinct inputs give unrelated seeds
-    /// (the SplitMix64 finaliser over the combined words). Loaders and `fit` seed each epoch this
+    /// Returns a seed derived from `seed` and two more words.
+    ///
+    /// Distinct inputs give unrelated seeds (the SplitMix64 finaliser over the combined words). Loaders and `fit` seed each epoch this
     /// way, so epoch `e`'s randomness depends on `(seed, e)` alone and a run can resume at any epoch.
     public static func derivedSeed(_ seed: UInt64, _ a: UInt64, _ b: UInt64) -> UInt64 {
         var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* (a &+ 1) &+ b &* 0xBF58_476D_1CE4_E5B9

@@ -43,8 +43,9 @@ extension Model {
         try Safetensors.write(tensors, metadata: meta, to: path)
     }
 
-    /// Restores a checkpoint saved by ``saveCheckpoint(to:)`` into this built, compiled model:
-    /// weights, the optimizer's state, and ``progress``. Continue with `fit(…, initialEpoch:
+    /// Restores a checkpoint saved by ``saveCheckpoint(to:)`` into this built, compiled model.
+    ///
+    /// It sets the weights, the optimizer's state, and ``progress``. Continue with `fit(…, initialEpoch:
     /// progress.epochs, seed: progress.seed)` and the same data.
     ///
     /// - Throws: ``NablaError`` (naming the file) when the model is not built or compiled, the

@@ -329,8 +329,9 @@ extension Layer {
         try assign(tensors, path: path, exact: false)
     }
 
-    /// Sets every parameter from `tensors` by name; with `exact`, the file may hold no other
-    /// parameters. Nothing changes unless all fit.
+    /// Sets every parameter from `tensors` by name.
+    ///
+    /// With `exact`, the file may hold no other parameters. Nothing changes unless all fit.
     func assign(_ tensors: [String: Tensor], path: String, exact: Bool) throws {
         let targets = parameters()
         for (name, parameter) in targets {

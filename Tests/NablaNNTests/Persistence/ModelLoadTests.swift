@@ -17,8 +17,9 @@ final class Scale: Layer, SerializableLayer, @unchecked Sendable {
     }
 }
 
-/// A custom model that branches: two dense heads on one input, concatenated. Its sublayers come
-/// from its configuration, so the file holds only `units`.
+/// A custom model that branches: two dense heads on one input, concatenated.
+///
+/// Its sublayers come from its configuration, so the file holds only `units`.
 final class TwoHeads: Model, SerializableLayer, @unchecked Sendable {
     let units: Int
     let left: Dense, right: Dense, join = Concatenate()

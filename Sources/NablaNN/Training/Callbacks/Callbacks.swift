@@ -176,8 +176,9 @@ public final class CSVLogger: Callback {
                 columns = Array(header.split(separator: ",").dropFirst().map(String.init))
                 rows = [header] + kept
             } else {
-                columns = logs.keys.filter { $0 != "batch_loss" }.sorted()
-                rows = [(["epoch"] + columns!).joined(separator: ",")]
+                let names = logs.keys.filter { $0 != "batch_loss" }.sorted()
+                columns = names
+                rows = [(["epoch"] + names).joined(separator: ",")]
             }
         }
         let columns = self.columns ?? []
