@@ -45,6 +45,8 @@ let package = Package(
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),
         .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz"], resources: [.copy("Corpus")]),
-        .testTarget(name: "NablaCLITests", dependencies: ["NablaCLI", "NablaTestSupport"], exclude: ["Snapshots"]),
+        .testTarget(
+            name: "NablaCLITests", dependencies: ["NablaCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],
+            exclude: ["Snapshots"]),
     ]
 )

@@ -6,6 +6,8 @@ struct Nabla: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nabla",
         abstract: "Train, evaluate and benchmark deep-learning models.",
-        subcommands: [TrainCommand.self, DataCommand.self],
+        subcommands: [
+            TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, DataCommand.self,
+        ],
         defaultSubcommand: TrainCommand.self)
 }

@@ -72,7 +72,9 @@ public struct LayerConfig: Sendable, Equatable {
     public func int(_ key: String, in range: ClosedRange<Int> = 1...maxSize) throws -> Int {
         guard case .number(let x) = try value(key), let n = Int(exactly: x), range.contains(n) else {
             throw error(
-                key, "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(String(describing: values[key] ?? .null).prefix(64))")
+                key,
+                "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(String(describing: values[key] ?? .null).prefix(64))"
+            )
         }
         return n
     }

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Nabla
+import NablaData
+import NablaNN
+
+/// `nabla evaluate`: a saved model's loss, accuracy, per-class precision / recall / F1 and
+/// confusion matrix on a dataset.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Report a saved model's loss, accuracy, per-class metrics and confusion matrix on a dataset.",
+        discussion: ExitStatus.help)
+
+    @Argument(help: "A .nabla model file.")
+    var model: String
+
+    @Option(help: "The dataset.")
+    var dataset: DatasetName = .fashionMNIST
+
+    @Option(help: "The split.")
+    var split: SplitName = .test
+
+    @Option(name: .customLong("batch-size"), help: "Examples per batch (128, as nabla train evaluates).")
+    var batchSize = 128
+
+    @Option(help: "How to print the results.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536") }
+    }
+
+    func run() throws {
+        let network = try loadModel(model)
+        let data = try reportingErrors { try MNIST.load(dataset.variant, split: split.split) }
+        let classes = data.classNames.count
+        guard network.outputShape == [classes] else {
+            throw CLIError(
+                message:
+                    "\(model): the model has outputs \(network.outputShape ?? []) but \(dataset.rawValue) has \(classes) classes"
+            )
+        }
+        network.compile(
+            optimizer: SGD(), loss: SparseCategoricalCrossEntropy(fromLogits: !network.endsInSoftmax),
+            metrics: [.accuracy, .precision(.perClass), .recall(.perClass), .f1(.perClass)])
+        let logs = try reportingErrors { try network.evaluate(x: data.images, y: data.labels, batchSize: batchSize) }
+        let predicted = try reportingErrors { try network.predict(data.images, batchSize: batchSize) }
+            .argmax(axis: 1).toArray(Int64.self)
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        var support = [Int](repeating: 0, count: classes)
+        for (truth, guess) in zip(data.labels.toArray(Int64.self), predicted) {
+            confusion[Int(truth)][Int(guess)] += 1
+            support[Int(truth)] += 1
+        }
+        let names = network.classNames ?? data.classNames
+        let rows = (0..<classes).map { c in
+            ClassRow(
+                name: names[c], precision: logs["precision_\(c)"] ?? .nan, recall: logs["recall_\(c)"] ?? .nan,
+                f1: logs["f1_\(c)"] ?? .nan, support: support[c])
+        }
+        let report = Report(
+            model: model, dataset: dataset.rawValue, split: split.rawValue, examples: data.count,
+            loss: logs["loss"] ?? .nan, accuracy: logs["accuracy"] ?? .nan, classes: rows, confusion: confusion)
+        if format == .json { try printJSON(report) } else { print(report.text) }
+    }
+
+    struct ClassRow: Encodable {
+        let name: String
+        let precision: Double, recall: Double, f1: Double
+        let support: Int
+    }
+
+    struct Report: Encodable {
+        let model: String, dataset: String, split: String
+        let examples: Int
+        let loss: Double, accuracy: Double
+        let classes: [ClassRow]
+        /// Rows: the true class; columns: the predicted one.
+        let confusion: [[Int]]
+
+        var text: String {
+            let width = max(12, classes.map(\.name.count).max() ?? 0)
+            func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(n - s.count, 0)) + s }
+            var lines = [
+                "\(model) on \(dataset) \(split) (\(examples) examples)",
+                String(format: "loss %.4f - accuracy %.4f", loss, accuracy), "",
+                pad("class", width) + "  precision     recall         f1    support",
+            ]
+            for row in classes {
+                lines.append(
+                    pad(row.name, width)
+                        + String(format: " %10.4f %10.4f %10.4f %10d", row.precision, row.recall, row.f1, row.support))
+            }
+            lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
+            lines.append(pad("", width) + confusion.indices.map { pad(String($0), 6) }.joined())
+            for (c, row) in confusion.enumerated() {
+                lines.append(pad("\(classes[c].name) \(c)", width) + row.map { pad(String($0), 6) }.joined())
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}
+
+extension Model {
+    /// Whether the last layer ends in a softmax (outputs are probabilities, not logits).
+    var endsInSoftmax: Bool {
+        var layer: Layer = self
+        while let last = layer.children.last { layer = last }
+        if let dense = layer as? Dense { return dense.activation == .softmax }
+        if let conv = layer as? Conv2D { return conv.activation == .softmax }
+        if let activation = layer as? ActivationLayer { return activation.activation == .softmax }
+        return false
+    }
+}
