@@ -5,6 +5,9 @@ import Nabla
 import NablaData
 import NablaNN
 
+#if DEBUG
+    print("warning: this is a debug build; training runs orders of magnitude slower (swift run -c release …)")
+#endif
 let epochs = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 1
 let train = try MNIST.load(.fashion, split: .train)
 let test = try MNIST.load(.fashion, split: .test)
@@ -29,7 +32,15 @@ let history = try model.fit(
     callbacks: [EarlyStopping(monitor: "val_loss", patience: 2, restoreBestWeights: true)], seed: 42)
 print("validation accuracy by epoch:", history["val_accuracy"])
 
+let result = try model.evaluate(x: test.images, y: test.labels, batchSize: 128)
+print(String(format: "test accuracy %.4f", result["accuracy"] ?? .nan))
+
+// Saved with its architecture, class names and preprocessing, the model comes back with no code.
+model.classNames = test.classNames
+let path = FileManager.default.temporaryDirectory.appendingPathComponent("fashion-mnist-cnn.nabla").path
+try model.save(to: path)
+let loaded = try Model.load(path)
 // Predictions are class probabilities; argmax turns them into class names.
-let probabilities = try model.predict(test.images.slice(axis: 0, end: 5))
+let probabilities = try loaded.predict(test.images.slice(axis: 0, end: 5))
 let predicted = probabilities.argmax(axis: 1).toArray(Int64.self).map { test.classNames[Int($0)] }
-print("first five test images:", predicted)
+print("first five test images:", predicted, "saved to", path)

@@ -16,10 +16,21 @@ extension FuzzTargets {
                 Safetensors.encode([("a", Tensor([Int64(7)], shape: [1])), ("b", grey)]),
             ]
         case "modelfile":
-            let model = Sequential(inputShape: [4]) { Dense(units: 3) }
-            let path = "\(scratch)/seed.nabla"
-            try model.save(to: path)
-            return [try Data(contentsOf: URL(fileURLWithPath: path))]
+            let dense = Sequential(inputShape: [4]) { Dense(units: 3) }
+            let images = Sequential(inputShape: [6, 6, 1]) {
+                Rescaling(scale: 1.0 / 255)
+                Residual(Sequential { Conv2D(filters: 1, kernelSize: 3, padding: .same) }, activation: .relu)
+                BatchNormalization()
+                MaxPool2D()
+                Flatten()
+                Dense(units: 2, activation: .softmax)
+            }
+            images.classNames = ["a", "b"]
+            return try [dense, images].enumerated().map { index, model in
+                let path = "\(scratch)/seed\(index).nabla"
+                try model.save(to: path)
+                return try Data(contentsOf: URL(fileURLWithPath: path))
+            }
         case "idx": return [idx(grey.reshaped([1, 4, 4]).toArray(UInt8.self), type: 0x08, shape: [1, 4, 4])]
         case "idxstream":
             let images = idx((0..<32).map { UInt8($0) }, type: 0x08, shape: [2, 4, 4])

@@ -81,10 +81,17 @@ public enum FuzzTargets {
             IDXStreamingDataset(images: images, labels: labels, classNames: (0..<10).map(String.init)).makeStream())
     }
 
-    /// The input as the weights of a small model.
+    /// The input as a whole model file (rebuilt from its architecture, then run on one example),
+    /// and as the weights of a small model built in code.
     private static func modelFile(_ data: Data) throws {
+        let path = try scratchFile(data, "model.nabla")
+        if let model = try? Model.load(path), let shape = model.inputShape,
+            shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) <= 1 << 16
+        {
+            _ = try? model.predict(Tensor.zeros([1] + shape))
+        }
         let model = Sequential(inputShape: [4]) { Dense(units: 3) }
-        try model.loadWeights(from: try scratchFile(data, "model.nabla"))
+        try model.loadWeights(from: path)
     }
 
     /// The input as the only image of a one-class folder, read at 16×16.
