@@ -82,13 +82,16 @@ public enum FuzzTargets {
     }
 
     /// The input as a whole model file (rebuilt from its architecture, then run on one example),
-    /// and as the weights of a small model built in code.
+    /// else as the weights of a small model built in code.
     private static func modelFile(_ data: Data) throws {
         let path = try scratchFile(data, "model.nabla")
-        if let model = try? Model.load(path), let shape = model.inputShape,
-            shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) <= 1 << 16
-        {
-            _ = try? model.predict(Tensor.zeros([1] + shape))
+        if let model = try? Model.load(path) {
+            if let shape = model.inputShape,
+                shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) <= 1 << 16
+            {
+                _ = try model.predict(Tensor.zeros([1] + shape))
+            }
+            return
         }
         let model = Sequential(inputShape: [4]) { Dense(units: 3) }
         try model.loadWeights(from: path)

@@ -17,6 +17,13 @@ public final class RandomCrop: RandomAffineLayer, @unchecked Sendable {
         super.init(fill: .constant(0), name: name)
     }
 
+    public override func build(inputShape: [Int]) throws -> [Int] {
+        try check(
+            inputShape.count == 3 && inputShape[0] >= height && inputShape[1] >= width,
+            "\(name): the crop \(height)×\(width) needs NHWC input at least as large, got per-example shape \(inputShape)")
+        return try super.build(inputShape: inputShape)
+    }
+
     override var drawsPerImage: Int { 2 }
     override func outputSize(h: Int, w: Int) -> (Int, Int) { (height, width) }
     override func matrix(h: Int, w: Int, draws: ArraySlice<Float>) -> [Float] {
