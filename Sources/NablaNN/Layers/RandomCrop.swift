@@ -20,7 +20,8 @@ public final class RandomCrop: RandomAffineLayer, @unchecked Sendable {
     public override func build(inputShape: [Int]) throws -> [Int] {
         try check(
             inputShape.count == 3 && inputShape[0] >= height && inputShape[1] >= width,
-            "\(name): the crop \(height)×\(width) needs NHWC input at least as large, got per-example shape \(inputShape)")
+            "\(name): the crop \(height)×\(width) needs NHWC input at least as large, got per-example shape \(inputShape)"
+        )
         return try super.build(inputShape: inputShape)
     }
 
