@@ -48,7 +48,7 @@ enum DatasetName: String, ExpressibleByArgument, CaseIterable, Codable {
 
 /// The optimizers `nabla train` offers.
 enum OptimizerName: String, ExpressibleByArgument, CaseIterable, Codable {
-    case adam, adamw, sgd, rmsprop, adagrad
+    case adam, adamw, sgd, rmsprop, adagrad, adadelta
 }
 
 /// The learning-rate schedules `nabla train` offers.

@@ -4,6 +4,8 @@ import Nabla
 public enum Activation: Sendable, Equatable, CustomStringConvertible {
     case linear
     case relu
+    /// `min(max(x, 0), 6)` (MobileNet's).
+    case relu6
     case sigmoid
     case tanh
     /// Softmax over the last axis.
@@ -18,6 +20,7 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .linear: x
         case .relu: x.relu()
+        case .relu6: x.clamp(min: 0, max: 6)
         case .sigmoid: x.sigmoid()
         case .tanh: x.tanh()
         case .softmax: x.softmax(axis: -1)
@@ -32,6 +35,7 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .linear: "linear"
         case .relu: "relu"
+        case .relu6: "relu6"
         case .sigmoid: "sigmoid"
         case .tanh: "tanh"
         case .softmax: "softmax"
@@ -45,7 +49,8 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
     /// Parses a ``description``: `relu`, `leaky_relu(0.3)`, `elu(1.0)`…; nil for anything else.
     public init?(name: String) {
         let simple: [String: Activation] = [
-            "linear": .linear, "relu": .relu, "sigmoid": .sigmoid, "tanh": .tanh, "softmax": .softmax, "gelu": .gelu,
+            "linear": .linear, "relu": .relu, "relu6": .relu6, "sigmoid": .sigmoid, "tanh": .tanh, "softmax": .softmax,
+            "gelu": .gelu,
             "swish": .swish,
         ]
         if let activation = simple[name] {

@@ -213,6 +213,13 @@ open class Layer: @unchecked Sendable {
         return forward(input)
     }
 
+    /// The sum of the regularization penalties of this layer and its sublayers (a scalar), nil
+    /// when none has one; training adds it to the loss.
+    open var regularizationLoss: Tensor? {
+        let parts = children.compactMap(\.regularizationLoss)
+        return parts.first.map { first in parts.dropFirst().reduce(first, +) }
+    }
+
     /// Clears the gradients of every parameter.
     public func zeroGradients() {
         for (_, p) in parameters() { p.value.zeroGradient() }

@@ -25,12 +25,29 @@ public final class Sequential: Model, @unchecked Sendable {
     public init(inputShape: [Int]? = nil, name: String? = nil, @LayerBuilder _ layers: () -> [Layer]) {
         super.init(name: name)
         for layer in layers() { addChild(layer) }
-        if let inputShape { ensureBuilt(inputShape: inputShape) }
+        if !Sequential.buildsLater, let shape = inputShape ?? (children.first as? InputLayer)?.shape {
+            ensureBuilt(inputShape: shape)
+        }
+    }
+
+    @TaskLocal static var buildsLater = false
+
+    /// Runs `body` with every ``Sequential`` it makes left unbuilt even when given an input shape,
+    /// so that code which must not stop on a shape that does not fit (a model from a file, a zoo
+    /// model for data of another size) can build it with ``Layer/buildChecked(inputShape:)``.
+    public static func leavingUnbuilt<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try $buildsLater.withValue(true, operation: body)
     }
 
     public override func build(inputShape: [Int]) throws -> [Int] {
         var shape = inputShape
-        for layer in layers { shape = try layer.buildChecked(inputShape: shape) }
+        for layer in layers {
+            do { shape = try layer.buildChecked(inputShape: shape) } catch var error as NablaError {
+                // The path to the layer: "vgg16: block5: max_pool2d: …".
+                error.message = "\(name): " + error.message
+                throw error
+            }
+        }
         return shape
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 // Geometric resampling of NHWC images: one affine map per image (flip, crop, zoom, translation,
 // rotation) and bilinear resize. These feed data augmentation; they record no gradient.
 
@@ -100,6 +102,13 @@ public enum AffineMatrix {
     public static func zoom(height: Int, width: Int, scale s: Float) -> [Float] {
         let cy = Float(height - 1) / 2, cx = Float(width - 1) / 2
         return [s, 0, cy - s * cy, 0, s, cx - s * cx]
+    }
+
+    /// Shears by `angle` radians about the centre: each row shifts sideways by `tan(angle)` times
+    /// its distance from the centre row.
+    public static func shear(height: Int, width: Int, angle: Float) -> [Float] {
+        let t = Float(Foundation.tan(Double(angle))), cy = Float(height - 1) / 2
+        return [1, 0, 0, t, 1, -t * cy]
     }
 
     /// Shifts the content by whole pixels (`dy` down, `dx` right; fractions are rounded).

@@ -34,6 +34,7 @@ struct TrainSettings: Codable, Equatable {
         case .sgd: return SGD(learningRate: learningRate, momentum: 0.9, schedule: decay)
         case .rmsprop: return RMSProp(learningRate: learningRate, schedule: decay)
         case .adagrad: return Adagrad(learningRate: learningRate, schedule: decay)
+        case .adadelta: return Adadelta(learningRate: learningRate, schedule: decay)
         case .adam: return Adam(learningRate: learningRate, schedule: decay)
         }
     }

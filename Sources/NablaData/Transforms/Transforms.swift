@@ -218,6 +218,13 @@ public enum Augment {
         }
     }
 
+    /// Shears by a random angle in `±maxDegrees` about the centre (Keras's `shear_range`).
+    public static func randomShear(maxDegrees: Float, fill: FillMode = .constant(0)) -> any Transform {
+        AffineTransform(fill: fill, size: nil, draws: 1) { h, w, r in
+            AffineMatrix.shear(height: h, width: w, angle: maxDegrees * (2 * r[r.startIndex] - 1) * Float.pi / 180)
+        }
+    }
+
     /// Rotates by a random angle in `±maxDegrees` about the centre.
     public static func randomRotation(maxDegrees: Float, fill: FillMode = .constant(0)) -> any Transform {
         AffineTransform(fill: fill, size: nil, draws: 1) { h, w, r in

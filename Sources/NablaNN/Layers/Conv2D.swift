@@ -15,13 +15,16 @@ public final class Conv2D: Layer, @unchecked Sendable {
     public let useBias: Bool
     let kernelInitializer: Initializer
     let biasInitializer: Initializer
+    /// A penalty on the kernel added to the training loss, if any.
+    public let kernelRegularizer: Regularizer?
     public private(set) var weight: Parameter?
     public private(set) var bias: Parameter?
 
     public init(
         filters: Int, kernelSize: Size2D, strides: Size2D = 1, padding: Padding = .valid, dilation: Size2D = 1,
         groups: Int = 1, activation: Activation = .linear, useBias: Bool = true,
-        kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros, name: String? = nil
+        kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+        kernelRegularizer: Regularizer? = nil, name: String? = nil
     ) {
         require(
             filters > 0 && groups > 0 && filters % groups == 0,
@@ -36,6 +39,7 @@ public final class Conv2D: Layer, @unchecked Sendable {
         self.useBias = useBias
         self.kernelInitializer = kernelInitializer
         self.biasInitializer = biasInitializer
+        self.kernelRegularizer = kernelRegularizer
         super.init(name: name)
     }
 
@@ -54,6 +58,12 @@ public final class Conv2D: Layer, @unchecked Sendable {
         return [oh, ow, filters]
     }
 
+    public override var regularizationLoss: Tensor? {
+        guard let kernelRegularizer, let weight, weight.isTrainable else { return super.regularizationLoss }
+        let own = kernelRegularizer(weight.value)
+        return super.regularizationLoss.map { $0 + own } ?? own
+    }
+
     public override func forward(_ input: Tensor) -> Tensor {
         guard let weight else { misuse("\(name): used before it was built") }
         var y = conv2d(
@@ -70,6 +80,7 @@ extension Conv2D: SerializableLayer {
             "padding": JSONValue(padding), "dilation": JSONValue(dilation), "groups": JSONValue(groups),
             "activation": .string(activation.description), "use_bias": .bool(useBias),
             "kernel_initializer": .string(kernelInitializer.name), "bias_initializer": .string(biasInitializer.name),
+            "kernel_regularizer": JSONValue(kernelRegularizer),
         ])
     }
 
@@ -81,6 +92,7 @@ extension Conv2D: SerializableLayer {
             padding: try config.padding(), dilation: try config.size2D("dilation"), groups: groups,
             activation: try config.activation(), useBias: try config.bool("use_bias"),
             kernelInitializer: try config.initializer("kernel_initializer"),
-            biasInitializer: try config.initializer("bias_initializer"))
+            biasInitializer: try config.initializer("bias_initializer"),
+            kernelRegularizer: try config.regularizer("kernel_regularizer"))
     }
 }

@@ -11,12 +11,15 @@ public final class Dense: Layer, @unchecked Sendable {
     public let useBias: Bool
     let kernelInitializer: Initializer
     let biasInitializer: Initializer
+    /// A penalty on the kernel added to the training loss, if any.
+    public let kernelRegularizer: Regularizer?
     public private(set) var weight: Parameter?
     public private(set) var bias: Parameter?
 
     public init(
         units: Int, activation: Activation = .linear, useBias: Bool = true,
-        kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros, name: String? = nil
+        kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros,
+        kernelRegularizer: Regularizer? = nil, name: String? = nil
     ) {
         require(units > 0, "Dense: units must be positive, got \(units)")
         self.units = units
@@ -24,6 +27,7 @@ public final class Dense: Layer, @unchecked Sendable {
         self.useBias = useBias
         self.kernelInitializer = kernelInitializer
         self.biasInitializer = biasInitializer
+        self.kernelRegularizer = kernelRegularizer
         super.init(name: name)
     }
 
@@ -35,6 +39,12 @@ public final class Dense: Layer, @unchecked Sendable {
             "weight", shape: [inputShape[inputShape.count - 1], units], initializer: kernelInitializer)
         if useBias { bias = try addParameter("bias", shape: [units], initializer: biasInitializer) }
         return Array(inputShape.dropLast()) + [units]
+    }
+
+    public override var regularizationLoss: Tensor? {
+        guard let kernelRegularizer, let weight, weight.isTrainable else { return super.regularizationLoss }
+        let own = kernelRegularizer(weight.value)
+        return super.regularizationLoss.map { $0 + own } ?? own
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
@@ -50,6 +60,7 @@ extension Dense: SerializableLayer {
         LayerConfig([
             "units": JSONValue(units), "activation": .string(activation.description), "use_bias": .bool(useBias),
             "kernel_initializer": .string(kernelInitializer.name), "bias_initializer": .string(biasInitializer.name),
+            "kernel_regularizer": JSONValue(kernelRegularizer),
         ])
     }
 
@@ -57,6 +68,7 @@ extension Dense: SerializableLayer {
         Dense(
             units: try config.int("units"), activation: try config.activation(), useBias: try config.bool("use_bias"),
             kernelInitializer: try config.initializer("kernel_initializer"),
-            biasInitializer: try config.initializer("bias_initializer"))
+            biasInitializer: try config.initializer("bias_initializer"),
+            kernelRegularizer: try config.regularizer("kernel_regularizer"))
     }
 }

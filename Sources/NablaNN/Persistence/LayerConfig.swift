@@ -209,7 +209,8 @@ public enum LayerRegistry {
         Sequential.self, Residual.self, Dense.self, Conv2D.self, DepthwiseConv2D.self, MaxPool2D.self,
         AvgPool2D.self, GlobalAveragePooling2D.self, Flatten.self, Reshape.self, ZeroPadding2D.self,
         ActivationLayer.self, Rescaling.self, Dropout.self, BatchNormalization.self, RandomFlip.self,
-        RandomCrop.self, RandomZoom.self, RandomTranslation.self, Add.self, Concatenate.self,
+        RandomCrop.self, RandomZoom.self, RandomTranslation.self, RandomShear.self, Add.self, Concatenate.self,
+        InputLayer.self,
     ]
 
     /// Registers a custom layer type under its ``SerializableLayer/typeName`` (again: replaces it).

@@ -142,7 +142,8 @@ extension Model {
                 if checks.training { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
                 if step == 0 && epoch == epochs.lowerBound { try checkScaling(batch) }
                 let predictions = Random.withGenerator(generator) { self(batch.inputs) }
-                let batchLoss = loss(predictions, batch.targets, sampleWeights: batch.weights)
+                var batchLoss = loss(predictions, batch.targets, sampleWeights: batch.weights)
+                if let penalty = regularizationLoss { batchLoss = batchLoss + penalty }
                 batchLoss.backward()
                 try optimizer.step(self)
                 totals.add(loss: batchLoss.detached(), count: batch.inputs.shape[0])
@@ -205,7 +206,9 @@ extension Model {
                 try checkBatch(batch, index, "evaluation")
                 if checksTargets { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
                 let predictions = self(batch.inputs)
-                totals.add(lossSum: loss.perExample(predictions, batch.targets).sum(), count: batch.inputs.shape[0])
+                var lossSum = loss.perExample(predictions, batch.targets).sum()
+                if let penalty = regularizationLoss { lossSum = lossSum + penalty * Float(batch.inputs.shape[0]) }
+                totals.add(lossSum: lossSum, count: batch.inputs.shape[0])
                 if !metrics.isEmpty { totals.counts.update(predictions: predictions, targets: batch.targets) }
                 index += 1
             }
