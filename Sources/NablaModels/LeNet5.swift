@@ -1,7 +1,7 @@
 import Nabla
 import NablaNN
 
-/// Returns LeNet-5, from LeCun et al. 1998, "Gradient-based learning applied to document recognition".
+/// Returns LeNet-5, from "Gradient-based learning applied to document recognition" (LeCun, 1998).
 ///
 /// Conv6 5×5 (same) - AvgPool - Conv16 5×5 - AvgPool - Dense120 - Dense84 - Dense, tanh throughout.
 ///
