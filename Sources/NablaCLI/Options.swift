@@ -95,3 +95,63 @@ func printJSON(_ value: some Encodable) throws {
         positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+/// An image size given as `HxW`.
+struct ImageSize: ExpressibleByArgument {
+    let height: Int, width: Int
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let h = parts[0], let w = parts[1], (1...4096).contains(h), (1...4096).contains(w)
+        else { return nil }
+        (height, width) = (h, w)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// Grey or colour images.
+enum ColorMode: String, ExpressibleByArgument, CaseIterable, Codable {
+    case grayscale, rgb
+}
+
+/// The augmentations `--augment` offers, each with the strength the Keras examples use.
+enum AugmentName: String, CaseIterable, Codable {
+    /// Left-right flips.
+    case flip
+    /// Random crops of the image padded by an eighth of its size.
+    case crop
+    /// Zoom in or out by up to 10%.
+    case zoom
+    /// Rotations of up to 15°.
+    case rotate
+    /// Shifts of up to 10% of the size.
+    case shift
+    /// Shears of up to 10°.
+    case shear
+
+    /// The loader transform for images of `height`×`width`.
+    func transform(height: Int, width: Int) -> any Transform {
+        switch self {
+        case .flip: Augment.horizontalFlip()
+        case .crop: Augment.randomCrop(height: height, width: width, padding: max(1, min(height, width) / 8))
+        case .zoom: Augment.randomZoom(factor: 0.1)
+        case .rotate: Augment.randomRotation(maxDegrees: 15)
+        case .shift: Augment.randomTranslation(fraction: 0.1)
+        case .shear: Augment.randomShear(maxDegrees: 10)
+        }
+    }
+}
+
+/// A comma-separated list of augmentations.
+struct AugmentList: ExpressibleByArgument {
+    let items: [AugmentName]
+
+    init?(argument: String) {
+        let names = argument.split(separator: ",").map { AugmentName(rawValue: String($0)) }
+        guard !names.isEmpty, names.allSatisfy({ $0 != nil }) else { return nil }
+        items = names.compactMap { $0 }
+    }
+
+    static var allValueStrings: [String] { AugmentName.allCases.map(\.rawValue) }
+}

@@ -86,6 +86,9 @@ public enum Zoo {
         Entry(
             name: "mobilenet-v2", summary: "MobileNetV2 (Sandler et al. 2018)", defaultInput: [224, 224, 3],
             defaultClasses: 1000, parameters: 3_538_984, make: { mobileNetV2(inputShape: $0, classes: $1) }),
+        Entry(
+            name: "tabular-mlp", summary: "standardisation and two dense layers, for tables of features",
+            defaultInput: [4], defaultClasses: 3, parameters: 1_323, make: { tabularMLP(inputShape: $0, classes: $1) }),
     ]
 
     /// The names `nabla train --model` accepts.

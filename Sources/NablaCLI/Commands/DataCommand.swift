@@ -7,7 +7,7 @@ import NablaData
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Inspect, summarise and pack datasets.",
-        subcommands: [Inspect.self, Stats.self, Pack.self])
+        subcommands: [Inspect.self, Stats.self, Pack.self, Export.self])
 
     /// Options shared by the data subcommands.
     struct Source: ParsableArguments {
@@ -119,6 +119,86 @@ struct DataCommand: ParsableCommand {
                     opened.dataset, classes: opened.classNames.count, prefix: output, recordsPerShard: recordsPerShard)
                 print("packed \(opened.dataset.count) examples into \(shards.count) shard(s):")
                 for shard in shards { print("  \(shard)") }
+            }
+        }
+    }
+
+    /// How `nabla data export` writes images.
+    enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+        /// One folder per class of PNG files, as `nabla train --dataset FOLDER` reads.
+        case png
+        /// A Kaggle Digit Recognizer CSV (`label,pixel0,…`; `--no-labels` for a test file).
+        case kaggleCSV = "kaggle-csv"
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a named dataset's images as folders of PNG files, one per class, or as a Kaggle CSV.")
+        @Argument(help: "The dataset.")
+        var dataset: DatasetName
+        @Option(help: "The split.")
+        var split: SplitName = .train
+        @Option(help: "The layout written.")
+        var format: ExportFormat = .png
+        @Option(help: "Only these classes, comma-separated indices (a Kaggle CSV numbers them 0, 1, … in this order).")
+        var classes: String?
+        @Option(name: .customLong("per-class"), help: "At most this many images of each class (the first ones).")
+        var perClass: Int?
+        @Flag(name: .customLong("no-labels"), help: "Leave the label column out of a Kaggle CSV (a test file).")
+        var noLabels = false
+        @Option(help: "The folder (png) or file (kaggle-csv) to write.")
+        var output: String
+
+        func validate() throws {
+            if let perClass, perClass <= 0 { throw ValidationError("--per-class must be positive") }
+            if let classes, selected(classes) == nil {
+                throw ValidationError("--classes must be class indices such as 5,6,7, got \(classes)")
+            }
+        }
+
+        func selected(_ text: String) -> [Int]? {
+            let values = text.split(separator: ",").map { Int($0) }
+            guard !values.isEmpty, values.allSatisfy({ $0.map { (0..<1000).contains($0) } ?? false }) else {
+                return nil
+            }
+            return values.compactMap { $0 }
+        }
+
+        func run() throws {
+            try reportingErrors {
+                let data = try MNIST.load(dataset.variant, split: split.split)
+                let wanted = classes.flatMap(selected) ?? Array(0..<data.classNames.count)
+                var taken = [Int: Int]()
+                var chosen: [(index: Int, label: Int)] = []
+                for (i, label) in data.labels.toArray(Int64.self).enumerated() {
+                    guard let position = wanted.firstIndex(of: Int(label)) else { continue }
+                    if let perClass, taken[Int(label), default: 0] >= perClass { continue }
+                    taken[Int(label), default: 0] += 1
+                    chosen.append((i, classes == nil ? Int(label) : position))
+                }
+                let pixels = data.images.toArray(UInt8.self)
+                let size = data.images.shape[1] * data.images.shape[2]
+                switch format {
+                case .png:
+                    for (i, label) in chosen {
+                        let name = data.classNames[wanted[classes == nil ? wanted.firstIndex(of: label) ?? 0 : label]]
+                            .replacingOccurrences(of: "/", with: "-")
+                        let folder = "\(output)/\(name)"
+                        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                        let image = Tensor(Array(pixels[(i * size)..<((i + 1) * size)]), shape: [28, 28, 1])
+                        try AtomicFile.write(try ImageCodec.encodePNG(image), to: "\(folder)/\(i).png")
+                    }
+                case .kaggleCSV:
+                    var text = (noLabels ? [] : ["label"]) + (0..<size).map { "pixel\($0)" }
+                    var lines = [text.joined(separator: ",")]
+                    for (i, label) in chosen {
+                        text =
+                            (noLabels ? [] : [String(label)]) + pixels[(i * size)..<((i + 1) * size)].map { String($0) }
+                        lines.append(text.joined(separator: ","))
+                    }
+                    try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: output)
+                }
+                print("wrote \(chosen.count) images of \(wanted.count) classes to \(output)")
             }
         }
     }

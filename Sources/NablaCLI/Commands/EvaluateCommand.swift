@@ -15,10 +15,13 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "A .nabla model file.")
     var model: String
 
-    @Option(help: "The dataset.")
-    var dataset: DatasetName = .fashionMNIST
+    @Option(
+        help:
+            "fashion-mnist, mnist, or a path as nabla train takes: a folder of class folders (its test/ or validation/ folder with --split test), a CIFAR folder, a Kaggle or table .csv, .nblrec shards."
+    )
+    var dataset = DatasetName.fashionMNIST.rawValue
 
-    @Option(help: "The split.")
+    @Option(help: "The split of a named dataset, a CIFAR folder, or a folder with train/ and test/ (or validation/).")
     var split: SplitName = .test
 
     @Option(name: .customLong("batch-size"), help: "Examples per batch (128, as nabla train evaluates).")
@@ -33,36 +36,52 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let network = try loadModel(model)
-        let data = try reportingErrors { try MNIST.load(dataset.variant, split: split.split) }
-        let classes = data.classNames.count
+        let input = network.inputShape ?? []
+        let images = TrainingData.ImageSettings(
+            height: input.count == 3 ? input[0] : 1, width: input.count == 3 ? input[1] : 1,
+            channels: input.count == 3 ? input[2] : nil)
+        let opened = try reportingErrors {
+            try TrainingData.open(dataset, images: images, validationSplit: nil, seed: 0, split: split)
+        }
+        let examples = opened.train
+        let classes = opened.classNames.count
         guard network.outputShape == [classes] else {
             throw CLIError(
                 message:
-                    "\(model): the model has outputs \(network.outputShape ?? []) but \(dataset.rawValue) has \(classes) classes"
+                    "\(model): the model has outputs \(network.outputShape ?? []) but \(dataset) has \(classes) classes"
             )
         }
+        let batches = TrainingData.batches(examples, batchSize: batchSize)
         network.compile(
             optimizer: SGD(), loss: SparseCategoricalCrossEntropy(fromLogits: !network.endsInSoftmax),
             metrics: [.accuracy, .precision(.perClass), .recall(.perClass), .f1(.perClass)])
-        let logs = try reportingErrors { try network.evaluate(x: data.images, y: data.labels, batchSize: batchSize) }
-        let predicted = try reportingErrors { try network.predict(data.images, batchSize: batchSize) }
-            .argmax(axis: 1).toArray(Int64.self)
+        let logs = try reportingErrors { try network.evaluate(batches) }
+        let predicted = try reportingErrors { try network.predict(batches) }.argmax(axis: 1).toArray(Int64.self)
+        let truth = try reportingErrors { try Self.labels(batches) }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var support = [Int](repeating: 0, count: classes)
-        for (truth, guess) in zip(data.labels.toArray(Int64.self), predicted) {
+        for (truth, guess) in zip(truth, predicted) {
             confusion[Int(truth)][Int(guess)] += 1
             support[Int(truth)] += 1
         }
-        let names = network.classNames ?? data.classNames
+        let names = network.classNames ?? opened.classNames
         let rows = (0..<classes).map { c in
             ClassRow(
                 name: names[c], precision: logs["precision_\(c)"] ?? .nan, recall: logs["recall_\(c)"] ?? .nan,
                 f1: logs["f1_\(c)"] ?? .nan, support: support[c])
         }
         let report = Report(
-            model: model, dataset: dataset.rawValue, split: split.rawValue, examples: data.count,
+            model: model, dataset: dataset, split: split.rawValue, examples: examples.count,
             loss: logs["loss"] ?? .nan, accuracy: logs["accuracy"] ?? .nan, classes: rows, confusion: confusion)
         if format == .json { try printJSON(report) } else { print(report.text) }
+    }
+
+    /// Every label of one pass of `batches`, in order.
+    static func labels(_ batches: any BatchSource) throws -> [Int64] {
+        let stream = batches.makeEpoch(0)
+        var out: [Int64] = []
+        while let batch = try stream.next() { out += batch.targets.asType(.int64).toArray(Int64.self) }
+        return out
     }
 
     struct ClassRow: Encodable {

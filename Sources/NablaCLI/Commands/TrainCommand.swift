@@ -8,7 +8,18 @@ import NablaNN
 /// What a training run is: the settings `config.json` holds in a run folder and `--config` replays.
 struct TrainSettings: Codable, Equatable {
     var model = ZooModel.standard
-    var dataset = DatasetName.fashionMNIST
+    var dataset = DatasetName.fashionMNIST.rawValue
+    var imageSize: [Int]?
+    var colorMode: ColorMode?
+    var validationSplit: Double?
+    var augment: [AugmentName] = []
+    /// Transfer learning: the trained model to start from, the layer its base ends at (frozen),
+    /// and optionally where fine-tuning unfreezes it, at which rate and for how many epochs.
+    var from: String?
+    var freezeUntil: String?
+    var fineTuneFrom: String?
+    var fineTuneLearningRate: Float?
+    var fineTuneEpochs: Int?
     var epochs = 12
     var batchSize = 128
     var learningRate: Float = 1e-3
@@ -23,6 +34,22 @@ struct TrainSettings: Codable, Equatable {
             throw ValidationError("epochs, batch size and learning rate must be positive")
         }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
+        if let imageSize, imageSize.count != 2 || !imageSize.allSatisfy({ (1...4096).contains($0) }) {
+            throw ValidationError("--image-size must be HxW with sides in 1...4096")
+        }
+        if let validationSplit, !(0..<1).contains(validationSplit) {
+            throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)")
+        }
+        if (freezeUntil != nil || fineTuneFrom != nil) && from == nil {
+            throw ValidationError("--freeze-until and --fine-tune-from need --from MODEL")
+        }
+        if from != nil && freezeUntil == nil {
+            throw ValidationError("--from needs --freeze-until LAYER (where its base ends)")
+        }
+        if let rate = fineTuneLearningRate, !(rate > 0 && rate.isFinite) {
+            throw ValidationError("--fine-tune-learning-rate must be positive")
+        }
+        if let fineTuneEpochs, fineTuneEpochs <= 0 { throw ValidationError("--fine-tune-epochs must be positive") }
     }
 
     /// Returns the optimizer, its schedule spanning `steps` steps.
@@ -72,8 +99,46 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The model (default: mnist-cnn).")
     var model: ZooModel?
 
-    @Option(help: "The dataset (default: fashion-mnist).")
-    var dataset: DatasetName?
+    @Option(
+        help:
+            "fashion-mnist, mnist, or a path: a folder of class folders of images (optionally train/ with validation/ or test/), a CIFAR-10/100 binary folder or .bin, a Kaggle digits .csv, a table of features .csv, .nblrec shards (default: fashion-mnist)."
+    )
+    var dataset: String?
+
+    @Option(name: .customLong("image-size"), help: "Read images at HxW (default: the model's input size).")
+    var imageSize: ImageSize?
+
+    @Option(name: .customLong("color-mode"), help: "Read images grey or in colour (default: as the images are).")
+    var colorMode: ColorMode?
+
+    @Option(
+        name: .customLong("validation-split"),
+        help: "Hold out this fraction of the training examples for validation when the dataset has no held-out split.")
+    var validationSplit: Double?
+
+    @Option(
+        help:
+            "Augment the training images, comma-separated: \(AugmentName.allCases.map(\.rawValue).joined(separator: ", "))."
+    )
+    var augment: AugmentList?
+
+    @Option(help: "Start from this trained .nabla model (transfer learning): its base is kept, a new head added.")
+    var from: String?
+
+    @Option(name: .customLong("freeze-until"), help: "With --from: the layer the frozen base ends at (inclusive).")
+    var freezeUntil: String?
+
+    @Option(
+        name: .customLong("fine-tune-from"),
+        help: "With --from: after training the head, unfreeze the base from this layer on and fine-tune.")
+    var fineTuneFrom: String?
+
+    @Option(
+        name: .customLong("fine-tune-learning-rate"), help: "The learning rate of fine-tuning (default: rate / 10).")
+    var fineTuneLearningRate: Float?
+
+    @Option(name: .customLong("fine-tune-epochs"), help: "Epochs of fine-tuning (default: --epochs).")
+    var fineTuneEpochs: Int?
 
     @Option(help: "Train until this many passes over the training set (default: 12).")
     var epochs: Int?
@@ -132,6 +197,15 @@ struct TrainCommand: ParsableCommand {
         var s = base
         if let model { s.model = model }
         if let dataset { s.dataset = dataset }
+        if let imageSize { s.imageSize = [imageSize.height, imageSize.width] }
+        if let colorMode { s.colorMode = colorMode }
+        if let validationSplit { s.validationSplit = validationSplit }
+        if let augment { s.augment = augment.items }
+        if let from { s.from = from }
+        if let freezeUntil { s.freezeUntil = freezeUntil }
+        if let fineTuneFrom { s.fineTuneFrom = fineTuneFrom }
+        if let fineTuneLearningRate { s.fineTuneLearningRate = fineTuneLearningRate }
+        if let fineTuneEpochs { s.fineTuneEpochs = fineTuneEpochs }
         if let epochs { s.epochs = epochs }
         if let batchSize { s.batchSize = batchSize }
         if let learningRate { s.learningRate = learningRate }
@@ -154,25 +228,29 @@ struct TrainCommand: ParsableCommand {
 
     func train() throws {
         let folder = try (resume ?? output).map { try RunFolder(path: $0, resuming: resume != nil) }
-        let base = try (resume.map { RunFolder.configPath($0) } ?? config).map(TrainSettings.read) ?? TrainSettings()
-        let settings = settings(base: base)
+        let stored = try (resume.map { RunFolder.configPath($0) } ?? config).map(TrainSettings.read) ?? TrainSettings()
+        let settings = settings(base: stored)
         do { try settings.validate() } catch let error as ValidationError { throw CLIError(message: error.message) }
         // Written before anything trains: an --output that cannot be written fails now.
         try folder?.write(settings)
 
-        let variant = settings.dataset.variant
-        var train = try MNIST.load(variant, split: .train)
-        let test = try MNIST.load(variant, split: .test)
-        if let limit = settings.limit, limit < train.count { train = train.subset(Array(0..<limit)) }
-        print(
-            "\(variant.rawValue): \(train.count) training and \(test.count) test images, \(train.classNames.count) classes"
-        )
+        let entry = Zoo.entry(named: settings.model.name)
+        let base = try settings.from.map { try loadModel($0) }
+        let modelInput = base?.inputShape ?? entry?.defaultInput ?? [28, 28, 1]
+        let side = settings.imageSize ?? (modelInput.count == 3 ? Array(modelInput.prefix(2)) : [64, 64])
+        let images = TrainingData.ImageSettings(
+            height: side[0], width: side[1],
+            channels: settings.colorMode.map { $0 == .grayscale ? 1 : 3 } ?? (base != nil ? modelInput.last : nil))
+        var data = try TrainingData.open(
+            settings.dataset, images: images, validationSplit: settings.validationSplit, seed: settings.seed)
+        if let limit = settings.limit { data.limit(limit) }
+        print(data.description)
         Random.seed(settings.seed)
-        guard let network = Zoo.model(named: settings.model.name, classes: train.classNames.count) else { return }
-        network.classNames = train.classNames
-        let steps = settings.epochs * ((train.count + settings.batchSize - 1) / settings.batchSize)
+        let network = try makeModel(settings, data: data, base: base)
+        network.classNames = data.classNames
+        let batches = (data.train.count + settings.batchSize - 1) / settings.batchSize
         network.compile(
-            optimizer: settings.makeOptimizer(steps: steps), loss: SparseCategoricalCrossEntropy(),
+            optimizer: settings.makeOptimizer(steps: settings.epochs * batches), loss: SparseCategoricalCrossEntropy(),
             metrics: [.accuracy, .precision(.macro), .recall(.macro)])
         var initialEpoch = 0
         if let folder, resume != nil {
@@ -194,21 +272,33 @@ struct TrainCommand: ParsableCommand {
         }
         if let stopAfterEpochs { callbacks.append(StopAfter(epochs: stopAfterEpochs)) }
         let start = Date()
-        try network.fit(
-            x: train.images, y: train.labels, batchSize: settings.batchSize, epochs: settings.epochs,
-            validationData: (test.images, test.labels), callbacks: callbacks, seed: settings.seed,
-            initialEpoch: initialEpoch)
+        try data.fit(
+            network, settings: settings, epochs: settings.epochs, initialEpoch: initialEpoch, callbacks: callbacks)
+        if let layer = settings.fineTuneFrom, !network.stopTraining {
+            try network.unfreeze(from: layer)
+            let rate = settings.fineTuneLearningRate ?? settings.learningRate / 10
+            var tuning = settings
+            tuning.learningRate = rate
+            let more = settings.fineTuneEpochs ?? settings.epochs
+            network.compile(
+                optimizer: tuning.makeOptimizer(steps: more * batches), loss: SparseCategoricalCrossEntropy(),
+                metrics: network.metrics)
+            print("fine-tuning from '\(layer)' at learning rate \(rate) for \(more) epochs")
+            try data.fit(
+                network, settings: settings, epochs: settings.epochs + more, initialEpoch: settings.epochs,
+                callbacks: callbacks)
+        }
         let seconds = Date().timeIntervalSince(start)
         let trained = (network.progress?.epochs ?? initialEpoch) - initialEpoch
-        let result = try network.evaluate(x: test.images, y: test.labels, batchSize: settings.batchSize)
+        let result = try network.evaluate(data.heldOutOrTraining(batchSize: settings.batchSize))
         print(
             String(
                 format:
-                    "test: loss %.4f - accuracy %.4f - precision %.4f - recall %.4f (%.0fs training, %.0f samples/s)",
+                    "\(data.heldOutName): loss %.4f - accuracy %.4f - precision %.4f - recall %.4f (%.0fs training, %.0f samples/s)",
                 result["loss"] ?? .nan, result["accuracy"] ?? .nan, result["precision"] ?? .nan,
-                result["recall"] ?? .nan, seconds, Double(train.count * trained) / max(seconds, 1e-9)))
+                result["recall"] ?? .nan, seconds, Double(data.train.count * trained) / max(seconds, 1e-9)))
         if let folder {
-            try folder.finish(network, testMetrics: result)
+            try folder.finish(network, metrics: [data.heldOutName: result])
             print("saved \(folder.model)")
         }
         if let minAccuracy, let accuracy = result["accuracy"], accuracy < minAccuracy {
@@ -271,14 +361,44 @@ struct RunFolder {
         try reportingErrors { try AtomicFile.write(try encoder.encode(settings), to: Self.configPath(path)) }
     }
 
-    func finish(_ model: Model, testMetrics: [String: Double]) throws {
+    func finish(_ model: Model, metrics: [String: [String: Double]]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try reportingErrors {
-            try AtomicFile.write(try encoder.encode(["test": testMetrics]), to: "\(path)/metrics.json")
+            try AtomicFile.write(try encoder.encode(metrics), to: "\(path)/metrics.json")
             try model.save(to: self.model)
         }
+    }
+}
+
+extension TrainCommand {
+    /// The network to train: a zoo model for the data, or a trained model's base with a new head.
+    func makeModel(_ settings: TrainSettings, data: TrainingData, base: Model?) throws -> Sequential {
+        if let base, let cut = settings.freezeUntil {
+            guard let stack = base as? Sequential else {
+                throw CLIError(message: "\(settings.from ?? ""): transfer learning needs a Sequential model")
+            }
+            guard stack.inputShape == data.inputShape else {
+                throw CLIError(
+                    message:
+                        "\(settings.from ?? ""): the model takes \(stack.inputShape ?? []) but the data is \(data.inputShape); use --image-size and --color-mode"
+                )
+            }
+            let model = try reportingErrors { try stack.transferred(through: cut, classes: data.classNames.count) }
+            print(
+                "transferring \(settings.from ?? ""): layers up to '\(cut)' frozen, a new head for \(data.classNames.count) classes"
+            )
+            return model
+        }
+        guard let entry = Zoo.entry(named: settings.model.name) else { throw CLIError(message: "unknown model") }
+        let model = try reportingErrors { try entry.built(inputShape: data.inputShape, classes: data.classNames.count) }
+        if data.isTabular, let normalization = model.layers.first as? Normalization,
+            case .tensors(let x, _) = data.train
+        {
+            normalization.adapt(x)
+        }
+        return model
     }
 }

@@ -41,6 +41,22 @@ public enum ImageCodec {
         return image
     }
 
+    /// Returns the number of colour channels an image file stores, as decoding would use them: 1
+    /// for grey (with or without alpha), 3 for colour.
+    ///
+    /// - Throws: ``NablaError`` (`.corruptFile`) naming `path` for a file that is not a PNG or JPEG.
+    public static func storedChannels(_ data: Data, path: String) throws -> Int {
+        var error = [CChar](repeating: 0, count: 256)
+        var (width, height, native): (Int32, Int32, Int32) = (0, 0, 0)
+        let status = data.withUnsafeBytes { bytes in
+            nbl_image_info(
+                bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &width, &height, &native, &error, error.count
+            )
+        }
+        guard status == 0 else { throw NablaError(.corruptFile, "cannot decode the image: \(text(error))", path: path) }
+        return native <= 2 ? 1 : 3
+    }
+
     /// Returns an `[H, W, C]` uint8 image resized bilinearly to `height`×`width` (rounded to the nearest byte).
     public static func resized(_ image: Tensor, height: Int, width: Int) -> Tensor {
         guard image.shape[0] != height || image.shape[1] != width else { return image }

@@ -5,7 +5,7 @@ import Nabla
 /// Training: `y = (x - mean) / sqrt(variance + epsilon) * gamma + beta` with the batch's statistics
 /// (over every axis but the last), and `movingMean = momentum · movingMean + (1 - momentum) · mean`
 /// (the same for the variance, made unbiased by `n / (n - 1)` as PyTorch does). Inference: the moving
-/// statistics. `gamma` starts at one, `beta` at zero; defaults `momentum` 0.99, `epsilon` 1e-3 (Keras).
+/// statistics, as also when the layer is frozen (``Layer/isTrainable`` off). `gamma` starts at one, `beta` at zero; defaults `momentum` 0.99, `epsilon` 1e-3 (Keras).
 ///
 /// - Paper: https://arxiv.org/abs/1502.03167
 public final class BatchNormalization: Layer, @unchecked Sendable {
@@ -36,7 +36,9 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
         guard let gamma, let beta, let movingMean, let movingVariance else {
             misuse("\(name): used before it was built")
         }
-        if !isTraining {
+        // A frozen layer keeps to its moving statistics even in training (Keras's rule), so a
+        // frozen base behaves as it did when it was trained.
+        if !isTraining || !isTrainable {
             return batchNorm(
                 input, mean: movingMean.value, variance: movingVariance.value, scale: gamma.value, offset: beta.value,
                 epsilon: epsilon)

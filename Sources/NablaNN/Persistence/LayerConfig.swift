@@ -210,7 +210,7 @@ public enum LayerRegistry {
         AvgPool2D.self, GlobalAveragePooling2D.self, Flatten.self, Reshape.self, ZeroPadding2D.self,
         ActivationLayer.self, Rescaling.self, Dropout.self, BatchNormalization.self, RandomFlip.self,
         RandomCrop.self, RandomZoom.self, RandomTranslation.self, RandomShear.self, Add.self, Concatenate.self,
-        InputLayer.self,
+        InputLayer.self, Normalization.self,
     ]
 
     /// Registers a custom layer type under its ``SerializableLayer/typeName`` (again: replaces it).
