@@ -45,6 +45,9 @@ extension FuzzTargets {
             return [
                 try ImageCodec.encodePNG(pixels), try ImageCodec.encodeJPEG(pixels), try ImageCodec.encodePNG(grey),
             ]
+        case "table":
+            let text = "sepal_length,sepal_width,species\n5.1,3.5,setosa\n7.0,3.2,versicolor\n6.3,3.3,virginica\n"
+            return [Data(text.utf8), Data("a,b,label\n1,2,0\n3,4,1\n".utf8)]
         case "records":
             let path = "\(scratch)/seed.nrec"
             try RecordFile.write(

@@ -14,7 +14,7 @@ public enum FuzzTargets {
     /// The names `scripts/fuzz` and the replay test know.
     public static let names = [
         "safetensors", "modelfile", "idx", "idxstream", "csv", "csvstream", "cifar", "image", "imagefolder",
-        "records",
+        "records", "table",
     ]
 
     /// Reads `data` as target `name` reads input; errors the reader throws are the expected
@@ -47,6 +47,7 @@ public enum FuzzTargets {
             _ = try ImageCodec.decode(data, channels: data.first.map { Int($0 % 2) * 2 + 1 } ?? 3, path: "fuzz")
         case "imagefolder": try imageFolder(data)
         case "records": try records(data)
+        case "table": _ = try TabularCSV.decode(data, path: "fuzz.csv")
         default: preconditionFailure("no fuzz target named \(name); known: \(names)")
         }
     }
