@@ -23,6 +23,15 @@ struct ZooModel: ExpressibleByArgument, Codable, Equatable, CustomStringConverti
     static var allValueStrings: [String] { Zoo.names }
     var description: String { name }
 
+    /// Each model with its parameter count, for `--help`: `mnist-cnn 1.2M, …`.
+    static var catalogue: String {
+        Zoo.entries.map { entry in
+            let n = Double(entry.parameters)
+            let size = n >= 1e6 ? String(format: "%.1fM", n / 1e6) : String(format: "%.1fK", n / 1e3)
+            return "\(entry.name) \(size)"
+        }.joined(separator: ", ")
+    }
+
     init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let model = ZooModel(argument: text) else {

@@ -51,7 +51,8 @@ struct CLITestError: Error { let message: String }
         let result = try runNabla(["train", "--model", "resnet-1000"])
         #expect(result.status == 64)
         #expect(
-            result.stderr.contains("'resnet-1000' is invalid for '--model <model>'. Please provide one of 'mnist-cnn'"))
+            result.stderr.contains("'resnet-1000' is invalid for '--model <model>'")
+                && result.stderr.contains("- resnet50"))
         #expect(!result.stderr.contains("Backtrace"))
     }
 

@@ -96,7 +96,8 @@ struct TrainCommand: ParsableCommand {
             \(ExitStatus.help)
             """)
 
-    @Option(help: "The model (default: mnist-cnn).")
+    @Option(
+        help: ArgumentHelp("The model (default: mnist-cnn); parameters at its default input: \(ZooModel.catalogue)."))
     var model: ZooModel?
 
     @Option(
