@@ -192,6 +192,18 @@ extension TrainingData {
     /// What the held-out examples are called in output, `training` when there are none.
     var heldOutName: String { validation == nil ? "training" : heldOutKind }
 
+    /// Turns class indices 0 / 1 into float32 targets `[N, 1]` (for one sigmoid output).
+    mutating func binaryTargets() {
+        func convert(_ examples: Examples) -> Examples {
+            switch examples {
+            case .tensors(let x, let y): .tensors(x, y.asType(.float32).reshaped([-1, 1]))
+            case .dataset(let d): .dataset(BinaryLabels(base: d))
+            }
+        }
+        train = convert(train)
+        validation = validation.map(convert)
+    }
+
     /// Keeps the first `count` training examples.
     mutating func limit(_ count: Int) {
         guard count < train.count else { return }
@@ -234,7 +246,11 @@ extension TrainingData {
         switch train {
         case .dataset(let d): dataset = d
         case .tensors(let x, let y):
-            dataset = try InMemoryDataset(images: x, labels: y, classNames: classNames)
+            // Binary float targets go back to class indices for the dataset, and out again.
+            let binary = y.dtype == .float32
+            let images = try InMemoryDataset(
+                images: x, labels: binary ? y.reshaped([-1]).asType(.int64) : y, classNames: classNames)
+            dataset = binary ? BinaryLabels(base: images) : images
         }
         let (h, w) = (inputShape[0], inputShape[1])
         let transforms = settings.augment.map { $0.transform(height: h, width: w) }
@@ -244,5 +260,16 @@ extension TrainingData {
         try model.fit(
             loader, epochs: epochs, initialEpoch: initialEpoch, validationData: validationBatches, callbacks: callbacks,
             seed: settings.seed)
+    }
+}
+
+/// A dataset whose labels 0 / 1 come out as float32 `[N, 1]` targets.
+struct BinaryLabels: Dataset {
+    let base: any Dataset
+    var count: Int { base.count }
+    func batch(at indices: [Int]) throws -> Batch {
+        var batch = try base.batch(at: indices)
+        batch.labels = batch.labels.asType(.float32).reshaped([-1, 1])
+        return batch
     }
 }

@@ -105,4 +105,39 @@ import Testing
         let summary = try runNabla(["summary", "\(folder)/run/model.nabla"])
         #expect(summary.stdout.contains("normalization (Normalization)") && summary.stdout.contains("Classes (3)"))
     }
+
+    /// Two classes through one sigmoid output (Keras's dogs vs cats): train, evaluate, predict.
+    @Test func binaryHeadOnTwoClasses() throws {
+        let folder = TrainedRun.folder()
+        for (split, perClass, sub) in [("train", "40", "train"), ("test", "20", "test")] {
+            let result = try runNabla([
+                "data", "export", "fashion-mnist", "--split", split, "--classes", "7,9", "--per-class", perClass,
+                "--output", "\(folder)/shoes/\(sub)",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let train = try runNabla([
+            "train", "--dataset", "\(folder)/shoes", "--model", "lenet5", "--binary", "--epochs", "3",
+            "--learning-rate", "0.003", "--output", "\(folder)/run",
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("head (Dense)") && train.stdout.contains("[batch, 1]"))
+        let metrics =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/run/metrics.json")))
+            as? [String: [String: Double]]
+        let evaluate = try runNabla([
+            "evaluate", "\(folder)/run/model.nabla", "--dataset", "\(folder)/shoes", "--format", "json",
+        ])
+        #expect(evaluate.status == 0, "\(evaluate.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any]
+        #expect(report?["accuracy"] as? Double == metrics?["test"]?["accuracy"])
+        #expect(report?["loss"] as? Double == metrics?["test"]?["loss"])
+        let predict = try runNabla(["predict", "\(folder)/run/model.nabla", "\(folder)/shoes/test", "--top-k", "2"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let lines = predict.stdout.split(separator: "\n")
+        #expect(lines.count == 40 && lines.allSatisfy { $0.contains("Sneaker") && $0.contains("Ankle boot") })
+        let wrongCount = try runNabla(["train", "--dataset", "\(folder)/shoes/train/..", "--binary", "--epochs", "1"])
+        #expect(wrongCount.status == 0 || wrongCount.stderr.contains("two classes"))
+    }
 }

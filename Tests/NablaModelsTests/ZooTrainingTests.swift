@@ -13,13 +13,18 @@ import Testing
 @Suite struct ZooTrainingTests {
     static let defaultSizes = ProcessInfo.processInfo.environment["NABLA_ZOO_DEFAULT_SIZES"] == "1"
 
+    /// The input a debug test uses: the model's own up to 32×32, else 32×32 in its channels.
+    static func testInput(_ entry: Zoo.Entry) -> [Int] {
+        let small = entry.defaultInput.count < 3 || entry.defaultInput[0] * entry.defaultInput[1] <= 32 * 32
+        return small ? entry.defaultInput : [32, 32, entry.defaultInput[2]]
+    }
+
     @Test(arguments: Zoo.entries.map(\.name))
     func trainsOneStepAndReloadsBitForBit(name: String) throws {
         let entry = try #require(Zoo.entry(named: name))
         Random.seed(3)
         let start = Date()
-        let small = entry.defaultInput.count < 3 || entry.defaultInput[0] * entry.defaultInput[1] <= 32 * 32
-        let input = small || Self.defaultSizes ? entry.defaultInput : [32, 32, entry.defaultInput[2]]
+        let input = Self.defaultSizes ? entry.defaultInput : Self.testInput(entry)
         let model = try entry.built(inputShape: input)
         if input == entry.defaultInput {
             let (trainable, frozen) = model.parameterCounts

@@ -40,12 +40,15 @@ struct EvaluateCommand: ParsableCommand {
         let images = TrainingData.ImageSettings(
             height: input.count == 3 ? input[0] : 1, width: input.count == 3 ? input[1] : 1,
             channels: input.count == 3 ? input[2] : nil)
-        let opened = try reportingErrors {
+        var opened = try reportingErrors {
             try TrainingData.open(dataset, images: images, validationSplit: nil, seed: 0, split: split)
         }
-        let examples = opened.train
         let classes = opened.classNames.count
-        guard network.outputShape == [classes] else {
+        // One sigmoid output for two classes (trained with --binary).
+        let binary = classes == 2 && network.outputShape == [1]
+        if binary { opened.binaryTargets() }
+        let examples = opened.train
+        guard network.outputShape == [classes] || binary else {
             throw CLIError(
                 message:
                     "\(model): the model has outputs \(network.outputShape ?? []) but \(dataset) has \(classes) classes"
@@ -53,10 +56,15 @@ struct EvaluateCommand: ParsableCommand {
         }
         let batches = TrainingData.batches(examples, batchSize: batchSize)
         network.compile(
-            optimizer: SGD(), loss: SparseCategoricalCrossEntropy(fromLogits: !network.endsInSoftmax),
+            optimizer: SGD(),
+            loss: binary
+                ? BinaryCrossEntropy() as any Loss : SparseCategoricalCrossEntropy(fromLogits: !network.endsInSoftmax),
             metrics: [.accuracy, .precision(.perClass), .recall(.perClass), .f1(.perClass)])
         let logs = try reportingErrors { try network.evaluate(batches) }
-        let predicted = try reportingErrors { try network.predict(batches) }.argmax(axis: 1).toArray(Int64.self)
+        let scores = try reportingErrors { try network.predict(batches) }
+        let predicted =
+            binary
+            ? scores.toArray().map { Int64($0 > 0.5 ? 1 : 0) } : scores.argmax(axis: 1).toArray(Int64.self)
         let truth = try reportingErrors { try Self.labels(batches) }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var support = [Int](repeating: 0, count: classes)

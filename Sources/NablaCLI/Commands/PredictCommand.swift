@@ -60,13 +60,19 @@ struct PredictCommand: ParsableCommand {
             throw CLIError(message: "\(model): the model does not output one score per class")
         }
         let reader = InputReader(shape: inputShape, spec: network.inputSpec, preprocessing: network.preprocessing)
+        // One sigmoid output for two classes (trained with --binary): the second class's probability.
+        let binary = classes == [1] && network.classNames?.count == 2
         let names = network.classNames ?? (0..<classes[0]).map(String.init)
         var all: [Prediction] = []
         var labels: [Int] = []
         try reportingErrors {
             for group in try reader.groups(inputs, batchSize: batchSize) {
                 var scores = try network.predict(group.examples, batchSize: batchSize)
-                if !network.endsInSoftmax { scores = scores.softmax(axis: -1) }
+                if binary {
+                    scores = concat([1 - scores, scores], axis: 1)
+                } else if !network.endsInSoftmax {
+                    scores = scores.softmax(axis: -1)
+                }
                 let values = scores.toArray()
                 for (row, label) in group.labels.enumerated() {
                     let p = values[(row * names.count)..<((row + 1) * names.count)]

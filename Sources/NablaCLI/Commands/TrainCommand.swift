@@ -20,6 +20,11 @@ struct TrainSettings: Codable, Equatable {
     var fineTuneFrom: String?
     var fineTuneLearningRate: Float?
     var fineTuneEpochs: Int?
+    /// Two classes through one sigmoid output and binary cross-entropy (Keras's dogs vs cats).
+    var binary = false
+
+    /// The loss for these settings.
+    var loss: any Loss { binary ? BinaryCrossEntropy() : SparseCategoricalCrossEntropy() }
     var epochs = 12
     var batchSize = 128
     var learningRate: Float = 1e-3
@@ -81,11 +86,12 @@ struct TrainSettings: Codable, Equatable {
     }
 }
 
-/// `nabla train`: trains a zoo model on MNIST or Fashion-MNIST and prints the test metrics.
+/// `nabla train`: trains a zoo model (or a trained model's base with a new head) on a named dataset or
+/// your own data, and prints the held-out metrics.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model on MNIST or Fashion-MNIST, then report its test metrics.",
+        abstract: "Train a model on Fashion-MNIST, MNIST or your own data, then report its held-out metrics.",
         discussion: """
             With no options: the Keras mnist_cnn on Fashion-MNIST, Adam 1e-3, batch 128, 12 epochs.
 
@@ -140,6 +146,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .customLong("fine-tune-epochs"), help: "Epochs of fine-tuning (default: --epochs).")
     var fineTuneEpochs: Int?
+
+    @Flag(help: "A two-class dataset: one sigmoid output trained with binary cross-entropy.")
+    var binary = false
 
     @Option(help: "Train until this many passes over the training set (default: 12).")
     var epochs: Int?
@@ -207,6 +216,7 @@ struct TrainCommand: ParsableCommand {
         if let fineTuneFrom { s.fineTuneFrom = fineTuneFrom }
         if let fineTuneLearningRate { s.fineTuneLearningRate = fineTuneLearningRate }
         if let fineTuneEpochs { s.fineTuneEpochs = fineTuneEpochs }
+        if binary { s.binary = true }
         if let epochs { s.epochs = epochs }
         if let batchSize { s.batchSize = batchSize }
         if let learningRate { s.learningRate = learningRate }
@@ -247,11 +257,16 @@ struct TrainCommand: ParsableCommand {
         if let limit = settings.limit { data.limit(limit) }
         print(data.description)
         Random.seed(settings.seed)
+        if settings.binary && data.classNames.count != 2 {
+            throw CLIError(
+                message: "--binary needs a dataset of two classes; \(settings.dataset) has \(data.classNames.count)")
+        }
+        if settings.binary { data.binaryTargets() }
         let network = try makeModel(settings, data: data, base: base)
         network.classNames = data.classNames
         let batches = (data.train.count + settings.batchSize - 1) / settings.batchSize
         network.compile(
-            optimizer: settings.makeOptimizer(steps: settings.epochs * batches), loss: SparseCategoricalCrossEntropy(),
+            optimizer: settings.makeOptimizer(steps: settings.epochs * batches), loss: settings.loss,
             metrics: [.accuracy, .precision(.macro), .recall(.macro)])
         var initialEpoch = 0
         if let folder, resume != nil {
@@ -282,7 +297,7 @@ struct TrainCommand: ParsableCommand {
             tuning.learningRate = rate
             let more = settings.fineTuneEpochs ?? settings.epochs
             network.compile(
-                optimizer: tuning.makeOptimizer(steps: more * batches), loss: SparseCategoricalCrossEntropy(),
+                optimizer: tuning.makeOptimizer(steps: more * batches), loss: settings.loss,
                 metrics: network.metrics)
             print("fine-tuning from '\(layer)' at learning rate \(rate) for \(more) epochs")
             try data.fit(
@@ -375,6 +390,11 @@ struct RunFolder {
 }
 
 extension TrainCommand {
+    /// One sigmoid unit (after `Flatten` when the features are images).
+    static func sigmoidHead(_ base: Sequential) -> [Layer] {
+        [Dense(units: 1, activation: .sigmoid, name: "head")]
+    }
+
     /// The network to train: a zoo model for the data, or a trained model's base with a new head.
     func makeModel(_ settings: TrainSettings, data: TrainingData, base: Model?) throws -> Sequential {
         if let base, let cut = settings.freezeUntil {
@@ -387,14 +407,24 @@ extension TrainCommand {
                         "\(settings.from ?? ""): the model takes \(stack.inputShape ?? []) but the data is \(data.inputShape); use --image-size and --color-mode"
                 )
             }
-            let model = try reportingErrors { try stack.transferred(through: cut, classes: data.classNames.count) }
+            let model = try reportingErrors {
+                try stack.transferred(
+                    through: cut, classes: data.classNames.count, head: settings.binary ? Self.sigmoidHead(stack) : nil)
+            }
             print(
                 "transferring \(settings.from ?? ""): layers up to '\(cut)' frozen, a new head for \(data.classNames.count) classes"
             )
             return model
         }
         guard let entry = Zoo.entry(named: settings.model.name) else { throw CLIError(message: "unknown model") }
-        let model = try reportingErrors { try entry.built(inputShape: data.inputShape, classes: data.classNames.count) }
+        var model = try reportingErrors { try entry.built(inputShape: data.inputShape, classes: data.classNames.count) }
+        if settings.binary, model.layers.count >= 2 {
+            // The zoo's softmax head becomes one sigmoid unit.
+            let below = model.layers[model.layers.count - 2].name
+            model = try reportingErrors {
+                try model.transferred(through: below, classes: 1, head: Self.sigmoidHead(model), freezing: false)
+            }
+        }
         if data.isTabular, let normalization = model.layers.first as? Normalization,
             case .tensors(let x, _) = data.train
         {

@@ -286,8 +286,9 @@ extension Model {
             model.inputSpec = input
             model.classNames = try ModelFile.decode([String].self, "class_names", from: metadata)
             model.preprocessing = try ModelFile.decode(Preprocessing.self, "preprocessing", from: metadata)
+            // One sigmoid output may name two classes.
             if let names = model.classNames, let classes = model.outputShape?.last, names.count != classes,
-                model.outputShape?.count == 1
+                model.outputShape?.count == 1, !(classes == 1 && names.count == 2)
             {
                 throw NablaError(
                     .corruptFile, "the file names \(names.count) classes but the model has \(classes) outputs")

@@ -18,15 +18,15 @@ extension Sequential {
     }
 
     /// Returns a new model of this model's layers up to and including `layer`, frozen (their batch
-    /// normalisation kept in inference mode), followed by `head`: the layers share their weights
-    /// with this model.
+    /// normalisation kept in inference mode) unless `freezing` is off, followed by `head`: the
+    /// layers share their weights with this model.
     ///
     /// With no head given, the new head is `Flatten` (for image features) and a softmax `Dense`
     /// of `classes` units named `head`.
     ///
     /// - Throws: ``NablaError`` when there is no such layer or the head does not fit the base.
     public func transferred(
-        through layer: String, classes: Int, head: [Layer]? = nil, name: String? = nil
+        through layer: String, classes: Int, head: [Layer]? = nil, freezing: Bool = true, name: String? = nil
     ) throws -> Sequential {
         let cut = try indexOfLayer(named: layer)
         let base = Array(layers[...cut])
@@ -34,7 +34,7 @@ extension Sequential {
         let newHead =
             head ?? (features.count > 1 ? [Flatten(name: "head_flatten")] : [])
             + [Dense(units: classes, activation: .softmax, name: "head")]
-        for layer in base { layer.isTrainable = false }
+        if freezing { for layer in base { layer.isTrainable = false } }
         let model = Sequential(name: name ?? "\(self.name)_transfer") { base + newHead }
         if let inputShape { try model.buildChecked(inputShape: inputShape) }
         model.inputSpec = inputSpec
