@@ -51,6 +51,14 @@ struct TrainingData {
                 classNames: train.classNames, inputShape: Array(train.images.shape.dropFirst()),
                 description: "\(name): \(train.count) training and \(test.count) test images")
         }
+        if let files = cifarFiles[name] {
+            let folder = try DatasetDiscovery.locate(
+                name, files: files,
+                howToGet:
+                    "Download \(name == "cifar10" ? "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz" : "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz") and put the .bin files it holds into one of these folders."
+            )
+            return try cifar(folder, names: files, split: split)
+        }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: name, isDirectory: &isFolder) else {
             throw NablaError(
@@ -127,6 +135,11 @@ struct TrainingData {
         if let heldRoot, !heldRoot.hasSuffix("/test") { data.heldOutKind = "validation" }
         return data
     }
+
+    /// The CIFAR datasets found by name, and the files each needs.
+    static let cifarFiles = [
+        "cifar10": (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"], "cifar100": ["train.bin", "test.bin"],
+    ]
 
     static func cifar(_ root: String, names: [String], split: SplitName) throws -> TrainingData {
         let ten = names.contains("test_batch.bin")

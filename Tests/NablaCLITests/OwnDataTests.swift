@@ -140,4 +140,25 @@ import Testing
         let wrongCount = try runNabla(["train", "--dataset", "\(folder)/shoes/train/..", "--binary", "--epochs", "1"])
         #expect(wrongCount.status == 0 || wrongCount.stderr.contains("two classes"))
     }
+
+    /// `cifar10` is found by name in `$NABLA_DATA/cifar10` (here: small files in the real binary layout).
+    @Test func cifar10IsFoundByName() throws {
+        let root = TrainedRun.folder()
+        try FileManager.default.createDirectory(atPath: "\(root)/cifar10", withIntermediateDirectories: true)
+        for name in (1...5).map({ "data_batch_\($0).bin" }) + ["test_batch.bin"] {
+            var bytes = Data()
+            for record in 0..<8 {
+                bytes += Data([UInt8(record % 10)] + (0..<3072).map { UInt8(($0 * 7 + record) % 256) })
+            }
+            try bytes.write(to: URL(fileURLWithPath: "\(root)/cifar10/\(name)"))
+        }
+        let train = try runNabla(
+            ["train", "--dataset", "cifar10", "--model", "lenet5", "--epochs", "1"], environment: ["NABLA_DATA": root])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("CIFAR-10, 40 training and 8 test images"))
+        let missing = try runNabla(
+            ["train", "--dataset", "cifar100", "--epochs", "1"], environment: ["NABLA_DATA": root, "HOME": root])
+        #expect(missing.status == 1 && missing.stderr.contains("dataset 'cifar100' not found"))
+        #expect(missing.stderr.contains("cifar-100-binary.tar.gz"))
+    }
 }

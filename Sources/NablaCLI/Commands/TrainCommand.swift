@@ -108,7 +108,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(
         help:
-            "fashion-mnist, mnist, or a path: a folder of class folders of images (optionally train/ with validation/ or test/), a CIFAR-10/100 binary folder or .bin, a Kaggle digits .csv, a table of features .csv, .nblrec shards (default: fashion-mnist)."
+            "fashion-mnist, mnist, cifar10, cifar100 (found in $NABLA_DATA/NAME, ~/.nabla/datasets/NAME or /usr/share/datasets/NAME), or a path: a folder of class folders of images (optionally train/ with validation/ or test/), a CIFAR-10/100 binary folder or .bin, a Kaggle digits .csv, a table of features .csv, .nblrec shards (default: fashion-mnist)."
     )
     var dataset: String?
 
