@@ -41,6 +41,11 @@ public struct Compose: Transform {
 }
 
 /// Converts images to float32 and multiplies them by `scale` (1/255 by default: bytes to [0, 1]).
+///
+/// Only for a model without a `Rescaling` layer of its own: Nabla's convention is that data stays
+/// raw (0–255) and the model rescales it (every zoo model starts with `Rescaling(1/255)`), which
+/// is what a saved model expects of an image. Scaling in both places divides twice; `fit` refuses
+/// such data.
 public struct Rescale: FusableTransform {
     public let scale: Float
     public init(scale: Float = 1.0 / 255) { self.scale = scale }
