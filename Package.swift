@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "NablaNN", targets: ["NablaNN"]),
         .library(name: "NablaData", targets: ["NablaData"]),
         .library(name: "NablaModels", targets: ["NablaModels"]),
+        .library(name: "NablaIO", targets: ["NablaIO"]),
         .executable(name: "nabla", targets: ["NablaCLI"]),
         .executable(name: "nabla-bench", targets: ["NablaBench"]),
         // The readers' fuzz targets as one shared library, linked to libFuzzer by scripts/fuzz.
@@ -30,10 +31,12 @@ let package = Package(
         // Training needs no data module: the batch path is in the core, so no image codec is linked.
         .target(name: "NablaNN", dependencies: ["Nabla"]),
         .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
+        // Formats other tools own (ONNX), written by hand: no code generator runs at build time.
+        .target(name: "NablaIO", dependencies: ["Nabla", "NablaNN"]),
         .executableTarget(
             name: "NablaCLI",
             dependencies: [
-                "Nabla", "NablaNN", "NablaData", "NablaModels",
+                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),
@@ -44,6 +47,7 @@ let package = Package(
         .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib", "CNablaImage"]),
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),
+        .testTarget(name: "NablaIOTests", dependencies: ["NablaIO", "NablaModels", "NablaTestSupport"]),
         .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz"], resources: [.copy("Corpus")]),
         .testTarget(
             name: "NablaCLITests", dependencies: ["NablaCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],

@@ -7,7 +7,8 @@ struct Nabla: ParsableCommand {
         commandName: "nabla",
         abstract: "Train, evaluate and benchmark deep-learning models.",
         subcommands: [
-            TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, DataCommand.self,
+            TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, ExportCommand.self,
+            DataCommand.self,
         ],
         defaultSubcommand: TrainCommand.self)
 }

@@ -117,6 +117,17 @@ enum TrainedRun {
         }
     }
 
+    @Test func exportWritesONNX() throws {
+        let folder = TrainedRun.folder()
+        let result = try runNabla(["export", try TrainedRun.file("model.nabla"), "--onnx", "\(folder)/m.onnx"])
+        #expect(result.status == 0 && result.stdout.contains("opset 17, input [batch, 28, 28, 1]"), "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/m.onnx"))
+        let wrong = try runNabla([
+            "export", try TrainedRun.file("model.nabla"), "--onnx", "\(folder)/x.onnx", "--opset", "9",
+        ])
+        #expect(wrong.status == 64)
+    }
+
     @Test func predictWritesAKaggleSubmissionFromACSV() throws {
         let folder = TrainedRun.folder()
         let header = "label," + (0..<784).map { "pixel\($0)" }.joined(separator: ",")
