@@ -53,7 +53,10 @@ public enum TabularCSV {
         }
         var values: [Float] = []
         var labelTexts: [String] = []
-        values.reserveCapacity((lines.count - 1) * (names.count - 1))
+        // The header's width times the line count is what a file claims, not what it holds: a
+        // value takes at least two bytes (a digit and a comma), so the file's size bounds them.
+        let (claimed, overflow) = (lines.count - 1).multipliedReportingOverflow(by: names.count - 1)
+        values.reserveCapacity(overflow ? data.count / 2 : min(claimed, data.count / 2))
         for (number, line) in lines.enumerated().dropFirst() {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false)
             guard cells.count == names.count else {

@@ -52,6 +52,15 @@ import Testing
 
     // MARK: 2. Allocation before validation
 
+    /// 200,000 header columns over 200,000 one-value lines claim 4·10¹⁰ values in 1.6 MB.
+    @Test func tableHeaderOfManyColumnsOverShortLinesFailsOnTheFirstLine() {
+        let header = (0..<200_000).map { "c\($0)" }.joined(separator: ",")
+        let text = header + String(repeating: "\n1", count: 200_000)
+        #expect { _ = try TabularCSV.decode(Data(text.utf8), path: "wide.csv") } throws: {
+            "\($0)".contains("line 2 has 1 columns, the header 200000")
+        }
+    }
+
     @Test func csvHeaderOfManyColumnsOverShortLinesFailsOnTheFirstLine() {
         let header = "label," + (0..<10_000).map { "p\($0)" }.joined(separator: ",")
         let text = header + "\n" + String(repeating: "1\n", count: 200_000)
