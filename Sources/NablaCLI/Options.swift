@@ -96,13 +96,19 @@ func loadModel(_ path: String) throws -> Model {
     try reportingErrors { try Model.load(path) }
 }
 
-/// Writes `value` as pretty, key-sorted JSON to standard output.
-func printJSON(_ value: some Encodable) throws {
+/// The JSON the command line writes: pretty, keys sorted, slashes as they are, and NaN or
+/// infinite metrics as the strings `nan`, `inf`, `-inf`.
+func jsonEncoder() -> JSONEncoder {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(
         positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    return encoder
+}
+
+/// Writes `value` as JSON (``jsonEncoder()``) to standard output.
+func printJSON(_ value: some Encodable) throws {
+    print(String(decoding: try jsonEncoder().encode(value), as: UTF8.self))
 }
 
 /// An image size given as `HxW`.

@@ -44,8 +44,8 @@ struct TrainingData {
         _ name: String, images: ImageSettings, validationSplit: Double?, seed: UInt64, split: SplitName = .train
     ) throws -> TrainingData {
         if let known = DatasetName(rawValue: name) {
-            let train = try MNIST.load(known.variant, split: split.split)
             let test = try MNIST.load(known.variant, split: .test)
+            let train = split == .test ? test : try MNIST.load(known.variant, split: .train)
             return TrainingData(
                 train: .tensors(train.images, train.labels), validation: .tensors(test.images, test.labels),
                 classNames: train.classNames, inputShape: Array(train.images.shape.dropFirst()),
@@ -82,13 +82,12 @@ struct TrainingData {
         switch train {
         case .dataset(let d): dataset = d
         case .tensors(let x, let y):
-            let order = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0, 0x5350_4C54)).permutation(x.shape[0])
-            let held = Int((Double(order.count) * fraction).rounded())
-            let keep = Tensor(order.dropLast(held).map(Int64.init)), out = Tensor(order.suffix(held).map(Int64.init))
+            let (kept, held) = SubsetDataset.splitIndices(count: x.shape[0], validationFraction: fraction, seed: seed)
+            let keep = Tensor(kept.map(Int64.init)), out = Tensor(held.map(Int64.init))
             train = .tensors(x.gathered(keep), y.gathered(keep))
             validation = .tensors(x.gathered(out), y.gathered(out))
             heldOutKind = "validation"
-            description += "; \(held) held out for validation"
+            description += "; \(held.count) held out for validation"
             return
         }
         let (kept, held) = SubsetDataset.split(dataset, validationFraction: fraction, seed: seed)
@@ -111,11 +110,16 @@ struct TrainingData {
         }
         let trainRoot = isFolder("\(root)/train") ? "\(root)/train" : root
         let heldRoot = ["validation", "val", "test"].map { "\(root)/\($0)" }.first(where: isFolder)
-        let probe = try ImageFolder(root: trainRoot, size: (1, 1))
-        guard let first = probe.files.first else {
-            throw NablaError(.notFound, "the folder holds no images", path: trainRoot)
-        }
-        let channels = try images.channels ?? ImageCodec.storedChannels(InputFile.contents(first), path: first)
+        // Without --color-mode, the images are read as the first one stores its colours.
+        let channels =
+            try images.channels
+            ?? {
+                let probe = try ImageFolder(root: trainRoot, size: (1, 1))
+                guard let first = probe.files.first else {
+                    throw NablaError(.notFound, "the folder holds no images", path: trainRoot)
+                }
+                return try ImageCodec.storedChannels(InputFile.contents(first), path: first)
+            }()
         let size = (images.height, images.width)
         let trainFolder = try ImageFolder(
             root: split == .test ? heldRoot ?? trainRoot : trainRoot, size: size, channels: channels)
@@ -178,20 +182,16 @@ struct TrainingData {
                 description:
                     "\(path): a table of \(table.features.shape[0]) rows, features \(table.featureNames.joined(separator: ", ")), classes \(table.classNames.joined(separator: ", "))",
                 isTabular: true)
-        case "bin":
-            let (x, y) = try CIFARBinaryReader.read([path], variant: .cifar10)
+        case "bin", "nblrec":
+            // The readers `nabla data` opens these with.
+            let opened = try DatasetSource.open(path)
+            let first = try opened.dataset.batch(at: [0]).images
+            let examples: Examples =
+                (opened.dataset as? InMemoryDataset).map { .tensors($0.images, $0.labels) } ?? .dataset(opened.dataset)
             return TrainingData(
-                train: .tensors(x, y), validation: nil, classNames: CIFARBinaryReader.cifar10Classes,
-                inputShape: [32, 32, 3], description: "\(path): CIFAR-10 binary, \(x.shape[0]) images")
-        case "nblrec":
-            let shards = try RecordDataset(paths: path.split(separator: ",").map(String.init))
-            guard let first = try? shards.batch(at: [0]) else {
-                throw NablaError(.invalidArgument, "the shards hold no examples", path: path)
-            }
-            return TrainingData(
-                train: .dataset(shards), validation: nil, classNames: (0..<shards.classCount).map(String.init),
-                inputShape: Array(first.images.shape.dropFirst()),
-                description: "\(path): \(shards.count) packed records")
+                train: examples, validation: nil, classNames: opened.classNames,
+                inputShape: Array(first.shape.dropFirst()),
+                description: "\(opened.description): \(opened.dataset.count) examples")
         default:
             throw NablaError(
                 .invalidArgument,

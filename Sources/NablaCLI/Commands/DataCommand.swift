@@ -169,20 +169,21 @@ struct DataCommand: ParsableCommand {
                 let data = try MNIST.load(dataset.variant, split: split.split)
                 let wanted = classes.flatMap(selected) ?? Array(0..<data.classNames.count)
                 var taken = [Int: Int]()
-                var chosen: [(index: Int, label: Int)] = []
+                // Each image with its class in the dataset and the label written (its position among
+                // --classes, or the class itself without them).
+                var chosen: [(index: Int, original: Int, label: Int)] = []
                 for (i, label) in data.labels.toArray(Int64.self).enumerated() {
                     guard let position = wanted.firstIndex(of: Int(label)) else { continue }
                     if let perClass, taken[Int(label), default: 0] >= perClass { continue }
                     taken[Int(label), default: 0] += 1
-                    chosen.append((i, classes == nil ? Int(label) : position))
+                    chosen.append((i, Int(label), classes == nil ? Int(label) : position))
                 }
                 let pixels = data.images.toArray(UInt8.self)
                 let size = data.images.shape[1] * data.images.shape[2]
                 switch format {
                 case .png:
-                    for (i, label) in chosen {
-                        let name = data.classNames[wanted[classes == nil ? wanted.firstIndex(of: label) ?? 0 : label]]
-                            .replacingOccurrences(of: "/", with: "-")
+                    for (i, original, _) in chosen {
+                        let name = data.classNames[original].replacingOccurrences(of: "/", with: "-")
                         let folder = "\(output)/\(name)"
                         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                         let image = Tensor(Array(pixels[(i * size)..<((i + 1) * size)]), shape: [28, 28, 1])
@@ -191,7 +192,7 @@ struct DataCommand: ParsableCommand {
                 case .kaggleCSV:
                     var text = (noLabels ? [] : ["label"]) + (0..<size).map { "pixel\($0)" }
                     var lines = [text.joined(separator: ",")]
-                    for (i, label) in chosen {
+                    for (i, _, label) in chosen {
                         text =
                             (noLabels ? [] : [String(label)]) + pixels[(i * size)..<((i + 1) * size)].map { String($0) }
                         lines.append(text.joined(separator: ","))

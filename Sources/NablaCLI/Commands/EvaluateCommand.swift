@@ -61,11 +61,7 @@ struct EvaluateCommand: ParsableCommand {
                 ? BinaryCrossEntropy() as any Loss : SparseCategoricalCrossEntropy(fromLogits: !network.endsInSoftmax),
             metrics: [.accuracy, .precision(.perClass), .recall(.perClass), .f1(.perClass)])
         let logs = try reportingErrors { try network.evaluate(batches) }
-        let scores = try reportingErrors { try network.predict(batches) }
-        let predicted =
-            binary
-            ? scores.toArray().map { Int64($0 > 0.5 ? 1 : 0) } : scores.argmax(axis: 1).toArray(Int64.self)
-        let truth = try reportingErrors { try Self.labels(batches) }
+        let (truth, predicted) = try reportingErrors { try Self.labelsAndPredictions(network, batches, binary: binary) }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var support = [Int](repeating: 0, count: classes)
         for (truth, guess) in zip(truth, predicted) {
@@ -84,12 +80,20 @@ struct EvaluateCommand: ParsableCommand {
         if format == .json { try printJSON(report) } else { print(report.text) }
     }
 
-    /// Every label of one pass of `batches`, in order.
-    static func labels(_ batches: any BatchSource) throws -> [Int64] {
+    /// Every true and predicted class of one pass of `batches` (already checked against the model
+    /// by `evaluate`), in order.
+    static func labelsAndPredictions(
+        _ network: Model, _ batches: any BatchSource, binary: Bool
+    ) throws -> (truth: [Int64], predicted: [Int64]) {
         let stream = batches.makeEpoch(0)
-        var out: [Int64] = []
-        while let batch = try stream.next() { out += batch.targets.asType(.int64).toArray(Int64.self) }
-        return out
+        var (truth, predicted): ([Int64], [Int64]) = ([], [])
+        while let batch = try stream.next() {
+            let scores = withoutGradients { network(batch.inputs) }
+            truth += batch.targets.asType(.int64).toArray(Int64.self)
+            predicted +=
+                binary ? scores.toArray().map { $0 > 0.5 ? 1 : 0 } : scores.argmax(axis: 1).toArray(Int64.self)
+        }
+        return (truth, predicted)
     }
 
     struct ClassRow: Encodable {

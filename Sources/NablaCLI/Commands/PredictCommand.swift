@@ -66,7 +66,7 @@ struct PredictCommand: ParsableCommand {
         var all: [Prediction] = []
         var labels: [Int] = []
         try reportingErrors {
-            for group in try reader.groups(inputs, batchSize: batchSize) {
+            try reader.forEachGroup(inputs, batchSize: batchSize) { group in
                 var scores = try network.predict(group.examples, batchSize: batchSize)
                 if binary {
                     scores = concat([1 - scores, scores], axis: 1)
@@ -92,10 +92,7 @@ struct PredictCommand: ParsableCommand {
                     }
                 }
             }
-            if let kaggleSubmission {
-                let text = "ImageId,Label\n" + labels.enumerated().map { "\($0.offset + 1),\($0.element)\n" }.joined()
-                try AtomicFile.write(Data(text.utf8), to: kaggleSubmission)
-            }
+            if let kaggleSubmission { try KaggleCSV.writeSubmission(labels: labels, to: kaggleSubmission) }
         }
         if format == .json { try printJSON(all) }
         if let kaggleSubmission {
@@ -124,14 +121,14 @@ struct InputReader {
 
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
-    /// Returns the inputs in order, image files gathered `batchSize` at a time.
-    func groups(_ inputs: [String], batchSize: Int) throws -> [Group] {
-        var groups: [Group] = []
+    /// Passes the inputs to `body` in order, image files gathered `batchSize` at a time, so only
+    /// one group is in memory at once.
+    func forEachGroup(_ inputs: [String], batchSize: Int, _ body: (Group) throws -> Void) throws {
         var pending: [String] = []
         func flush() throws {
             guard !pending.isEmpty else { return }
             let images = try pending.map { try image(InputFile.contents($0), path: $0) }
-            groups.append(Group(examples: try prepared(stack(images)), labels: pending))
+            try body(Group(examples: try prepared(stack(images)), labels: pending))
             pending = []
         }
         for input in inputs {
@@ -152,11 +149,10 @@ struct InputReader {
                 try flush()
                 let images = try ext == "csv" ? KaggleCSV.read(input).images : idxImages(input)
                 let count = images.shape[0]
-                groups.append(Group(examples: try prepared(images), labels: (0..<count).map { "\(input)[\($0)]" }))
+                try body(Group(examples: try prepared(images), labels: (0..<count).map { "\(input)[\($0)]" }))
             }
         }
         try flush()
-        return groups
     }
 
     /// The image files under `folder`, sorted.

@@ -371,29 +371,22 @@ struct RunFolder {
     }
 
     func write(_ settings: TrainSettings) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let encoder = jsonEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         try reportingErrors { try AtomicFile.write(try encoder.encode(settings), to: Self.configPath(path)) }
     }
 
     func finish(_ model: Model, metrics: [String: [String: Double]]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try reportingErrors {
-            try AtomicFile.write(try encoder.encode(metrics), to: "\(path)/metrics.json")
+            try AtomicFile.write(try jsonEncoder().encode(metrics), to: "\(path)/metrics.json")
             try model.save(to: self.model)
         }
     }
 }
 
 extension TrainCommand {
-    /// One sigmoid unit (after `Flatten` when the features are images).
-    static func sigmoidHead(_ base: Sequential) -> [Layer] {
-        [Dense(units: 1, activation: .sigmoid, name: "head")]
-    }
+    /// One sigmoid unit, the head of a two-class model trained with `--binary`.
+    static func sigmoidHead() -> [Layer] { [Dense(units: 1, activation: .sigmoid, name: "head")] }
 
     /// The network to train: a zoo model for the data, or a trained model's base with a new head.
     func makeModel(_ settings: TrainSettings, data: TrainingData, base: Model?) throws -> Sequential {
@@ -409,7 +402,7 @@ extension TrainCommand {
             }
             let model = try reportingErrors {
                 try stack.transferred(
-                    through: cut, classes: data.classNames.count, head: settings.binary ? Self.sigmoidHead(stack) : nil)
+                    through: cut, classes: data.classNames.count, head: settings.binary ? Self.sigmoidHead() : nil)
             }
             print(
                 "transferring \(settings.from ?? ""): layers up to '\(cut)' frozen, a new head for \(data.classNames.count) classes"
@@ -422,7 +415,7 @@ extension TrainCommand {
             // The zoo's softmax head becomes one sigmoid unit.
             let below = model.layers[model.layers.count - 2].name
             model = try reportingErrors {
-                try model.transferred(through: below, classes: 1, head: Self.sigmoidHead(model), freezing: false)
+                try model.transferred(through: below, classes: 1, head: Self.sigmoidHead(), freezing: false)
             }
         }
         if data.isTabular, let normalization = model.layers.first as? Normalization,

@@ -97,9 +97,13 @@ public enum KaggleCSV {
     /// Writes a Kaggle submission: `ImageId,Label` with 1-based ids and the argmax class of each
     /// row of `predictions` (`[N, classes]`), atomically.
     public static func writeSubmission(predictions: Tensor, to path: String) throws {
-        let classes = predictions.argmax(axis: -1).toArray(Int64.self)
+        try writeSubmission(labels: predictions.argmax(axis: -1).toArray(Int64.self).map { Int($0) }, to: path)
+    }
+
+    /// Writes a Kaggle submission of one predicted class per image, in order, atomically.
+    public static func writeSubmission(labels: [Int], to path: String) throws {
         var text = "ImageId,Label\n"
-        for (i, c) in classes.enumerated() { text += "\(i + 1),\(c)\n" }
+        for (i, c) in labels.enumerated() { text += "\(i + 1),\(c)\n" }
         try AtomicFile.write(Data(text.utf8), to: path)
     }
 }

@@ -11,16 +11,8 @@ public enum ImageCodec {
     ///   above 32,768 pixels; `.resourceLimit` above ``ResourceLimits/maxImagePixels``.
     public static func decode(_ data: Data, channels: Int = 3, path: String) throws -> Tensor {
         require(channels == 1 || channels == 3, "ImageCodec.decode: channels must be 1 or 3, got \(channels)")
+        let (width, height, _) = try header(data, path: path)
         var error = [CChar](repeating: 0, count: 256)
-        var (width, height, native): (Int32, Int32, Int32) = (0, 0, 0)
-        let status = data.withUnsafeBytes { bytes in
-            nbl_image_info(
-                bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &width, &height, &native, &error, error.count
-            )
-        }
-        guard status == 0, width > 0, height > 0 else {
-            throw NablaError(.corruptFile, "cannot decode the image: \(text(error))", path: path)
-        }
         // Checked before any pixel is allocated: a few hundred bytes can declare gigapixels.
         guard Int(width) * Int(height) <= ResourceLimits.maxImagePixels else {
             throw NablaError(
@@ -46,6 +38,12 @@ public enum ImageCodec {
     ///
     /// - Throws: ``NablaError`` (`.corruptFile`) naming `path` for a file that is not a PNG or JPEG.
     public static func storedChannels(_ data: Data, path: String) throws -> Int {
+        try header(data, path: path).channels <= 2 ? 1 : 3
+    }
+
+    /// Reads an image file's header: its size and the channels it stores (grey, grey and alpha,
+    /// colour, colour and alpha), without decoding pixels.
+    private static func header(_ data: Data, path: String) throws -> (width: Int32, height: Int32, channels: Int32) {
         var error = [CChar](repeating: 0, count: 256)
         var (width, height, native): (Int32, Int32, Int32) = (0, 0, 0)
         let status = data.withUnsafeBytes { bytes in
@@ -53,8 +51,10 @@ public enum ImageCodec {
                 bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &width, &height, &native, &error, error.count
             )
         }
-        guard status == 0 else { throw NablaError(.corruptFile, "cannot decode the image: \(text(error))", path: path) }
-        return native <= 2 ? 1 : 3
+        guard status == 0, width > 0, height > 0 else {
+            throw NablaError(.corruptFile, "cannot decode the image: \(text(error))", path: path)
+        }
+        return (width, height, native)
     }
 
     /// Returns an `[H, W, C]` uint8 image resized bilinearly to `height`×`width` (rounded to the nearest byte).

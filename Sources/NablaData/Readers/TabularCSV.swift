@@ -117,12 +117,19 @@ public struct SubsetDataset: Dataset {
     ) -> (
         train: SubsetDataset, validation: SubsetDataset
     ) {
+        let (kept, held) = splitIndices(count: dataset.count, validationFraction: fraction, seed: seed)
+        return (SubsetDataset(dataset, indices: kept), SubsetDataset(dataset, indices: held))
+    }
+
+    /// The positions ``split(_:validationFraction:seed:)`` puts on each side, for `count` examples.
+    public static func splitIndices(
+        count: Int, validationFraction fraction: Double, seed: UInt64
+    ) -> (
+        train: [Int], validation: [Int]
+    ) {
         require((0..<1).contains(fraction), "SubsetDataset.split: fraction \(fraction) is outside [0, 1)")
-        let order = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0, 0x5350_4C54)).permutation(dataset.count)
-        let held = Int((Double(dataset.count) * fraction).rounded())
-        return (
-            SubsetDataset(dataset, indices: Array(order.dropLast(held))),
-            SubsetDataset(dataset, indices: Array(order.suffix(held)))
-        )
+        let order = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0, 0x5350_4C54)).permutation(count)
+        let held = Int((Double(count) * fraction).rounded())
+        return (Array(order.dropLast(held)), Array(order.suffix(held)))
     }
 }

@@ -15,7 +15,7 @@ import Testing
 
     static func write(_ data: Data, _ name: String) -> String {
         let path = scratch(name)
-        FileManager.default.createFile(atPath: path, contents: data)
+        _ = FileManager.default.createFile(atPath: path, contents: data)
         return path
     }
 
