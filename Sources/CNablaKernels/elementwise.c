@@ -32,6 +32,7 @@ void nbl_unary_f32(int op, const float *restrict x, float *restrict y, long n, f
         for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
         break;
     case NBL_UN_SWISH: for (long i = 0; i < n; i++) y[i] = x[i] * nbl_sigmoid(x[i]); break;
+    case NBL_UN_ERF: for (long i = 0; i < n; i++) y[i] = erff(x[i]); break;
     case NBL_UN_SQUARE: for (long i = 0; i < n; i++) y[i] = x[i] * x[i]; break;
     case NBL_UN_POW_SCALAR: for (long i = 0; i < n; i++) y[i] = powf(x[i], alpha); break;
     case NBL_UN_CLAMP:
@@ -70,6 +71,9 @@ void nbl_unary_backward_f32(int op, const float *restrict x, const float *restri
         }
         break;
     case NBL_UN_SQUARE: for (long i = 0; i < n; i++) dx[i] = 2.0f * g[i] * x[i]; break;
+    case NBL_UN_ERF:  // d/dx erf(x) = 2/√π · exp(−x²)
+        for (long i = 0; i < n; i++) dx[i] = g[i] * 1.12837916709551257f * expf(-x[i] * x[i]);
+        break;
     case NBL_UN_POW_SCALAR:
         for (long i = 0; i < n; i++) dx[i] = g[i] * alpha * powf(x[i], alpha - 1.0f);
         break;

@@ -120,7 +120,7 @@ public enum ONNXExport {
 }
 
 /// One ONNX node.
-struct ONNXNode {
+struct ExportNode {
     var op: String
     var inputs: [String]
     var output: String
@@ -161,7 +161,7 @@ struct ONNXNode {
 struct GraphBuilder {
     let trace: Trace
     let opset: Int
-    var nodes: [ONNXNode] = []
+    var nodes: [ExportNode] = []
     var constants: [(String, Tensor)] = []
     var usedParameters: Set<String> = []
     private var fresh = 0
@@ -198,7 +198,7 @@ struct GraphBuilder {
         _ op: String, _ inputs: [String], _ output: String, ints: [(String, [Int])] = [],
         int: [(String, Int)] = [], floats: [(String, Float)] = []
     ) {
-        nodes.append(ONNXNode(op: op, inputs: inputs, output: output, ints: ints, int: int, floats: floats))
+        nodes.append(ExportNode(op: op, inputs: inputs, output: output, ints: ints, int: int, floats: floats))
     }
 
     /// Runs an NCHW op on NHWC `x` between two transposes.
@@ -241,6 +241,7 @@ struct GraphBuilder {
             case .relu: add("Relu", inputs, out)
             case .sigmoid: add("Sigmoid", inputs, out)
             case .tanh: add("Tanh", inputs, out)
+            case .erf: add("Erf", inputs, out)
             case .square: add("Mul", [inputs[0], inputs[0]], out)
             case .rsqrt:
                 let s = temp()

@@ -71,7 +71,7 @@ void nbl_convert(int srcType, const void *src, int dstType, void *dst, long n);
 enum {
     NBL_UN_NEG, NBL_UN_EXP, NBL_UN_LOG, NBL_UN_SQRT, NBL_UN_ABS, NBL_UN_RELU, NBL_UN_LEAKY_RELU,
     NBL_UN_ELU, NBL_UN_SIGMOID, NBL_UN_TANH, NBL_UN_GELU, NBL_UN_SWISH, NBL_UN_SQUARE,
-    NBL_UN_POW_SCALAR, NBL_UN_CLAMP, NBL_UN_SIGN, NBL_UN_RSQRT,
+    NBL_UN_POW_SCALAR, NBL_UN_CLAMP, NBL_UN_SIGN, NBL_UN_RSQRT, NBL_UN_ERF,
 };
 
 /// y[i] = f(x[i]) for i in [0, n); alpha and beta are the op's constants (slope, exponent, bounds).

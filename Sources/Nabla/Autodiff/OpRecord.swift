@@ -10,7 +10,7 @@ public enum OpKind: String, CaseIterable, Sendable {
     // Elementwise arithmetic and selection.
     case add, sub, mul, div, neg, maximum, minimum, pow, `where`
     // Elementwise math and activations.
-    case exp, log, sqrt, rsqrt, square, abs, sign, clamp, relu, leakyRelu, elu, sigmoid, tanh, gelu, swish
+    case exp, log, sqrt, rsqrt, square, abs, sign, clamp, relu, leakyRelu, elu, sigmoid, tanh, gelu, swish, erf
     // Comparisons (results are bool, without gradients).
     case equal, notEqual, less, lessEqual, greater, greaterEqual
     // Reductions.

@@ -204,7 +204,7 @@ public enum BinaryOp: Sendable, CaseIterable {
 /// Unary float32 operations; `alpha` / `beta` carry their constants (slope, exponent, bounds).
 public enum UnaryOp: Sendable, CaseIterable {
     case negate, exp, log, sqrt, rsqrt, square, abs, sign, clamp, powerScalar
-    case relu, leakyRelu, elu, sigmoid, tanh, gelu, swish
+    case relu, leakyRelu, elu, sigmoid, tanh, gelu, swish, erf
 }
 
 /// Reductions: `sum` (identity 0), `max` (−∞), `min` (+∞).

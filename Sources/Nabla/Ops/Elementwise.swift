@@ -263,4 +263,7 @@ extension Tensor {
     ///
     /// - Paper: https://arxiv.org/abs/1710.05941
     public func swish() -> Tensor { unaryOp(.swish, .swish) }
+
+    /// Returns the Gauss error function `erf(x) = 2/√π ∫₀ˣ exp(−t²) dt` elementwise.
+    public func erf() -> Tensor { unaryOp(.erf, .erf) }
 }

@@ -15,6 +15,19 @@ import Nabla
 ///
 /// Python's `safetensors` package reads it as it is. Files of format 1 hold weights only.
 public enum ModelFile {
+    private static let loaderLock = NSLock()
+    nonisolated(unsafe) private static var loaders: [String: @Sendable (String) throws -> Model] = [:]
+
+    /// Makes ``Model/load(_:)`` read files ending in `.ext` with `loader` (how NablaIO adds ONNX).
+    public static func registerLoader(forExtension ext: String, _ loader: @escaping @Sendable (String) throws -> Model)
+    {
+        loaderLock.withLock { loaders[ext.lowercased()] = loader }
+    }
+
+    static func loader(forExtension ext: String) -> (@Sendable (String) throws -> Model)? {
+        loaderLock.withLock { loaders[ext] }
+    }
+
     /// The format version this build writes and the newest it reads.
     public static let formatVersion = 2
     /// The deepest nesting of layers a file may describe.
@@ -256,6 +269,8 @@ extension Model {
     ///   for a description that is not valid, a parameter missing, extra or of another shape;
     ///   `.resourceLimit` for an architecture too large or too deep; the safetensors reader's errors.
     public static func load(_ path: String) throws -> Model {
+        let ext = (path as NSString).pathExtension.lowercased()
+        if ext != "nabla", let loader = ModelFile.loader(forExtension: ext) { return try loader(path) }
         let (tensors, metadata) = try Safetensors.read(path)
         return try ModelFile.at(path) {
             try ModelFile.checkFormat(metadata, path: path)

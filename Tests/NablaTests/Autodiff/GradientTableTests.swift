@@ -50,6 +50,7 @@ let gradientTable: [GradientCase] = [
     GradientCase(name: "tanh", shapes: [[4, 5]]) { $0[0].tanh() },
     GradientCase(name: "gelu", shapes: [[4, 5]], range: -3...3) { $0[0].gelu() },
     GradientCase(name: "swish", shapes: [[4, 5]], range: -3...3) { $0[0].swish() },
+    GradientCase(name: "erf", shapes: [[4, 5]], range: -2...2) { $0[0].erf() },
     GradientCase(name: "sum axes", shapes: [[2, 3, 4]]) { $0[0].sum(axes: [0, 2]) },
     GradientCase(name: "sum keepDims strided", shapes: [[4, 3]]) { $0[0].transposed().sum(axes: [1], keepDims: true) },
     GradientCase(name: "mean", shapes: [[2, 3, 4]]) { $0[0].mean(axes: [1]) },

@@ -284,6 +284,7 @@ extension UnaryOp {
         case .tanh: Int32(NBL_UN_TANH)
         case .gelu: Int32(NBL_UN_GELU)
         case .swish: Int32(NBL_UN_SWISH)
+        case .erf: Int32(NBL_UN_ERF)
         }
     }
 }

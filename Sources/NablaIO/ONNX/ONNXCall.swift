@@ -1,0 +1,143 @@
+import Foundation
+import Nabla
+
+/// One node being run: its inputs, attributes and what the checks say when they fail.
+struct ONNXCall {
+    let node: ONNXNode
+    let inputs: [ONNXValue]
+    let opset: Int
+    let training: Bool
+
+    /// The largest tensor one op may make (`NABLA_MAX_MODEL_VALUES`, as for a model's constants).
+    static let maxElements = ONNXTensorSource.defaultBudget
+
+    func error(_ problem: String) -> NablaError {
+        NablaError(.invalidArgument, "node '\(node.name)' (\(node.op)): \(problem)")
+    }
+
+    func check(_ condition: Bool, _ problem: @autoclosure () -> String) throws {
+        if !condition { throw error(problem()) }
+    }
+
+    // MARK: Attributes
+
+    func int(_ name: String, _ fallback: Int) throws -> Int {
+        switch node.attributes[name] {
+        case nil: return fallback
+        case .int(let v)?: return Int(clamping: v)
+        default: throw error("attribute '\(name)' must be an integer")
+        }
+    }
+
+    func ints(_ name: String) throws -> [Int]? {
+        switch node.attributes[name] {
+        case nil: return nil
+        case .ints(let v)?: return v.map { Int(clamping: $0) }
+        default: throw error("attribute '\(name)' must be a list of integers")
+        }
+    }
+
+    func float(_ name: String, _ fallback: Float) throws -> Float {
+        switch node.attributes[name] {
+        case nil: return fallback
+        case .float(let v)?: return v
+        case .int(let v)?: return Float(v)
+        default: throw error("attribute '\(name)' must be a number")
+        }
+    }
+
+    func floats(_ name: String) throws -> [Float]? {
+        switch node.attributes[name] {
+        case nil: return nil
+        case .floats(let v)?: return v
+        default: throw error("attribute '\(name)' must be a list of numbers")
+        }
+    }
+
+    func string(_ name: String, _ fallback: String) throws -> String {
+        switch node.attributes[name] {
+        case nil: return fallback
+        case .string(let v)?: return v
+        default: throw error("attribute '\(name)' must be a string")
+        }
+    }
+
+    // MARK: Inputs
+
+    func input(_ i: Int) -> ONNXValue { i < inputs.count ? inputs[i] : .none }
+
+    func has(_ i: Int) -> Bool { !input(i).isNone }
+
+    /// The float tensor at input `i` and its layout.
+    func tensor(_ i: Int) throws -> (Tensor, ONNXLayout) {
+        switch input(i) {
+        case .float(let t, let layout): return (t, layout)
+        case .ints: throw error("input \(i) must be float, got an integer tensor")
+        case .none: throw error("input \(i) is missing")
+        }
+    }
+
+    /// The float tensor at input `i` in ONNX's layout.
+    func native(_ i: Int) throws -> Tensor {
+        _ = try tensor(i)
+        return input(i).native
+    }
+
+    /// The integer values at input `i` (a shape, axes, indices), nil when left out.
+    func intValues(_ i: Int) throws -> [Int]? {
+        switch input(i) {
+        case .none: return nil
+        case .ints(let a): return a.ints
+        case .float: throw error("input \(i) must be an integer tensor")
+        }
+    }
+
+    /// The float values at input `i` when it is small and static (scales, bounds), nil when left out.
+    func floatValues(_ i: Int) throws -> [Float]? {
+        switch input(i) {
+        case .none: return nil
+        case .ints(let a): return a.values.map { Float($0) }
+        case .float(let t, _):
+            try check(t.count <= 1 << 16, "input \(i) is too large for a static value")
+            return t.contiguous().toArray(Float.self)
+        }
+    }
+
+    /// Resolves an axis in `-rank..<rank`.
+    func axis(_ a: Int, rank: Int) throws -> Int {
+        let r = a < 0 ? a + rank : a
+        try check(r >= 0 && r < Swift.max(rank, 1), "axis \(a) is out of range for rank \(rank)")
+        return r
+    }
+
+    /// Checks the element count of a shape an op is about to make.
+    @discardableResult
+    func checkShape(_ shape: [Int]) throws -> Int {
+        var n = 1
+        for d in shape {
+            try check(d >= 0, "shape \(shape) has a negative dimension")
+            let (p, o) = n.multipliedReportingOverflow(by: d)
+            try check(!o && p <= Self.maxElements, "shape \(shape) is too large (NABLA_MAX_MODEL_VALUES)")
+            n = p
+        }
+        return n
+    }
+}
+
+/// numpy broadcasting of two shapes, nil when they do not broadcast.
+func broadcastShapes(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let n = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: n)
+    for i in 0..<n {
+        let x = i < n - a.count ? 1 : a[i - (n - a.count)]
+        let y = i < n - b.count ? 1 : b[i - (n - b.count)]
+        if x == y || y == 1 {
+            out[i] = x
+        } else if x == 1 {
+            out[i] = y
+        } else {
+            return nil
+        }
+    }
+    return out
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Nabla
+
+/// Where the values of an ONNX file's tensors may come from, and how many of them are left.
+struct ONNXTensorSource {
+    /// The folder external data files are looked up in (the model file's folder), nil when the
+    /// bytes came from memory.
+    var folder: String?
+    /// The values every tensor read so far may still take.
+    var budget: Int
+
+    init(folder: String?, budget: Int = ONNXTensorSource.defaultBudget) {
+        (self.folder, self.budget) = (folder, budget)
+    }
+
+    /// The most values one model's constants may hold together (`NABLA_MAX_MODEL_VALUES`, 2³⁰
+    /// by default: 4 GiB of float32, far above VGG-19's 144 million).
+    static let defaultBudget: Int = {
+        if let text = ProcessInfo.processInfo.environment["NABLA_MAX_MODEL_VALUES"], let n = Int(text), n > 0 {
+            return n
+        }
+        return 1 << 30
+    }()
+
+    /// Returns the checked element count of `dims`, charged against the budget.
+    mutating func charge(_ dims: [Int64], _ what: String) throws -> [Int] {
+        var count = 1
+        for d in dims {
+            guard d >= 0, d <= Int64(LayerConfigLimits.maxDimension) else {
+                throw NablaError(.corruptFile, "\(what): dimension \(d) in \(dims) is out of range")
+            }
+            let (p, o) = count.multipliedReportingOverflow(by: Int(d))
+            guard !o, p <= budget else {
+                throw NablaError(
+                    .resourceLimit,
+                    "\(what): shape \(dims) holds more values than the \(budget) left to this model (NABLA_MAX_MODEL_VALUES)"
+                )
+            }
+            count = p
+        }
+        budget -= count
+        return dims.map { Int($0) }
+    }
+
+    /// Converts a tensor from the file into a value: float and double become float32 tensors, the
+    /// integer types and bool host arrays.
+    mutating func value(_ t: ONNXTensorProto, _ what: String) throws -> ONNXValue {
+        let shape = try charge(t.dims, what)
+        let count = shape.reduce(1, *)
+        var bytes: Data?
+        if t.isExternal {
+            bytes = try external(t, count: count, what)
+        } else if let raw = t.raw {
+            bytes = t.data[raw]
+        }
+        func mismatch(_ have: Int) -> NablaError {
+            NablaError(.corruptFile, "\(what): shape \(shape) needs \(count) values, the file holds \(have)")
+        }
+        switch t.dataType {
+        case ONNXType.float, ONNXType.double:
+            let values: [Float]
+            if let bytes {
+                let size = t.dataType == ONNXType.float ? 4 : 8
+                guard bytes.count == count * size else { throw mismatch(bytes.count / size) }
+                values = bytes.withUnsafeBytes { buf in
+                    if size == 4 {
+                        return (0..<count).map {
+                            Float(
+                                bitPattern: UInt32(
+                                    littleEndian: buf.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                        }
+                    }
+                    return (0..<count).map {
+                        Float(
+                            Double(
+                                bitPattern: UInt64(
+                                    littleEndian: buf.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))))
+                    }
+                }
+            } else {
+                guard t.floats.count == count else { throw mismatch(t.floats.count) }
+                values = t.floats
+            }
+            return .float(Tensor(values, shape: shape), .native)
+        case ONNXType.int64, ONNXType.int32, ONNXType.uint8, ONNXType.int8, ONNXType.bool:
+            let dtype: DType =
+                switch t.dataType {
+                case ONNXType.int32: .int32
+                case ONNXType.uint8: .uint8
+                case ONNXType.bool: .bool
+                default: .int64
+                }
+            var values: [Int64]
+            if let bytes {
+                let size = t.dataType == ONNXType.int64 ? 8 : t.dataType == ONNXType.int32 ? 4 : 1
+                guard bytes.count == count * size else { throw mismatch(bytes.count / size) }
+                values = bytes.withUnsafeBytes { buf in
+                    (0..<count).map { i -> Int64 in
+                        switch size {
+                        case 8: Int64(littleEndian: buf.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
+                        case 4: Int64(Int32(littleEndian: buf.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)))
+                        default:
+                            t.dataType == ONNXType.int8 ? Int64(Int8(bitPattern: buf[i])) : Int64(buf[i])
+                        }
+                    }
+                }
+            } else {
+                guard t.ints.count == count else { throw mismatch(t.ints.count) }
+                values = t.ints
+            }
+            if dtype == .bool { values = values.map { $0 != 0 ? 1 : 0 } }
+            return .ints(IntArray(shape: shape, values: values, dtype: dtype))
+        default:
+            throw NablaError(
+                .unsupportedOperator,
+                "\(what): element type \(t.dataType) is not supported (float, double, integers and bool are)")
+        }
+    }
+
+    /// Reads the bytes of a tensor stored outside the model file, checking the location stays in
+    /// the model's folder and the offset and length lie inside the data file.
+    func external(_ t: ONNXTensorProto, count: Int, _ what: String) throws -> Data {
+        guard let folder else {
+            throw NablaError(
+                .invalidArgument, "\(what): its values are in an external file, and the model came from memory")
+        }
+        guard let location = t.external["location"], !location.isEmpty, !location.hasPrefix("/"),
+            !location.split(separator: "/").contains("..")
+        else {
+            throw NablaError(
+                .corruptFile,
+                "\(what): external data location '\(t.external["location"] ?? "")' must be a relative path inside the model's folder"
+            )
+        }
+        let path = (folder as NSString).appendingPathComponent(location)
+        let size = try InputFile.checkRegular(path)
+        let offset = Int(t.external["offset"] ?? "0") ?? -1
+        let length = t.external["length"].map { Int($0) ?? -1 } ?? (size - max(offset, 0))
+        guard offset >= 0, length >= 0, offset <= size, length <= size - offset else {
+            throw NablaError(
+                .corruptFile,
+                "\(what): offset \(offset) and length \(length) do not lie inside \(location) (\(size) bytes)")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw NablaError(.io, "cannot open", path: path) }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: UInt64(offset))
+            let data = try handle.read(upToCount: length) ?? Data()
+            guard data.count == length else { throw NablaError(.corruptFile, "\(what): \(location) ended early") }
+            return data
+        } catch let e as NablaError { throw e } catch { throw NablaError(.io, "cannot read: \(error)", path: path) }
+    }
+}
+
+extension ONNXValue {
+    /// Reads a serialized `TensorProto` (the `.pb` files of the ONNX test data).
+    static func read(protobuf path: String) throws -> ONNXValue {
+        let data = try InputFile.contents(path)
+        var source = ONNXTensorSource(folder: (path as NSString).deletingLastPathComponent)
+        return try source.value(try ONNXTensorProto(ProtobufReader(data, context: path)), path)
+    }
+}

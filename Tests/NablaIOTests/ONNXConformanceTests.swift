@@ -1,0 +1,170 @@
+import Foundation
+import Nabla
+import NablaIO
+import Testing
+
+/// The ONNX backend test suite that Debian's `libonnx-testdata` ships: each test is a model with
+/// reference inputs and outputs written by the ONNX project's reference implementation.
+enum ONNXTestData {
+    static let root = "/usr/share/libonnx-testdata/data"
+    static let available = FileManager.default.fileExists(atPath: root + "/node")
+
+    /// The operators this suite checks: the ones Nabla imports.
+    static let operators: Set<String> = [
+        "Conv", "ConvTranspose", "BatchNormalization", "Gemm", "MatMul", "Relu", "LeakyRelu", "PRelu", "Clip",
+        "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Erf", "Gelu", "Softmax", "LogSoftmax", "Add", "Sub", "Mul",
+        "Div", "Pow", "Sqrt", "Exp", "Neg", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten",
+        "Reshape", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Gather", "Shape", "Constant",
+        "ConstantOfShape", "Identity", "Dropout", "Pad", "Resize", "ReduceMean", "ReduceSum", "Cast", "LRN", "Sum",
+        "Expand", "Range", "Where", "Equal",
+    ]
+
+    /// Node tests of those operators that are skipped, by name prefix, each with the reason.
+    static let skipped: [(prefix: String, reason: String)] = [
+        ("test_averagepool_3d", "3-D pooling (1-D and 2-D windows are supported)"),
+        ("test_maxpool_3d", "3-D pooling (1-D and 2-D windows are supported)"),
+        ("test_convtranspose_3d", "3-D convolution (1-D and 2-D windows are supported)"),
+        ("test_maxpool_2d_dilations", "dilated max pooling"),
+        ("test_maxpool_2d_uint8", "pooling of integer tensors"),
+        ("test_maxpool_with_argmax", "MaxPool's second output (the indices)"),
+        (
+            "test_batchnorm_epsilon_training_mode",
+            "BatchNormalization in training mode (an import is for inference and fine-tuning with frozen statistics)"
+        ),
+        (
+            "test_batchnorm_example_training_mode",
+            "BatchNormalization in training mode (an import is for inference and fine-tuning with frozen statistics)"
+        ),
+        ("test_resize_downsample_scales_cubic", "cubic resizing (nearest and linear are supported)"),
+        ("test_resize_downsample_sizes_cubic", "cubic resizing (nearest and linear are supported)"),
+        ("test_resize_upsample_scales_cubic", "cubic resizing (nearest and linear are supported)"),
+        ("test_resize_upsample_sizes_cubic", "cubic resizing (nearest and linear are supported)"),
+        ("test_resize_tf_crop_and_resize", "the tf_crop_and_resize coordinate mode (it takes a region of interest)"),
+        (
+            "test_training_dropout",
+            "dropout in training mode draws its mask from another random generator than the reference"
+        ),
+        ("test_identity_opt", "optional values"),
+        ("test_identity_sequence", "sequence values"),
+        ("test_AvgPool3d", "3-D pooling (1-D and 2-D windows are supported)"),
+        ("test_MaxPool3d", "3-D pooling (1-D and 2-D windows are supported)"),
+        ("test_Conv3d", "3-D convolution (1-D and 2-D windows are supported)"),
+        ("test_MaxPool1d_stride_padding_dilation", "dilated max pooling"),
+        ("test_MaxPool2d_stride_padding_dilation", "dilated max pooling"),
+    ]
+
+    /// Element types the tests' data may use that Nabla does not compute in.
+    static let unsupportedTypes = ["FLOAT16", "BFLOAT16", "STRING", "uint32", "uint64"]
+
+    /// Why a test is skipped, or nil.
+    static func skipReason(_ name: String, operators: [String]) -> String? {
+        if let s = skipped.first(where: { name.hasPrefix($0.prefix) }) { return s.reason }
+        if let t = unsupportedTypes.first(where: { name.contains($0) }) { return "element type \(t)" }
+        let missing = Set(operators.filter { ONNXImportInspection.supportedOperators.contains($0) == false })
+        if !missing.isEmpty { return "also uses \(missing.sorted().joined(separator: ", "))" }
+        return nil
+    }
+
+    /// The result of one test folder: nil when it passed, else why not.
+    static func check(_ folder: String) -> String? {
+        let model = folder + "/model.onnx"
+        let sets = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
+            $0.hasPrefix("test_data_set")
+        }.sorted()
+        guard !sets.isEmpty else { return "no test data" }
+        do {
+            for set in sets {
+                let dir = "\(folder)/\(set)"
+                let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted { a, b in
+                    a.count == b.count ? a < b : a.count < b.count
+                }
+                let inputs = try files.filter { $0.hasPrefix("input_") }.map {
+                    try ONNXImport.readTensor("\(dir)/\($0)")
+                }
+                let expected = try files.filter { $0.hasPrefix("output_") }.map {
+                    try ONNXImport.readTensor("\(dir)/\($0)")
+                }
+                let outputs = try ONNXImport.run(model, inputs: inputs)
+                guard outputs.count == expected.count else {
+                    return "\(outputs.count) outputs, expected \(expected.count)"
+                }
+                for (i, (y, want)) in zip(outputs, expected).enumerated() {
+                    guard y.shape == want.shape else { return "output \(i): shape \(y.shape), expected \(want.shape)" }
+                    let a = y.asType(.float32).toArray(Float.self), b = want.asType(.float32).toArray(Float.self)
+                    for (u, v) in zip(a, b) where !(u.isNaN && v.isNaN) && !(u == v) {
+                        // The tolerances of ONNX's own backend tests: rtol 1e-3, atol 1e-7 (1e-5 here,
+                        // float32 sums in another order).
+                        if abs(u - v) > 1e-5 + 1e-3 * abs(v) { return "output \(i): \(u) against \(v)" }
+                    }
+                }
+            }
+        } catch {
+            return "\(error)"
+        }
+        return nil
+    }
+}
+
+@Suite(.enabled(if: ONNXTestData.available)) struct ONNXConformanceTests {
+    @Test func nodeTestsOfSupportedOperatorsPass() throws {
+        let root = ONNXTestData.root + "/node"
+        var passed: [String: Int] = [:], failed: [String] = []
+        var skips: [String: [String]] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: root).sorted() {
+            let operators = try self.operators(root + "/" + name)
+            guard let op = operators.first, ONNXTestData.operators.contains(op) else { continue }
+            if let reason = ONNXTestData.skipReason(name, operators: operators) {
+                skips[reason, default: []].append(name)
+                continue
+            }
+            if let problem = ONNXTestData.check(root + "/" + name) {
+                failed.append("\(name): \(problem)")
+            } else {
+                passed[op, default: 0] += 1
+            }
+        }
+        let skippedCount = skips.values.reduce(0) { $0 + $1.count }
+        for (reason, names) in skips.sorted(by: { $0.key < $1.key }) {
+            print("skipped \(names.count) (\(reason)): \(names.joined(separator: " "))")
+        }
+        print(
+            "ONNX node tests passed per operator: \(passed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+        )
+        print("ONNX node tests: \(passed.values.reduce(0, +)) passed, \(failed.count) failed, \(skippedCount) skipped")
+        for f in failed { print("  FAIL \(f)") }
+        #expect(failed.isEmpty)
+    }
+
+    /// The ops of a test's graph, read with the importer's own reader.
+    func operators(_ folder: String) throws -> [String] {
+        ONNXImportInspection.operators(try Data(contentsOf: URL(fileURLWithPath: folder + "/model.onnx")))
+    }
+}
+
+extension ONNXConformanceTests {
+    /// Whole models from PyTorch's exporter and the simple models, where every operator is supported.
+    @Test(arguments: ["pytorch-converted", "pytorch-operator", "simple"])
+    func modelTestsPass(kind: String) throws {
+        let root = ONNXTestData.root + "/" + kind
+        var passed = 0, failed: [String] = []
+        var skips: [String: [String]] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: root).sorted() {
+            let operators = try self.operators(root + "/" + name)
+            if let reason = ONNXTestData.skipReason(name, operators: operators) {
+                skips[reason, default: []].append(name)
+                continue
+            }
+            if let problem = ONNXTestData.check(root + "/" + name) {
+                failed.append("\(name): \(problem)")
+            } else {
+                passed += 1
+            }
+        }
+        for (reason, names) in skips.sorted(by: { $0.key < $1.key }) {
+            print("\(kind): skipped \(names.count) (\(reason)): \(names.joined(separator: " "))")
+        }
+        print("\(kind): \(passed) passed, \(failed.count) failed, \(skips.values.reduce(0) { $0 + $1.count }) skipped")
+        for f in failed { print("  FAIL \(f)") }
+        #expect(failed.isEmpty)
+    }
+}
