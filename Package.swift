@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib", "CNablaImage"]),
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),
-        .testTarget(name: "NablaIOTests", dependencies: ["NablaIO", "NablaModels", "NablaTestSupport"]),
+        .testTarget(name: "NablaIOTests", dependencies: ["NablaIO", "NablaModels", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz"], resources: [.copy("Corpus")]),
         .testTarget(
             name: "NablaCLITests", dependencies: ["NablaCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],

@@ -220,6 +220,18 @@ struct GraphBuilder {
 
     mutating func build() throws {
         var unsupported: [String: Int] = [:]
+        // Which values depend on the model's input, and so carry its batch dimension.
+        var batched: [Bool] = []
+        for entry in trace.entries {
+            batched.append(
+                entry.inputs.contains { source in
+                    switch source {
+                    case .input: true
+                    case .entry(let i): batched[i]
+                    default: false
+                    }
+                })
+        }
         for (index, entry) in trace.entries.enumerated() {
             let out = "t\(index)"
             let inputs = entry.inputs.map { name($0) }
@@ -230,7 +242,32 @@ struct GraphBuilder {
             case .sub: add("Sub", inputs, out)
             case .mul: add("Mul", inputs, out)
             case .div: add("Div", inputs, out)
-            case .pow: add("Pow", inputs, out)
+            case .pow:
+                if let e = float("exponent") {
+                    add("Pow", [inputs[0], constant(Tensor([e], shape: []))], out)
+                } else {
+                    add("Pow", inputs, out)
+                }
+            case .gelu:
+                if opset >= 20 {
+                    add("Gelu", inputs, out)
+                } else {
+                    // x · Φ(x) = x · (1 + erf(x / √2)) / 2
+                    let (scaled, e, shifted) = (temp(), temp(), temp())
+                    add("Mul", [inputs[0], constant(Tensor([Float(0.5.squareRoot())], shape: []))], scaled)
+                    add("Erf", [scaled], e)
+                    add("Add", [e, constant(Tensor([Float(1)], shape: []))], shifted)
+                    let half = temp()
+                    add("Mul", [shifted, constant(Tensor([Float(0.5)], shape: []))], half)
+                    add("Mul", [inputs[0], half], out)
+                }
+            case .gather:
+                if case .int(let axis) = a["axis"] { add("Gather", inputs, out, int: [("axis", axis)]) }
+            case .expand:
+                // Expand broadcasts both ways: 1 keeps whatever batch the input has.
+                var target = entry.outputShape
+                if batched[index], !target.isEmpty { target[0] = 1 }
+                add("Expand", [inputs[0], constant(Tensor(target.map(Int64.init)))], out)
             case .maximum: add("Max", inputs, out)
             case .minimum: add("Min", inputs, out)
             case .neg: add("Neg", inputs, out)
@@ -262,8 +299,9 @@ struct GraphBuilder {
             case .contiguous, .dropout: add("Identity", [inputs[0]], out)
             case .convert: add("Cast", inputs, out, int: [("to", ONNXExport.code(.float32))])
             case .reshape:
-                // The first dimension is the batch: 0 copies it, so any batch size runs.
-                let target = [0] + entry.outputShape.dropFirst()
+                // The first dimension of a batched value is the batch: 0 copies it, so any batch
+                // size runs. Parameters and constants keep their shapes.
+                let target = batched[index] ? [0] + entry.outputShape.dropFirst() : entry.outputShape
                 add("Reshape", [inputs[0], constant(Tensor(target.map(Int64.init)))], out)
             case .permute:
                 if case .ints(let perm) = a["perm"] { add("Transpose", inputs, out, ints: [("perm", perm)]) }

@@ -10,7 +10,7 @@ import NablaNN
 /// Sizes in the file are checked before anything is allocated.
 public enum ONNXImport {
     /// The IR versions read.
-    public static let irVersions: ClosedRange<Int64> = 3...11
+    public static let irVersions: ClosedRange<Int64> = 3...14
 
     /// Makes `Model.load` and the command line read `.onnx` files too.
     public static func register() {
@@ -21,6 +21,7 @@ public enum ONNXImport {
     /// Imports the ONNX model at `path`.
     ///
     /// - Parameters:
+    ///   - path: the `.onnx` file; external data files are looked up beside it.
     ///   - inputShape: the per-example input shape, in the layout the model will take; needed
     ///     only when the file leaves a dimension other than the batch open.
     ///   - channelsLast: take rank-4 inputs as NHWC (Nabla's image layout) instead of the
@@ -29,6 +30,7 @@ public enum ONNXImport {
     ///   and where), `.unsupportedVersion` for an IR version or opset outside what is read,
     ///   `.unsupportedOperator` listing every operator not supported, `.invalidArgument` for a
     ///   shape that does not fit, `.resourceLimit` for sizes beyond the limits.
+    /// - Returns: the model, built, in inference mode, with the file's class names if it has them.
     public static func load(_ path: String, inputShape: [Int]? = nil, channelsLast: Bool = false) throws -> Model {
         let data = try InputFile.contents(path)
         do {
@@ -46,9 +48,9 @@ public enum ONNXImport {
     public static func model(
         _ data: Data, folder: String? = nil, inputShape: [Int]? = nil, channelsLast: Bool = false
     ) throws -> Model {
-        let (proto, program, source) = try parse(data, folder: folder)
-        _ = source
-        let graph = proto.graph!
+        register()
+        let (proto, program, _) = try parse(data, folder: folder)
+        guard let graph = proto.graph else { throw NablaError(.corruptFile, "the file holds no graph") }
         // Weights: float constants the graph reads as data. Small ones read only as settings
         // stay constants.
         var dataUse: [Int: Bool] = [:]
@@ -75,7 +77,7 @@ public enum ONNXImport {
         }
         var prepared = program
         prepared.parameterSlots = Set(specs.map(\.slot))
-        for s in specs { prepared.constants[s.slot] = .float(values[s.slot]!, s.layout) }
+        for s in specs { if let v = values[s.slot] { prepared.constants[s.slot] = .float(v, s.layout) } }
         prepared.classify()
         guard prepared.inputs.count == 1 else {
             throw NablaError(
@@ -101,7 +103,7 @@ public enum ONNXImport {
                 throw NablaError(
                     .invalidArgument, "the graph input '\(inputName)' leaves a dimension open; give the input shape")
             }
-            shape = dims.dropFirst().map { $0! }
+            shape = dims.dropFirst().compactMap { $0 }
             if channelsLast && shape.count == 3 { shape = [shape[1], shape[2], shape[0]] }
         }
         let model = ONNXModel(

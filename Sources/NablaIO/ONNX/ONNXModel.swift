@@ -32,8 +32,8 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
         super.init(name: name)
         if let values {
             for spec in parameters {
-                bound.append(
-                    (spec.slot, addParameter(spec.name, values[spec.slot]!, trainable: spec.trainable), spec.layout))
+                guard let value = values[spec.slot] else { continue }
+                bound.append((spec.slot, addParameter(spec.name, value, trainable: spec.trainable), spec.layout))
             }
         }
     }

@@ -481,9 +481,8 @@ extension ONNXOps {
         }
         if mode == "constant" {
             if nhwc, case .float(let t, _) = v {
-                let p = (0..<4).map { physical in nhwcAxis.firstIndex(of: physical)! }.map {
-                    (before: b[$0], after: e[$0])
-                }
+                // Storage axes N, H, W, C hold logical axes 0, 2, 3, 1.
+                let p = [0, 2, 3, 1].map { (before: b[$0], after: e[$0]) }
                 return [.float(t.padded(p, value: value), .nhwc)]
             }
             return [.float(v.native.padded(zip(b, e).map { (before: $0, after: $1) }, value: value), .native)]

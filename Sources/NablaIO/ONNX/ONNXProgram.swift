@@ -165,7 +165,7 @@ struct ONNXProgram: @unchecked Sendable {
                     .unsupportedOperator,
                     "node '\(n.name)' (\(n.opType)) has a graph or tensor attribute, which is not supported")
             }
-            let ins = n.inputs.map { $0.isEmpty ? -1 : slot[$0]! }
+            let ins = n.inputs.map { $0.isEmpty ? -1 : slot[$0] ?? -1 }
             let outs = try n.outputs.map { $0.isEmpty ? -1 : try define($0, "node '\(n.name)'") }
             nodes.append(
                 ONNXNode(

@@ -11,7 +11,9 @@ enum ONNXLayout: String, Sendable {
     case hwio
 }
 
-/// An integer or boolean array held on the host: shapes, indices, masks. Integer ops of an ONNX
+/// An integer or boolean array held on the host: shapes, indices, masks.
+///
+/// Integer ops of an ONNX
 /// graph (the shape arithmetic around a Reshape) run on these, not on tensors.
 struct IntArray: Sendable, Equatable {
     var shape: [Int]
