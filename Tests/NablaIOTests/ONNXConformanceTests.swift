@@ -1,6 +1,7 @@
 import Foundation
 import Nabla
 import NablaIO
+import NablaTestSupport
 import Testing
 
 /// The ONNX backend test suite that Debian's `libonnx-testdata` ships: each test is a model with
@@ -166,5 +167,55 @@ extension ONNXConformanceTests {
         print("\(kind): \(passed) passed, \(failed.count) failed, \(skips.values.reduce(0) { $0 + $1.count }) skipped")
         for f in failed { print("  FAIL \(f)") }
         #expect(failed.isEmpty)
+    }
+}
+
+extension ONNXConformanceTests {
+    /// The differentiable operators: for each, node tests with small float inputs are run with
+    /// gradients, checked against central finite differences.
+    static let differentiable = [
+        "Conv", "ConvTranspose", "BatchNormalization", "Gemm", "MatMul", "LeakyRelu", "PRelu", "Sigmoid",
+        "HardSigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "Add", "Sub", "Mul", "Div", "Sqrt", "Exp", "Neg",
+        "AveragePool", "MaxPool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape", "Transpose", "Concat",
+        "Split", "Slice", "Squeeze", "Unsqueeze", "Gather", "Pad", "Resize", "ReduceMean", "ReduceSum", "LRN", "Sum",
+        "Expand", "Where", "Relu", "Clip", "HardSwish", "Pow", "Identity", "Dropout",
+    ]
+
+    @Test func gradientsFlowThroughImportedOperators() throws {
+        let root = ONNXTestData.root + "/node"
+        var checked: [String: Int] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: root).sorted() {
+            let operators = try self.operators(root + "/" + name)
+            guard operators.count == 1, let op = operators.first, Self.differentiable.contains(op),
+                (checked[op] ?? 0) < 3, ONNXTestData.skipReason(name, operators: operators) == nil,
+                ONNXTestData.check(root + "/" + name) == nil
+            else { continue }
+            let f = try ONNXImport.function(root + "/" + name + "/model.onnx")
+            let dir = root + "/" + name + "/test_data_set_0"
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("input_") }.sorted {
+                $0.count == $1.count ? $0 < $1 : $0.count < $1.count
+            }
+            let inputs = try files.map { try ONNXImport.readTensor("\(dir)/\($0)") }
+            let settings = ONNXImportInspection.settingInputs(of: op)
+            let floats = inputs.indices.filter { inputs[$0].dtype == .float32 && !settings.contains($0) }
+            guard !floats.isEmpty, floats.reduce(0, { $0 + inputs[$1].count }) <= 1500,
+                inputs.allSatisfy({ $0.dtype != .float32 || !$0.toArray(Float.self).contains { $0.isNaN } })
+            else { continue }
+            // Kinked functions are checked away from their kinks, Sqrt and Pow where they are smooth.
+            let kinked = ["Relu", "LeakyRelu", "PRelu", "HardSwish", "HardSigmoid"].contains(op)
+            if kinked, inputs[0].toArray(Float.self).contains(where: { abs($0) < 0.01 }) { continue }
+            if ["Sqrt", "Pow"].contains(op), inputs[0].toArray(Float.self).contains(where: { $0 <= 0.1 }) { continue }
+            let output = try withoutGradients { try f(inputs) }
+            guard output.first?.dtype == .float32 else { continue }
+            checkGradients(
+                of: { xs in
+                    var all = inputs
+                    for (k, i) in floats.enumerated() { all[i] = xs[k] }
+                    return (try? f(all))?.first ?? Tensor.zeros([1])
+                }, at: floats.map { inputs[$0] }, epsilon: 1e-3, rtol: 2e-2, name)
+            checked[op, default: 0] += 1
+        }
+        print("gradient checks per operator: \(checked.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        #expect(Set(checked.keys).count >= 35)
     }
 }

@@ -152,13 +152,16 @@ public enum ONNXImport {
     /// Runs an ONNX file's whole graph on `inputs` (by graph input, in order, initializers left
     /// out) and returns every graph output: for checking a file against reference data.
     public static func run(_ path: String, inputs: [Tensor]) throws -> [Tensor] {
+        let f = try function(path)
+        return try withoutGradients { try f(inputs) }
+    }
+
+    /// Returns an ONNX file's whole graph as a function of its inputs (initializers left out)
+    /// to all of its outputs, in ONNX's layouts; gradients flow through it to float inputs.
+    public static func function(_ path: String) throws -> ONNXFunction {
         let data = try InputFile.contents(path)
         let (_, program, _) = try parse(data, folder: (path as NSString).deletingLastPathComponent)
-        let feeds = inputs.map { t -> ONNXValue in
-            t.dtype == .float32 ? .float(t, .native) : .ints(IntArray.of(t))
-        }
-        let out = try withoutGradients { try program.execute(feeds, overrides: [:], training: false, cache: nil) }
-        return out.map { v in if case .ints(let a) = v { a.tensor } else { v.native.contiguous() } }
+        return ONNXFunction(program: program)
     }
 
     /// Reads a serialized ONNX `TensorProto` (the `.pb` files beside the ONNX test models).
@@ -169,10 +172,28 @@ public enum ONNXImport {
     }
 }
 
+/// An ONNX graph as a function from its inputs to its outputs.
+public struct ONNXFunction: Sendable {
+    let program: ONNXProgram
+
+    /// The names of the graph's inputs, in order.
+    public var inputNames: [String] { program.inputs.map { program.names[$0] } }
+
+    /// Runs the graph: float tensors in, integer tensors for integer inputs.
+    public func callAsFunction(_ inputs: [Tensor]) throws -> [Tensor] {
+        let feeds = inputs.map { t -> ONNXValue in t.dtype == .float32 ? .float(t, .native) : .ints(IntArray.of(t)) }
+        let out = try program.execute(feeds, overrides: [:], training: false, cache: nil)
+        return out.map { v in if case .ints(let a) = v { a.tensor } else { v.native.contiguous() } }
+    }
+}
+
 /// What an ONNX file holds, without checking or running it.
 public enum ONNXImportInspection {
     /// The operators the importer runs.
     public static var supportedOperators: Set<String> { Set(ONNXOps.kernels.keys).union(["Constant"]) }
+
+    /// The inputs of `op` read as settings (shapes, axes, bounds, statistics): no gradient flows to them.
+    public static func settingInputs(of op: String) -> Set<Int> { ONNXOps.settingInputs[op] ?? [] }
 
     /// The op types of the graph's nodes, in file order (empty when the file does not decode).
     public static func operators(_ data: Data) -> [String] {
