@@ -40,7 +40,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),
-        .target(name: "NablaFuzz", dependencies: ["Nabla", "NablaNN", "NablaData"]),
+        .target(name: "NablaFuzz", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaIO"]),
         .executableTarget(
             name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels"]),
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport"]),

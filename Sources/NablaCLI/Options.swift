@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NablaData
+import NablaIO
 import NablaModels
 import NablaNN
 
@@ -91,9 +92,10 @@ enum ExitStatus {
     static let belowMinimum: Int32 = 2
 }
 
-/// Loads a model file, turning its errors into the command line's one-line error.
+/// Loads a model file (`.nabla` or `.onnx`), turning its errors into the command line's one-line error.
 func loadModel(_ path: String) throws -> Model {
-    try reportingErrors { try Model.load(path) }
+    ONNXImport.register()
+    return try reportingErrors { try Model.load(path) }
 }
 
 /// The JSON the command line writes: pretty, keys sorted, slashes as they are, and NaN or

@@ -1,6 +1,7 @@
 import Foundation
 import Nabla
 import NablaData
+import NablaIO
 import NablaNN
 
 extension FuzzTargets {
@@ -53,6 +54,17 @@ extension FuzzTargets {
             try RecordFile.write(
                 [.init(pixels: pixels, label: 1), .init(encoded: try ImageCodec.encodePNG(grey), label: 0)], to: path)
             return [try Data(contentsOf: URL(fileURLWithPath: path))]
+        case "onnx":
+            // Exported models: NHWC wrapped around convolutions and poolings, a flatten, a product.
+            let cnn = Sequential(inputShape: [6, 6, 1]) {
+                Conv2D(filters: 2, kernelSize: 3, padding: .same, activation: .relu)
+                BatchNormalization()
+                MaxPool2D()
+                Flatten()
+                Dense(units: 3, activation: .softmax)
+            }
+            let mlp = Sequential(inputShape: [4]) { Dense(units: 3, activation: .tanh) }
+            return try [cnn, mlp].map { try ONNXExport.export($0) }
         default: return []
         }
     }

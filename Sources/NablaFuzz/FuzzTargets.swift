@@ -1,6 +1,7 @@
 import Foundation
 import Nabla
 import NablaData
+import NablaIO
 import NablaNN
 
 // Fuzz targets for every reader of outside input. Each takes arbitrary bytes, reads them the way
@@ -14,7 +15,7 @@ public enum FuzzTargets {
     /// The names `scripts/fuzz` and the replay test know.
     public static let names = [
         "safetensors", "modelfile", "idx", "idxstream", "csv", "csvstream", "cifar", "image", "imagefolder",
-        "records", "table",
+        "records", "table", "onnx",
     ]
 
     /// Reads `data` as target `name` reads input; errors the reader throws are the expected
@@ -48,6 +49,7 @@ public enum FuzzTargets {
         case "imagefolder": try imageFolder(data)
         case "records": try records(data)
         case "table": _ = try TabularCSV.decode(data, path: "fuzz.csv")
+        case "onnx": try onnx(data)
         default: preconditionFailure("no fuzz target named \(name); known: \(names)")
         }
     }
@@ -96,6 +98,17 @@ public enum FuzzTargets {
         }
         let model = Sequential(inputShape: [4]) { Dense(units: 3) }
         try model.loadWeights(from: path)
+    }
+
+    /// The input as an ONNX file: checked, folded and, when it has one input, imported as a model
+    /// (which runs it once on a batch of one); else run on zeros of its declared input shapes.
+    private static func onnx(_ data: Data) throws {
+        do {
+            _ = try ONNXImport.model(data)
+        } catch let error as NablaError where error.message.contains("inputs") {
+            let f = try ONNXImport.function(data)
+            _ = try withoutGradients { try f(f.inputShapes.map { Tensor.zeros($0) }) }
+        }
     }
 
     /// The input as the only image of a one-class folder, read at 16×16.

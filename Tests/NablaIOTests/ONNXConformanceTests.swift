@@ -192,9 +192,10 @@ extension ONNXConformanceTests {
             else { continue }
             let f = try ONNXImport.function(root + "/" + name + "/model.onnx")
             let dir = root + "/" + name + "/test_data_set_0"
-            let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("input_") }.sorted {
-                $0.count == $1.count ? $0 < $1 : $0.count < $1.count
-            }
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("input_") }
+                .sorted {
+                    $0.count == $1.count ? $0 < $1 : $0.count < $1.count
+                }
             let inputs = try files.map { try ONNXImport.readTensor("\(dir)/\($0)") }
             let settings = ONNXImportInspection.settingInputs(of: op)
             let floats = inputs.indices.filter { inputs[$0].dtype == .float32 && !settings.contains($0) }
@@ -215,7 +216,9 @@ extension ONNXConformanceTests {
                 }, at: floats.map { inputs[$0] }, epsilon: 1e-3, rtol: 2e-2, name)
             checked[op, default: 0] += 1
         }
-        print("gradient checks per operator: \(checked.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        print(
+            "gradient checks per operator: \(checked.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+        )
         #expect(Set(checked.keys).count >= 35)
     }
 }

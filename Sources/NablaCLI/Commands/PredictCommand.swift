@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Nabla
 import NablaData
+import NablaIO
 import NablaNN
 
 /// `nabla predict`: a saved model's top classes for images, IDX files and CSV files.
@@ -15,14 +16,24 @@ struct PredictCommand: ParsableCommand {
             values prepared outside it). IDX files hold images [N, H, W]; CSV files are Kaggle \
             Digit Recognizer files (pixel0…, with or without a label column).
 
+            --input takes a NumPy .npy array [N, ...] in the model's own input layout, given to \
+            the model as it is; --save-output writes the model's raw outputs as .npy, to compare \
+            with any other framework.
+
             \(ExitStatus.help)
             """)
 
-    @Argument(help: "A .nabla model file.")
+    @Argument(help: "A .nabla or .onnx model file.")
     var model: String
 
     @Argument(help: "PNG or JPEG files, folders of them (searched recursively), IDX files, CSV files.")
-    var inputs: [String]
+    var inputs: [String] = []
+
+    @Option(help: "A NumPy .npy array [N, ...] to run through the model as it is.")
+    var input: String?
+
+    @Option(name: .customLong("save-output"), help: "Write the model's raw outputs to this .npy file.")
+    var saveOutput: String?
 
     @Option(name: .customLong("top-k"), help: "How many classes to print per example.")
     var topK = 3
@@ -39,7 +50,9 @@ struct PredictCommand: ParsableCommand {
     var format: OutputFormat = .text
 
     func validate() throws {
-        guard !inputs.isEmpty else { throw ValidationError("give at least one input") }
+        guard !inputs.isEmpty || input != nil else {
+            throw ValidationError("give at least one input, or --input FILE.npy")
+        }
         guard (1...1000).contains(topK) else { throw ValidationError("--top-k must be in 1...1000") }
         guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536") }
     }
@@ -56,6 +69,10 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         let network = try loadModel(model)
+        if let input {
+            try runArray(network, input)
+            if inputs.isEmpty { return }
+        }
         guard let inputShape = network.inputShape, let classes = network.outputShape, classes.count == 1 else {
             throw CLIError(message: "\(model): the model does not output one score per class")
         }
@@ -65,9 +82,11 @@ struct PredictCommand: ParsableCommand {
         let names = network.classNames ?? (0..<classes[0]).map(String.init)
         var all: [Prediction] = []
         var labels: [Int] = []
+        var outputs: [Tensor] = []
         try reportingErrors {
             try reader.forEachGroup(inputs, batchSize: batchSize) { group in
                 var scores = try network.predict(group.examples, batchSize: batchSize)
+                if saveOutput != nil { outputs.append(scores) }
                 if binary {
                     scores = concat([1 - scores, scores], axis: 1)
                 } else if !network.endsInSoftmax {
@@ -93,10 +112,37 @@ struct PredictCommand: ParsableCommand {
                 }
             }
             if let kaggleSubmission { try KaggleCSV.writeSubmission(labels: labels, to: kaggleSubmission) }
+            if let saveOutput, input == nil { try NPY.write(concat(outputs, axis: 0), to: saveOutput) }
         }
         if format == .json { try printJSON(all) }
         if let kaggleSubmission {
             FileHandle.standardError.write(Data("wrote \(labels.count) predictions to \(kaggleSubmission)\n".utf8))
+        }
+    }
+}
+
+extension PredictCommand {
+    /// Runs a `.npy` array through the model as it is and prints (or saves) the outputs.
+    func runArray(_ network: Model, _ path: String) throws {
+        try reportingErrors {
+            var x = try NPY.read(path)
+            let shape = network.inputShape ?? []
+            if Array(x.shape) == shape { x = x.unsqueezed(axis: 0) }
+            guard x.rank >= 1, Array(x.shape.dropFirst()) == shape else {
+                throw NablaError(
+                    .invalidArgument,
+                    "the array is \(x.shape); the model takes [N, \(shape.map(String.init).joined(separator: ", "))]",
+                    path: path)
+            }
+            let wanted: DType = network.inputSpec?.dtype == "uint8" ? .uint8 : .float32
+            if x.dtype != wanted { x = x.asType(wanted) }
+            let y = try network.predict(x, batchSize: batchSize)
+            if let saveOutput {
+                try NPY.write(y, to: saveOutput)
+                FileHandle.standardError.write(Data("wrote outputs \(y.shape) to \(saveOutput)\n".utf8))
+            } else {
+                print(y)
+            }
         }
     }
 }

@@ -159,9 +159,16 @@ public enum ONNXImport {
     /// Returns an ONNX file's whole graph as a function of its inputs (initializers left out)
     /// to all of its outputs, in ONNX's layouts; gradients flow through it to float inputs.
     public static func function(_ path: String) throws -> ONNXFunction {
-        let data = try InputFile.contents(path)
-        let (_, program, _) = try parse(data, folder: (path as NSString).deletingLastPathComponent)
-        return ONNXFunction(program: program)
+        try function(try InputFile.contents(path), folder: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// Returns an ONNX model's graph, from its bytes, as a function; see ``function(_:)``.
+    public static func function(_ data: Data, folder: String? = nil) throws -> ONNXFunction {
+        let (proto, program, _) = try parse(data, folder: folder)
+        let declared = Dictionary(
+            (proto.graph?.inputs ?? []).map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        let shapes = program.inputs.map { slot in (declared[program.names[slot]] ?? nil)?.map { $0 ?? 1 } ?? [] }
+        return ONNXFunction(program: program, inputShapes: shapes)
     }
 
     /// Reads a serialized ONNX `TensorProto` (the `.pb` files beside the ONNX test models).
@@ -175,6 +182,8 @@ public enum ONNXImport {
 /// An ONNX graph as a function from its inputs to its outputs.
 public struct ONNXFunction: Sendable {
     let program: ONNXProgram
+    /// The declared shapes of the inputs (open dimensions as 1; empty when not declared).
+    public let inputShapes: [[Int]]
 
     /// The names of the graph's inputs, in order.
     public var inputNames: [String] { program.inputs.map { program.names[$0] } }

@@ -80,6 +80,15 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
         }
     }
 
+    /// The graph's size, for messages: "1,234 nodes (Conv 53, Relu 49, …), ".
+    public var summaryLine: String {
+        var counts: [String: Int] = [:]
+        for n in program.nodes { counts[n.op, default: 0] += 1 }
+        let top = counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(6)
+        return
+            "\(program.nodes.count) nodes (\(top.map { "\($0.key) \($0.value)" }.joined(separator: ", "))\(counts.count > 6 ? ", …" : "")), "
+    }
+
     /// Runs the graph's inputs to all of its outputs (in ONNX's layout).
     public func callAsFunction(all inputs: [Tensor]) throws -> [Tensor] {
         try run(inputs.map { .float($0, .native) }).map { v in if case .ints(let a) = v { a.tensor } else { v.native } }

@@ -279,6 +279,7 @@ extension ONNXOps {
         let (t, layout) = try c.tensor(0)
         let rank = c.input(0).shape.count
         try c.check(rank >= 3, "expects [N, C, ...], got \(c.input(0).shape)")
+        try c.check(c.input(0).shape.allSatisfy { $0 > 0 }, "cannot pool an empty input \(c.input(0).shape)")
         if layout == .nhwc {
             return [.float(isMax ? t.max(axes: [1, 2], keepDims: true) : t.mean(axes: [1, 2], keepDims: true), .nhwc)]
         }
@@ -409,6 +410,7 @@ extension ONNXOps {
         if (given ?? []).isEmpty && noop { return [c.input(0)] }
         let axes = Array(Set(try (given ?? []).map { try c.axis($0, rank: shape.count) })).sorted()
         let all = axes.isEmpty ? Array(0..<shape.count) : axes
+        try c.check(all.allSatisfy { shape[$0] > 0 }, "cannot reduce an empty axis of \(shape)")
         let (t, layout) = try c.tensor(0)
         func f(_ x: Tensor, _ a: [Int]) -> Tensor {
             switch kind {
