@@ -65,6 +65,7 @@ extension FuzzTargets {
             }
             let mlp = Sequential(inputShape: [4]) { Dense(units: 3, activation: .tanh) }
             return try [cnn, mlp].map { try ONNXExport.export($0) }
+        case "npy": return [NPY.encode(Tensor([Float(1), 2, 3, 4, 5, 6], shape: [2, 3])), NPY.encode(grey)]
         default: return []
         }
     }

@@ -15,7 +15,7 @@ public enum FuzzTargets {
     /// The names `scripts/fuzz` and the replay test know.
     public static let names = [
         "safetensors", "modelfile", "idx", "idxstream", "csv", "csvstream", "cifar", "image", "imagefolder",
-        "records", "table", "onnx",
+        "records", "table", "onnx", "npy",
     ]
 
     /// Reads `data` as target `name` reads input; errors the reader throws are the expected
@@ -50,6 +50,7 @@ public enum FuzzTargets {
         case "records": try records(data)
         case "table": _ = try TabularCSV.decode(data, path: "fuzz.csv")
         case "onnx": try onnx(data)
+        case "npy": _ = try NPY.decode(data)
         default: preconditionFailure("no fuzz target named \(name); known: \(names)")
         }
     }

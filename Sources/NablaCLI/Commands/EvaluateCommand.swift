@@ -12,7 +12,7 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Report a saved model's loss, accuracy, per-class metrics and confusion matrix on a dataset.",
         discussion: ExitStatus.help)
 
-    @Argument(help: "A .nabla model file.")
+    @Argument(help: "A .nabla or .onnx model file.")
     var model: String
 
     @Option(

@@ -10,7 +10,7 @@ struct SummaryCommand: ParsableCommand {
         abstract: "Print a saved model's layers, shapes, parameter counts, input, preprocessing and classes.",
         discussion: ExitStatus.help)
 
-    @Argument(help: "A .nabla model file.")
+    @Argument(help: "A .nabla or .onnx model file.")
     var model: String
 
     func run() throws {

@@ -38,6 +38,9 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
         }
     }
 
+    /// Whether the graph's input is uint8 (raw pixels), which the model converts itself.
+    public override var convertsIntegerInputs: Bool { inputSpec?.dtype == "uint8" }
+
     /// The input of a batch as the graph's first input.
     func feed(_ input: Tensor) -> ONNXValue {
         let x = input.dtype == .float32 ? input : input.asType(.float32)
