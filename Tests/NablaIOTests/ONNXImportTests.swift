@@ -134,6 +134,26 @@ enum ForeignModel {
         let direct = try Model.load(source)
         #expect(direct.inputShape == [1, 28, 28])
     }
+
+    /// Weights in an external data file beside the model (how files over 2 GB are written).
+    @Test func externalDataIsRead() throws {
+        let dir = try folder()
+        let source = dir + "/foreign.onnx", split = dir + "/split.onnx"
+        try #require(try PythonCheck.run(ForeignModel.script, source) == "ok\n")
+        let script = """
+            import sys, onnx
+            m = onnx.load(sys.argv[1])
+            onnx.save_model(m, sys.argv[2], save_as_external_data=True, all_tensors_to_one_file=True,
+                            location='weights.bin', size_threshold=0)
+            print('ok')
+            """
+        try #require(try PythonCheck.run(script, source, split) == "ok\n")
+        #expect(FileManager.default.fileExists(atPath: dir + "/weights.bin"))
+        let x = Tensor.uniform([3, 1, 28, 28], low: 0, high: 255, generator: RandomGenerator(seed: 2))
+        let a = withoutGradients { try? ONNXImport.load(source)(x) }
+        let b = withoutGradients { try? ONNXImport.load(split)(x) }
+        #expect(a != nil && a?.toArray(Float.self) == b?.toArray(Float.self))
+    }
 }
 
 typealias ONNXStatic = ForeignModel
