@@ -73,12 +73,26 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
         return Array(out[0].shape.dropFirst()).isEmpty && t.rank == 0 ? [] : Array(out[0].shape.dropFirst())
     }
 
+    /// Whether the graph fixes its batch size at 1 (a Reshape to `[1, ...]`, common in older
+    /// exports): found by the first larger batch that fails, after which batches run one
+    /// example at a time.
+    private(set) var runsOneAtATime = false
+
     public override func forward(_ input: Tensor) -> Tensor {
+        let batch = input.shape.first ?? 0
+        if runsOneAtATime, batch > 1 {
+            return concat((0..<batch).map { forward(input.slice(axis: 0, start: $0, end: $0 + 1)) }, axis: 0)
+        }
         do {
             let out = try run([feed(input)])
             if case .ints(let a) = out[0] { return a.floatTensor }
             return out[0].native
         } catch {
+            // The batch of one at build time ran, so a failure on a larger batch is a fixed batch size.
+            if batch > 1 {
+                runsOneAtATime = true
+                return forward(input)
+            }
             misuse("\(name): \(error)")
         }
     }
