@@ -135,6 +135,24 @@ enum ForeignModel {
         #expect(direct.inputShape == [1, 28, 28])
     }
 
+    /// An input scaling given at import is applied before the graph, lets the model take raw
+    /// uint8 pixels, and is saved with it.
+    @Test func inputScalingIsAppliedAndSaved() throws {
+        let dir = try folder()
+        let source = dir + "/foreign.onnx"
+        try #require(try PythonCheck.run(ForeignModel.script, source) == "ok\n")
+        let plain = try ONNXImport.load(source, channelsLast: true)
+        let scaled = try ONNXImport.load(source, channelsLast: true, inputScaling: (scale: 2, offset: 3))
+        #expect(!plain.convertsIntegerInputs && scaled.convertsIntegerInputs)
+        let x = Tensor((0..<(2 * 28 * 28)).map { UInt8($0 % 251) }, shape: [2, 28, 28, 1])
+        let want = withoutGradients { plain(x.asType(.float32) * 2 + 3) }.toArray(Float.self)
+        #expect(withoutGradients { scaled(x) }.toArray(Float.self) == want)
+        try scaled.save(to: dir + "/scaled.nabla")
+        let reloaded = try Model.load(dir + "/scaled.nabla")
+        #expect(reloaded.convertsIntegerInputs)
+        #expect(withoutGradients { reloaded(x) }.toArray(Float.self) == want)
+    }
+
     /// Weights in an external data file beside the model (how files over 2 GB are written).
     @Test func externalDataIsRead() throws {
         let dir = try folder()

@@ -68,6 +68,16 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .customLong("class-names"), help: "The class names, comma-separated, saved with the model.")
     var classNames: String?
 
+    @Option(
+        name: .customLong("input-scale"),
+        help: ArgumentHelp(
+            "Multiply every input by this before the graph, so the model takes raw 0–255 pixels (0.00392156862745098 for a graph trained on [0, 1]; 1 for one that takes raw pixels itself).",
+            valueName: "factor"))
+    var inputScale: Float?
+
+    @Option(name: .customLong("input-offset"), help: "Add this to every input after --input-scale.")
+    var inputOffset: Float = 0
+
     func run() throws {
         let shape = try inputShape.map { text in
             try text.split(separator: ",").map { part -> Int in
@@ -78,7 +88,10 @@ struct ImportCommand: ParsableCommand {
             }
         }
         let start = Date()
-        let network = try reportingErrors { try ONNXImport.load(model, inputShape: shape, channelsLast: channelsLast) }
+        let scaling = inputScale.map { (scale: $0, offset: inputOffset) }
+        let network = try reportingErrors {
+            try ONNXImport.load(model, inputShape: shape, channelsLast: channelsLast, inputScaling: scaling)
+        }
         let seconds = Date().timeIntervalSince(start)
         if let classNames { network.classNames = classNames.split(separator: ",").map(String.init) }
         try reportingErrors { try network.save(to: output) }

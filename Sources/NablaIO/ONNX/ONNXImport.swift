@@ -26,17 +26,24 @@ public enum ONNXImport {
     ///     only when the file leaves a dimension other than the batch open.
     ///   - channelsLast: take rank-4 inputs as NHWC (Nabla's image layout) instead of the
     ///     file's NCHW; the first convolution then reads them as they are.
+    ///   - inputScaling: `x · scale + offset` applied to every input before the graph, for a
+    ///     graph that expects prepared values (`(1 / 255, 0)` for one trained on [0, 1]); the
+    ///     model then takes raw 0–255 pixels, as Nabla's data gives them. `(1, 0)` declares that
+    ///     the graph takes raw pixels itself.
     /// - Throws: ``NablaError``: `.corruptFile` for a file that is not a valid ONNX graph (what
     ///   and where), `.unsupportedVersion` for an IR version or opset outside what is read,
     ///   `.unsupportedOperator` listing every operator not supported, `.invalidArgument` for a
     ///   shape that does not fit, `.resourceLimit` for sizes beyond the limits.
     /// - Returns: the model, built, in inference mode, with the file's class names if it has them.
-    public static func load(_ path: String, inputShape: [Int]? = nil, channelsLast: Bool = false) throws -> Model {
+    public static func load(
+        _ path: String, inputShape: [Int]? = nil, channelsLast: Bool = false,
+        inputScaling: (scale: Float, offset: Float)? = nil
+    ) throws -> Model {
         let data = try InputFile.contents(path)
         do {
             return try model(
                 data, folder: (path as NSString).deletingLastPathComponent, inputShape: inputShape,
-                channelsLast: channelsLast)
+                channelsLast: channelsLast, inputScaling: inputScaling)
         } catch let e as NablaError {
             var located = e
             if located.path == nil { located.path = path }
@@ -44,9 +51,11 @@ public enum ONNXImport {
         }
     }
 
-    /// Imports an ONNX model from its bytes (external data is looked up in `folder`).
+    /// Imports an ONNX model from its bytes (external data is looked up in `folder`); see
+    /// ``load(_:inputShape:channelsLast:inputScaling:)``.
     public static func model(
-        _ data: Data, folder: String? = nil, inputShape: [Int]? = nil, channelsLast: Bool = false
+        _ data: Data, folder: String? = nil, inputShape: [Int]? = nil, channelsLast: Bool = false,
+        inputScaling: (scale: Float, offset: Float)? = nil
     ) throws -> Model {
         register()
         let (proto, program, _) = try parse(data, folder: folder)
@@ -109,6 +118,12 @@ public enum ONNXImport {
         let model = ONNXModel(
             program: prepared, parameters: specs, values: values, inputLayout: channelsLast ? .nhwc : .native,
             name: graph.name.isEmpty ? "onnx_graph" : String(graph.name.prefix(64)))
+        if let inputScaling {
+            guard inputScaling.scale.isFinite, inputScaling.offset.isFinite else {
+                throw NablaError(.invalidArgument, "the input scaling \(inputScaling) is not finite")
+            }
+            model.inputScaling = inputScaling
+        }
         try model.buildChecked(inputShape: shape)
         model.inputSpec = InputSpec(shape: shape, dtype: declared.elementType == ONNXType.uint8 ? .uint8 : .float32)
         if let names = proto.metadata["class_names"], let data = names.data(using: .utf8),

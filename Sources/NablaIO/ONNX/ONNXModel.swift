@@ -38,12 +38,19 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
         }
     }
 
-    /// Whether the graph's input is uint8 (raw pixels), which the model converts itself.
-    public override var convertsIntegerInputs: Bool { inputSpec?.dtype == "uint8" }
+    /// `x · scale + offset` applied to every input before the graph (set at import for a graph
+    /// that expects prepared values, so the model takes raw 0–255 pixels as Nabla's data gives
+    /// them); nil when the input goes in as it is.
+    public internal(set) var inputScaling: (scale: Float, offset: Float)?
+
+    /// Whether the model takes integer inputs (raw pixels): when the graph's input is uint8, or
+    /// an input scaling was given at import.
+    public override var convertsIntegerInputs: Bool { inputSpec?.dtype == "uint8" || inputScaling != nil }
 
     /// The input of a batch as the graph's first input.
     func feed(_ input: Tensor) -> ONNXValue {
-        let x = input.dtype == .float32 ? input : input.asType(.float32)
+        var x = input.dtype == .float32 ? input : input.asType(.float32)
+        if let s = inputScaling, s != (1, 0) { x = x * s.scale + s.offset }
         return .float(x, inputLayout == .nhwc && x.rank == 4 ? .nhwc : .native)
     }
 
@@ -117,6 +124,10 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
         var c = LayerConfig()
         c["opset"] = .number(Double(program.opset))
         c["input_layout"] = .string(inputLayout == .nhwc ? "nhwc" : "nchw")
+        if let s = inputScaling {
+            c["input_scale"] = .number(Double(s.scale))
+            c["input_offset"] = .number(Double(s.offset))
+        }
         c["inputs"] = .array(program.inputs.map { .string(program.names[$0]) })
         c["outputs"] = .array(program.outputs.map { .string(program.names[$0]) })
         c["nodes"] = .array(
@@ -257,7 +268,12 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
             guard let slot = program.slots[s.name] else { throw bad("parameter '\(s.name)' is not in the graph") }
             return ParameterSpec(slot: slot, name: s.name, shape: s.shape, layout: s.layout, trainable: s.trainable)
         }
-        return ONNXModel(program: program, parameters: resolved, values: nil, inputLayout: layout, name: "onnx_graph")
+        let model = ONNXModel(
+            program: program, parameters: resolved, values: nil, inputLayout: layout, name: "onnx_graph")
+        if config["input_scale"] != nil {
+            model.inputScaling = (try config.float("input_scale"), try config.float("input_offset"))
+        }
+        return model
     }
 }
 
