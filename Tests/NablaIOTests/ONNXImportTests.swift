@@ -135,6 +135,30 @@ enum ForeignModel {
         #expect(direct.inputShape == [1, 28, 28])
     }
 
+    /// Gelu (opset 20, which the Debian test data predates) in both forms, against ONNX Runtime.
+    @Test(arguments: ["none", "tanh"])
+    func geluMatchesONNXRuntime(approximate: String) throws {
+        let dir = try folder()
+        let script = """
+            import sys, numpy as np, onnx, onnxruntime as ort
+            from onnx import helper as h, TensorProto as T
+            node = h.make_node('Gelu', ['x'], ['y'], approximate=sys.argv[2])
+            g = h.make_graph([node], 'gelu', [h.make_tensor_value_info('x', T.FLOAT, [3, 7])],
+                             [h.make_tensor_value_info('y', T.FLOAT, [3, 7])])
+            m = h.make_model(g, opset_imports=[h.make_opsetid('', 20)])
+            onnx.checker.check_model(m, full_check=True)
+            onnx.save(m, sys.argv[1] + '/gelu.onnx')
+            x = np.linspace(-5, 5, 21, dtype=np.float32).reshape(3, 7)
+            np.save(sys.argv[1] + '/x.npy', x)
+            np.save(sys.argv[1] + '/y.npy', ort.InferenceSession(sys.argv[1] + '/gelu.onnx').run(None, {'x': x})[0])
+            print('ok')
+            """
+        try #require(try PythonCheck.run(script, dir, approximate) == "ok\n")
+        let y = try ONNXImport.run(dir + "/gelu.onnx", inputs: [try NPY.read(dir + "/x.npy")])
+        let want = try NPY.read(dir + "/y.npy").toArray(Float.self)
+        #expect(zip(y[0].toArray(Float.self), want).allSatisfy { abs($0 - $1) <= 1e-5 + 1e-5 * abs($1) })
+    }
+
     /// An input scaling given at import is applied before the graph, lets the model take raw
     /// uint8 pixels, and is saved with it.
     @Test func inputScalingIsAppliedAndSaved() throws {
