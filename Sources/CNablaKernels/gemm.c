@@ -139,6 +139,13 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
         sgemm_small(M, N, K, A, rsA, csA, B, rsB, csB, C, ldc, accumulate);
         return;
     }
+#if defined(__x86_64__) || defined(__i386__)
+    // A few rows against a row-major B (a batch of one through a dense layer): no packing.
+    if (M <= 4 && csB == 1 && nbl_gemm_isa() == NBL_ISA_AVX2_FMA) {
+        nbl_sgemm_rows_avx2(M, N, K, A, rsA, csA, B, rsB, C, ldc, accumulate, KC);
+        return;
+    }
+#endif
     nbl_microkernel kernel = nbl_kernel_for(nbl_gemm_isa());
     float *pa = nbl_pack_a_buffer, *pb = nbl_pack_b_buffer;
     for (long jc = 0; jc < N; jc += NC) {

@@ -53,4 +53,56 @@ NBL_AVX2 void nbl_microkernel_avx2(long kc, const float *a, const float *b, floa
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i][j] : tile[i][j];
 }
+
+// A few rows of A times a row-major B (csB == 1), without packing: what a batch of one through a
+// dense layer needs (packing a 9216×128 weight matrix costs more than multiplying by it). Each
+// element sums its kc-block with FMAs in k order from zero and then adds to (or sets) C, exactly
+// as the packed micro-kernel does, so results do not depend on which path a row took.
+NBL_AVX2 void nbl_sgemm_rows_avx2(long M, long N, long K, const float *A, long rsA, long csA, const float *B,
+                                  long rsB, float *C, long ldc, int accumulate, long kcBlock) {
+    for (long i = 0; i < M; i++) {
+        const float *a = A + i * rsA;
+        float *c = C + i * ldc;
+        for (long pc = 0; pc < K; pc += kcBlock) {
+            long kc = K - pc < kcBlock ? K - pc : kcBlock;
+            int add = accumulate || pc > 0;
+            long j = 0;
+            for (; j + 32 <= N; j += 32) {
+                __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+                __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+                const float *b = B + pc * rsB + j;
+                for (long p = 0; p < kc; p++, b += rsB) {
+                    __m256 av = _mm256_broadcast_ss(a + (pc + p) * csA);
+                    s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b), s0);
+                    s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 8), s1);
+                    s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 16), s2);
+                    s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 24), s3);
+                }
+                if (add) {
+                    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c + j));
+                    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c + j + 8));
+                    s2 = _mm256_add_ps(s2, _mm256_loadu_ps(c + j + 16));
+                    s3 = _mm256_add_ps(s3, _mm256_loadu_ps(c + j + 24));
+                }
+                _mm256_storeu_ps(c + j, s0);
+                _mm256_storeu_ps(c + j + 8, s1);
+                _mm256_storeu_ps(c + j + 16, s2);
+                _mm256_storeu_ps(c + j + 24, s3);
+            }
+            for (; j + 8 <= N; j += 8) {
+                __m256 s0 = _mm256_setzero_ps();
+                const float *b = B + pc * rsB + j;
+                for (long p = 0; p < kc; p++, b += rsB)
+                    s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (pc + p) * csA), _mm256_loadu_ps(b), s0);
+                if (add) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c + j));
+                _mm256_storeu_ps(c + j, s0);
+            }
+            for (; j < N; j++) {
+                float s = 0.0f;
+                for (long p = 0; p < kc; p++) s = __builtin_fmaf(a[(pc + p) * csA], B[(pc + p) * rsB + j], s);
+                c[j] = add ? c[j] + s : s;
+            }
+        }
+    }
+}
 #endif

@@ -66,4 +66,19 @@ import Testing
         let expected = Reference.matmul(a.toArray(), b.toArray(), M: M, K: K, N: N)
         expectClose(matmul(a, b).toArray(), expected, atol: 1e-4)
     }
+
+    /// A few rows (a batch of one through a dense layer) take the unpacked path on AVX2; each
+    /// row comes out bit for bit as it does inside a larger product, and close to the reference.
+    @Test func fewRowsMatchTheSameRowsOfALargerProduct() {
+        let (K, N) = (700, 77)  // K crosses a cache block; N has a 16-, 8- and 1-wide tail
+        let b = randomTensor([K, N], seed: 12)
+        let many = randomTensor([12, K], seed: 11)
+        let whole = matmul(many, b).toArray()
+        for m in 1...4 {
+            let rows = matmul(many.slice(axis: 0, start: 0, end: m).contiguous(), b).toArray()
+            #expect(rows == Array(whole[0..<(m * N)]), "\(m) rows")
+            let expected = Reference.matmul(Array(many.toArray()[0..<(m * K)]), b.toArray(), M: m, K: K, N: N)
+            expectClose(rows, expected, atol: 1e-4)
+        }
+    }
 }
