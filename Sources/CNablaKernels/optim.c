@@ -40,11 +40,44 @@ void nbl_rmsprop_step(float *p, const float *g, float *meanSquare, float *meanGr
     }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+// Eight lanes of the scalar loop below, operation for operation (no fused multiply-adds), so the
+// results are bit for bit the scalar ones; returns how many elements it did.
+__attribute__((target("avx2"))) static long adam_avx2(float *p, const float *g, float *m, float *v, long n, float lr,
+                                                      float beta1, float beta2, float epsilon, float c1, float c2,
+                                                      float weightDecay) {
+    const __m256 b1 = _mm256_set1_ps(beta1), a1 = _mm256_set1_ps(1 - beta1);
+    const __m256 b2 = _mm256_set1_ps(beta2), a2 = _mm256_set1_ps(1 - beta2);
+    const __m256 rate = _mm256_set1_ps(lr), k1 = _mm256_set1_ps(c1), k2 = _mm256_set1_ps(c2);
+    const __m256 eps = _mm256_set1_ps(epsilon), decay = _mm256_set1_ps(lr * weightDecay);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 pi = _mm256_loadu_ps(p + i), gi = _mm256_loadu_ps(g + i);
+        if (weightDecay != 0) pi = _mm256_sub_ps(pi, _mm256_mul_ps(decay, pi));
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(a1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(a2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 step = _mm256_mul_ps(rate, _mm256_div_ps(mi, k1));
+        __m256 scale = _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(vi, k2)), eps);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, _mm256_div_ps(step, scale)));
+    }
+    return i;
+}
+#endif
+
 void nbl_adam_step(float *p, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2,
                    float epsilon, long step, float weightDecay) {
     // Bias corrections of Kingma & Ba, Algorithm 1 (https://arxiv.org/abs/1412.6980).
     float c1 = 1 - powf(beta1, (float)step), c2 = 1 - powf(beta2, (float)step);
-    for (long i = 0; i < n; i++) {
+    long start = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (nbl_cpu_best_isa() == NBL_ISA_AVX2_FMA)
+        start = adam_avx2(p, g, m, v, n, lr, beta1, beta2, epsilon, c1, c2, weightDecay);
+#endif
+    for (long i = start; i < n; i++) {
         if (weightDecay != 0) p[i] -= lr * weightDecay * p[i];
         m[i] = beta1 * m[i] + (1 - beta1) * g[i];
         v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];

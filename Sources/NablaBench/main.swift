@@ -1,6 +1,6 @@
 // nabla-bench: performance cases, one JSON object per line on standard output.
 //
-// Usage: nabla-bench [case ...]   (cases: sgemm, conv, elementwise, step, train, loader, infer; default all)
+// Usage: nabla-bench [case ...]   (cases: sgemm, conv, elementwise, step, train, train-mlp, loader, infer; default all)
 // Build in release: swift run -c release nabla-bench. Timings are medians of repeated runs;
 // ratios compare implementations measured in the same process, one after the other.
 import Foundation
@@ -22,5 +22,6 @@ if wants("conv") { ConvBench.run(sgemmReference: builtinSGEMM1024 ?? GEMMBench.b
 if wants("elementwise") { ElementwiseBench.run() }
 if wants("step") { StepAllocationsBench.run() }
 if wants("train") { TrainBench.run() }
+if wants("train-mlp") { TrainBench.run(model: "mlp") }
 if wants("loader") { LoaderBench.run() }
 if wants("infer") { InferBench.run() }

@@ -4,10 +4,11 @@ import NablaData
 import NablaModels
 import NablaNN
 
-/// Training throughput of the zoo's mnist_cnn through `Model.fit` (Adam 1e-3, batch 128), on
-/// Fashion-MNIST when installed (random images otherwise), and the process's peak memory.
+/// Training throughput of the zoo's mnist_cnn (or the Keras mnist_mlp, 784-512-512-10) through
+/// `Model.fit` (Adam 1e-3, batch 128), on Fashion-MNIST when installed (random images otherwise),
+/// and the process's peak memory.
 enum TrainBench {
-    static func run() {
+    static func run(model name: String = "mnist_cnn") {
         let (images, labels, source): (Tensor, Tensor, String)
         if let train = try? MNIST.load(.fashion, split: .train) {
             let subset = train.subset(Array(0..<6400))
@@ -17,7 +18,7 @@ enum TrainBench {
             (images, labels, source) = (random, Tensor((0..<6400).map { Int64($0 % 10) }), "random")
         }
         Random.seed(1)
-        let model = mnistCNN()
+        let model = name == "mlp" ? mlp() : mnistCNN()
         model.compile(optimizer: Adam(learningRate: 1e-3), loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
         // Warm-up: one short epoch (allocator caches, thread pool, packing buffers).
         _ = try? model.fit(
@@ -30,7 +31,7 @@ enum TrainBench {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         Measure.report(
             [
-                "case": "train_mnist_cnn_fit", "batch": 128, "examples": images.shape[0], "data": source,
+                "case": "train_\(name)_fit", "batch": 128, "examples": images.shape[0], "data": source,
                 "samples_per_s": Double(images.shape[0]) / seconds, "peak_rss_mb": Double(usage.ru_maxrss) / 1024,
             ].merging(Measure.machine) { a, _ in a })
     }

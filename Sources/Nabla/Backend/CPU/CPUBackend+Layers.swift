@@ -342,39 +342,52 @@ extension CPUBackend {
 
     // MARK: Optimizer updates
 
+    /// Runs an update over `count` elements in ranges spread over the pool: each element's update
+    /// is independent, so the result does not depend on the split.
+    private func elementwiseUpdate(_ count: Int, _ body: (Int, Int) -> Void) {
+        ThreadPool.parallelFor(count, grain: 1 << 15, body)
+    }
+
     public func sgdStep(
         _ parameter: Tensor, gradient: Tensor, velocity: Tensor?, learningRate: Float, momentum: Float,
         nesterov: Bool, weightDecay: Float
     ) {
-        nbl_sgd_step(
-            parameter.cpuFloats, gradient.cpuFloats, velocity?.cpuFloats, parameter.count, learningRate, momentum,
-            nesterov ? 1 : 0, weightDecay)
+        let (p, g, vel) = (parameter.cpuFloats, gradient.cpuFloats, velocity?.cpuFloats)
+        elementwiseUpdate(parameter.count) { s, e in
+            nbl_sgd_step(p + s, g + s, vel.map { $0 + s }, e - s, learningRate, momentum, nesterov ? 1 : 0, weightDecay)
+        }
     }
 
     public func rmspropStep(
         _ parameter: Tensor, gradient: Tensor, meanSquare: Tensor, meanGradient: Tensor?, velocity: Tensor?,
         learningRate: Float, rho: Float, momentum: Float, epsilon: Float, weightDecay: Float
     ) {
-        nbl_rmsprop_step(
-            parameter.cpuFloats, gradient.cpuFloats, meanSquare.cpuFloats, meanGradient?.cpuFloats, velocity?.cpuFloats,
-            parameter.count, learningRate, rho, momentum, epsilon, weightDecay)
+        let (p, g, ms) = (parameter.cpuFloats, gradient.cpuFloats, meanSquare.cpuFloats)
+        let (mg, vel) = (meanGradient?.cpuFloats, velocity?.cpuFloats)
+        elementwiseUpdate(parameter.count) { s, e in
+            nbl_rmsprop_step(
+                p + s, g + s, ms + s, mg.map { $0 + s }, vel.map { $0 + s }, e - s, learningRate, rho, momentum,
+                epsilon, weightDecay)
+        }
     }
 
     public func adamStep(
         _ parameter: Tensor, gradient: Tensor, m: Tensor, v: Tensor, learningRate: Float, beta1: Float,
         beta2: Float, epsilon: Float, step: Int, weightDecay: Float
     ) {
-        nbl_adam_step(
-            parameter.cpuFloats, gradient.cpuFloats, m.cpuFloats, v.cpuFloats, parameter.count, learningRate, beta1,
-            beta2, epsilon, step, weightDecay)
+        let (p, g, mm, vv) = (parameter.cpuFloats, gradient.cpuFloats, m.cpuFloats, v.cpuFloats)
+        elementwiseUpdate(parameter.count) { s, e in
+            nbl_adam_step(p + s, g + s, mm + s, vv + s, e - s, learningRate, beta1, beta2, epsilon, step, weightDecay)
+        }
     }
 
     public func adagradStep(
         _ parameter: Tensor, gradient: Tensor, accumulator: Tensor, learningRate: Float, epsilon: Float,
         weightDecay: Float
     ) {
-        nbl_adagrad_step(
-            parameter.cpuFloats, gradient.cpuFloats, accumulator.cpuFloats, parameter.count, learningRate, epsilon,
-            weightDecay)
+        let (p, g, acc) = (parameter.cpuFloats, gradient.cpuFloats, accumulator.cpuFloats)
+        elementwiseUpdate(parameter.count) { s, e in
+            nbl_adagrad_step(p + s, g + s, acc + s, e - s, learningRate, epsilon, weightDecay)
+        }
     }
 }
