@@ -174,3 +174,13 @@ void nbl_where_f32(int ndim, const long *shape, const uint8_t *cond, const long 
         for (long j = 0; j < count; j++) out[i + j] = pc[j * sc] ? pa[j * sa] : pb[j * sb];
     })
 }
+
+void nbl_bias_relu_rows(float *c, long rows, long cols, const float *bias, int relu) {
+    for (long i = 0; i < rows; i++) {
+        float *row = c + i * cols;
+        if (bias)
+            for (long j = 0; j < cols; j++) row[j] += bias[j];
+        if (relu)
+            for (long j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : 0.0f;
+    }
+}

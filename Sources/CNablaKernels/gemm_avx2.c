@@ -89,14 +89,6 @@ NBL_AVX2 void nbl_sgemm_rows_avx2(long M, long N, long K, const float *A, long r
                 _mm256_storeu_ps(c + j + 16, s2);
                 _mm256_storeu_ps(c + j + 24, s3);
             }
-            for (; j + 8 <= N; j += 8) {
-                __m256 s0 = _mm256_setzero_ps();
-                const float *b = B + pc * rsB + j;
-                for (long p = 0; p < kc; p++, b += rsB)
-                    s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (pc + p) * csA), _mm256_loadu_ps(b), s0);
-                if (add) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c + j));
-                _mm256_storeu_ps(c + j, s0);
-            }
             for (; j < N; j++) {
                 float s = 0.0f;
                 for (long p = 0; p < kc; p++) s = __builtin_fmaf(a[(pc + p) * csA], B[(pc + p) * rsB + j], s);

@@ -175,6 +175,10 @@ void nbl_random_f32(int kind, uint64_t seed, uint64_t offset, float a, float b, 
 
 /// SGD: without velocity p -= lr·g; with it v = momentum·v − lr·g and p += v (or, Nesterov,
 /// p += momentum·v − lr·g).
+// Adds bias[j] (when bias is not NULL) to each row of the contiguous rows × cols block c, then
+// clamps at zero when relu: the epilogue of a convolution's output block.
+void nbl_bias_relu_rows(float *c, long rows, long cols, const float *bias, int relu);
+
 void nbl_sgd_step(float *p, const float *g, float *velocity, long n, float lr, float momentum, int nesterov,
                   float weightDecay);
 /// RMSProp: s = rho·s + (1−rho)·g²; centred when meanGradient is given (s − ḡ²); step

@@ -71,6 +71,11 @@ public protocol MatMulBackend {
 public protocol ConvolutionBackend {
     /// `out[n, oh, ow, k] = Σ x[n, oh·sh + kh·dh − pt, ow·sw + kw·dw − pl, c] · w[kh, kw, c, k]`.
     func conv2d(_ x: Tensor, _ w: Tensor, geometry: WindowGeometry, groups: Int, into out: Tensor)
+    /// ``conv2d(_:_:geometry:groups:into:)`` followed by `+ bias` (`[K]`, when given) and ReLU
+    /// (when `relu`): the inference path of a convolution layer. The default runs the three
+    /// steps; a backend may apply the last two while each block of the output is in cache.
+    func conv2d(
+        _ x: Tensor, _ w: Tensor, bias: Tensor?, relu: Bool, geometry: WindowGeometry, groups: Int, into out: Tensor)
     /// The gradient with respect to the input, into zero-filled `dx`.
     func conv2dBackwardData(
         _ gradient: Tensor, _ w: Tensor, geometry: WindowGeometry, groups: Int, into dx: Tensor)
@@ -86,6 +91,19 @@ public protocol ConvolutionBackend {
 }
 
 extension ConvolutionBackend {
+    public func conv2d(
+        _ x: Tensor, _ w: Tensor, bias: Tensor?, relu: Bool, geometry: WindowGeometry, groups: Int, into out: Tensor
+    ) {
+        conv2d(x, w, geometry: geometry, groups: groups, into: out)
+        guard bias != nil || relu else { return }
+        composing {
+            var y = out
+            if let bias { y = y + bias }
+            if relu { y = y.relu() }
+            out.backend.copy(y, into: out)
+        }
+    }
+
     public func conv2dBackward(
         _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
     ) {

@@ -123,6 +123,54 @@ public func conv2d(
     _ input: Tensor, _ filter: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid,
     dilation: (Int, Int) = (1, 1), groups: Int = 1
 ) -> Tensor {
+    let (geometry, x, w, backend) = convolution(input, filter, strides, padding, dilation, groups)
+    let K = w.shape[3]
+    let out = Tensor(uninitializedShape: geometry.outputShape + [K], dtype: .float32, backend: backend)
+    backend.conv2d(x, w, geometry: geometry, groups: groups, into: out)
+    guard GradientMode.shouldRecord(input, filter) else { return out }
+    let (xd, wd) = (x.detached(), w.detached())
+    let needX = input.node != nil, needW = filter.node != nil
+    var attributes = geometry.attributes
+    attributes["groups"] = .int(groups)
+    return out.recorded(.conv2d, attributes, inputs: [input, filter]) { g in
+        let dw = needW ? Tensor(uninitializedShape: wd.shape, dtype: .float32, backend: backend) : nil
+        let dx = needX ? Tensor.zeros(xd.shape, like: xd) : nil
+        backend.conv2dBackward(xd, wd, gradient: g.contiguous(), geometry: geometry, groups: groups, dx: dx, dw: dw)
+        return [dx, dw]
+    }
+}
+
+/// Returns `conv2d(input, filter) + bias`, then ReLU when `relu`: a convolution layer's output.
+///
+/// When nothing records (inference, no gradients and no trace) the bias and ReLU are applied to
+/// each block of the output while it is in cache; otherwise the three ops run and record as
+/// usual. The results are the same bit for bit.
+///
+/// - Precondition: as ``conv2d(_:_:strides:padding:dilation:groups:)``; `bias` is `[K]`.
+public func conv2d(
+    _ input: Tensor, _ filter: Tensor, bias: Tensor?, relu: Bool, strides: (Int, Int) = (1, 1),
+    padding: Padding = .valid, dilation: (Int, Int) = (1, 1), groups: Int = 1
+) -> Tensor {
+    let recording = GradientMode.shouldRecord(input, filter) || bias.map { GradientMode.shouldRecord($0) } == true
+    guard !recording, Tracer.current == nil, bias.map({ $0.dtype == .float32 }) ?? true else {
+        var y = conv2d(input, filter, strides: strides, padding: padding, dilation: dilation, groups: groups)
+        if let bias { y = y + bias }
+        return relu ? y.relu() : y
+    }
+    let (geometry, x, w, backend) = convolution(input, filter, strides, padding, dilation, groups)
+    let K = w.shape[3]
+    if let bias { require(bias.shape == [K], "conv2d: bias \(bias.shape) must be [\(K)] for filter \(filter.shape)") }
+    let out = Tensor(uninitializedShape: geometry.outputShape + [K], dtype: .float32, backend: backend)
+    backend.conv2d(x, w, bias: bias?.contiguous(), relu: relu, geometry: geometry, groups: groups, into: out)
+    return out
+}
+
+/// The checks of a convolution and what its kernels take: the geometry, contiguous operands and
+/// the backend.
+private func convolution(
+    _ input: Tensor, _ filter: Tensor, _ strides: (Int, Int), _ padding: Padding, _ dilation: (Int, Int),
+    _ groups: Int
+) -> (WindowGeometry, Tensor, Tensor, any Backend) {
     require(
         input.dtype == .float32 && filter.dtype == .float32,
         "conv2d: expected float32, got input \(input.dtype) and filter \(filter.dtype)")
@@ -139,18 +187,5 @@ public func conv2d(
         "conv2d: filter \(filter.shape) expects \(filter.shape[2]) input channels per group, input \(input.shape) has \(C / groups) (groups \(groups))"
     )
     let x = input.contiguous(), w = filter.contiguous()
-    let backend = Tensor.backend(of: x, w, op: "conv2d")
-    let out = Tensor(uninitializedShape: geometry.outputShape + [K], dtype: .float32, backend: backend)
-    backend.conv2d(x, w, geometry: geometry, groups: groups, into: out)
-    guard GradientMode.shouldRecord(input, filter) else { return out }
-    let (xd, wd) = (x.detached(), w.detached())
-    let needX = input.node != nil, needW = filter.node != nil
-    var attributes = geometry.attributes
-    attributes["groups"] = .int(groups)
-    return out.recorded(.conv2d, attributes, inputs: [input, filter]) { g in
-        let dw = needW ? Tensor(uninitializedShape: wd.shape, dtype: .float32, backend: backend) : nil
-        let dx = needX ? Tensor.zeros(xd.shape, like: xd) : nil
-        backend.conv2dBackward(xd, wd, gradient: g.contiguous(), geometry: geometry, groups: groups, dx: dx, dw: dw)
-        return [dx, dw]
-    }
+    return (geometry, x, w, Tensor.backend(of: x, w, op: "conv2d"))
 }

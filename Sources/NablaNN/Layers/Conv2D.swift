@@ -66,6 +66,12 @@ public final class Conv2D: Layer, @unchecked Sendable {
 
     public override func forward(_ input: Tensor) -> Tensor {
         guard let weight else { misuse("\(name): used before it was built") }
+        if activation == .relu || activation == .linear {
+            // Bias and ReLU fused into the convolution when nothing records (inference).
+            return conv2d(
+                input, weight.value, bias: bias?.value, relu: activation == .relu, strides: strides.pair,
+                padding: padding, dilation: dilation.pair, groups: groups)
+        }
         var y = conv2d(
             input, weight.value, strides: strides.pair, padding: padding, dilation: dilation.pair, groups: groups)
         if let bias { y = y + bias.value }

@@ -70,7 +70,7 @@ import Testing
     /// A few rows (a batch of one through a dense layer) take the unpacked path on AVX2; each
     /// row comes out bit for bit as it does inside a larger product, and close to the reference.
     @Test func fewRowsMatchTheSameRowsOfALargerProduct() {
-        let (K, N) = (700, 77)  // K crosses a cache block; N has a 16-, 8- and 1-wide tail
+        let (K, N) = (700, 77)  // K crosses a cache block; N has a 32-wide part and a tail
         let b = randomTensor([K, N], seed: 12)
         let many = randomTensor([12, K], seed: 11)
         let whole = matmul(many, b).toArray()

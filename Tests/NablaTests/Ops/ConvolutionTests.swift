@@ -99,4 +99,24 @@ import Testing
         let dw = wv.gradient?.reshaped([288, 64]).slice(axis: 1, start: 5, end: 6).flattened().toArray() ?? []
         expectClose(dw, expected, rtol: 1e-4, atol: 1e-3)
     }
+
+    /// The inference path's fused bias and ReLU give bit for bit what the three recorded ops
+    /// give, for a general, a pointwise and a depthwise convolution.
+    @Test(arguments: [(3, 1, 8), (1, 1, 8), (3, 4, 8)])
+    func fusedBiasAndReluMatchTheUnfusedOps(kernel: Int, groupsFactor: Int, filters: Int) {
+        let channels = 4
+        let groups = groupsFactor == 1 ? 1 : channels
+        let x = randomTensor([2, 9, 9, channels], seed: 21)
+        let w = randomTensor([kernel, kernel, channels / groups, filters], seed: 22)
+        let b = randomTensor([filters], seed: 23)
+        for relu in [false, true] {
+            let fused = withoutGradients {
+                conv2d(x, w, bias: b, relu: relu, padding: .same, groups: groups)
+            }
+            var wv = w.detached()
+            wv.requiresGradient = true  // recording: the three ops run one after the other
+            let composed = conv2d(x, wv, bias: b, relu: relu, padding: .same, groups: groups)
+            #expect(fused.toArray() == composed.toArray(), "kernel \(kernel), groups \(groups), relu \(relu)")
+        }
+    }
 }

@@ -47,13 +47,28 @@ extension CPUBackend {
 
     // x is (N,H,W,C), w is (KH,KW,C/groups,K), out is (N,OH,OW,K).
     public func conv2d(_ x: Tensor, _ w: Tensor, geometry: WindowGeometry, groups: Int, into out: Tensor) {
+        conv2d(x, w, bias: nil, relu: false, geometry: geometry, groups: groups, into: out)
+    }
+
+    /// The convolution with its bias and ReLU applied to each block of output rows right after
+    /// the block is computed, while it is in cache, instead of in two more passes over memory.
+    public func conv2d(
+        _ x: Tensor, _ w: Tensor, bias: Tensor?, relu: Bool, geometry: WindowGeometry, groups: Int, into out: Tensor
+    ) {
         let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
         let g = plan.g
         let (px, pw, po) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(w.cpuFloats), UnsafeSendable(out.cpuFloats))
         let (rows, K) = (plan.rows, plan.K)
+        let pb = UnsafeSendable(bias?.cpuFloats)
+        let epilogue = bias != nil || relu
+        /// Bias and ReLU over output rows `[r0, r0 + n)`.
+        func finish(_ r0: Int, _ n: Int) {
+            if epilogue { nbl_bias_relu_rows(po.value + r0 * K, n, K, pb.value, relu ? 1 : 0) }
+        }
         if plan.isPointwise {
             GEMM.multiply(
                 M: rows, N: K, K: g.C, A: px.value, rsA: g.C, csA: 1, B: pw.value, rsB: K, csB: 1, C: po.value, ldc: K)
+            if epilogue { ThreadPool.parallelFor(rows, grain: 256) { s, e in finish(s, e - s) } }
             return
         }
         if plan.isDepthwise {
@@ -62,6 +77,7 @@ extension CPUBackend {
                 withUnsafePointer(to: g) { gp in
                     nbl_depthwise_conv_nhwc(gp, px.value, pw.value, multiplier, start, end - start, po.value)
                 }
+                finish(start, end - start)
             }
             return
         }
@@ -79,6 +95,7 @@ extension CPUBackend {
                     M: n, N: kg, K: width, A: col.cpuFloats, rsA: width, csA: 1, B: pw.value + group * kg, rsB: K,
                     csB: 1, C: po.value + r0 * K + group * kg, ldc: K, threads: 1)
             }
+            finish(r0, n)
         }
     }
 
