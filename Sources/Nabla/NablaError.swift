@@ -40,6 +40,14 @@ public struct NablaError: Error, CustomStringConvertible, Sendable {
     /// The underlying error, if any.
     public var cause: (any Error & Sendable)?
 
+    /// Runs `body`, giving the errors it throws that name no file `path`.
+    public static func at<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch var error as NablaError {
+            if error.path == nil { error.path = path }
+            throw error
+        }
+    }
+
     /// Creates an error.
     public init(_ code: Code, _ message: String, path: String? = nil, cause: (any Error & Sendable)? = nil) {
         self.code = code

@@ -16,11 +16,7 @@ public enum NPY {
     ///   data is shorter than its shape says, `.unsupportedOperator` for an element type or
     ///   Fortran order Nabla does not read, `.resourceLimit` for a shape beyond the limits.
     public static func read(_ path: String) throws -> Tensor {
-        do { return try decode(try InputFile.contents(path)) } catch let error as NablaError {
-            var located = error
-            if located.path == nil { located.path = path }
-            throw located
-        }
+        try NablaError.at(path) { try decode(try InputFile.contents(path)) }
     }
 
     /// Decodes the bytes of a `.npy` file; see ``read(_:)``.
@@ -86,7 +82,7 @@ public enum NPY {
         var count = 1
         for d in shape {
             let (p, o) = count.multipliedReportingOverflow(by: d)
-            guard !o, p <= ONNXTensorSource.defaultBudget else {
+            guard !o, p <= ResourceLimits.maxModelValues else {
                 throw NablaError(.resourceLimit, "the .npy shape \(shape) is too large (NABLA_MAX_MODEL_VALUES)")
             }
             count = p

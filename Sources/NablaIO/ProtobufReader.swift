@@ -66,12 +66,7 @@ struct ProtobufReader {
         guard number > 0, number < 1 << 29 else { throw error("field number \(key >> 3) is out of range") }
         switch key & 7 {
         case WireType.varint.rawValue: return (number, .varint(try varint()))
-        case WireType.fixed64.rawValue:
-            guard end - position >= 8 else { throw error("truncated 64-bit field \(number)") }
-            var v: UInt64 = 0
-            for i in 0..<8 { v |= UInt64(data[position + i]) << (8 * UInt64(i)) }
-            position += 8
-            return (number, .fixed64(v))
+        case WireType.fixed64.rawValue: return (number, .fixed64(try littleEndian(8, field: number)))
         case WireType.lengthDelimited.rawValue:
             let length = try varint()
             guard length <= UInt64(end - position) else {
@@ -81,13 +76,28 @@ struct ProtobufReader {
             position += Int(length)
             return (number, .bytes(range))
         case WireType.fixed32.rawValue:
-            guard end - position >= 4 else { throw error("truncated 32-bit field \(number)") }
-            var v: UInt32 = 0
-            for i in 0..<4 { v |= UInt32(data[position + i]) << (8 * UInt32(i)) }
-            position += 4
-            return (number, .fixed32(v))
+            return (number, .fixed32(UInt32(truncatingIfNeeded: try littleEndian(4, field: number))))
         default: throw error("field \(number) has wire type \(key & 7), which protobuf does not define")
         }
+    }
+
+    /// Reads a little-endian fixed-width field of `size` bytes.
+    private mutating func littleEndian(_ size: Int, field number: Int) throws -> UInt64 {
+        guard end - position >= size else { throw error("truncated \(size * 8)-bit field \(number)") }
+        var v: UInt64 = 0
+        for i in 0..<size { v |= UInt64(data[position + i]) << (8 * UInt64(i)) }
+        position += size
+        return v
+    }
+
+    /// Reads a `StringStringEntryProto` (key 1, value 2), the form of metadata and external-data entries.
+    func stringPair() throws -> (key: String, value: String) {
+        var entry = self
+        var key = "", value = ""
+        while let (k, g) = try entry.next() {
+            if k == 1 { key = try entry.string(g, "key") } else if k == 2 { value = try entry.string(g, "value") }
+        }
+        return (key, value)
     }
 
     // MARK: Typed access to a field read by next()

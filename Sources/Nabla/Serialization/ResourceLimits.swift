@@ -15,6 +15,11 @@ public enum ResourceLimits {
     /// The longest line a text reader accepts (`NABLA_MAX_LINE_BYTES`, default 16 MiB).
     public static let maxLineBytes = value("NABLA_MAX_LINE_BYTES", default: 16 << 20)
 
+    /// The most values an imported model's constants may hold together, and one tensor or
+    /// `.npy` array made from outside input (`NABLA_MAX_MODEL_VALUES`, default 2³⁰: 4 GiB of
+    /// float32, far above VGG-19's 144 million).
+    public static let maxModelValues = value("NABLA_MAX_MODEL_VALUES", default: 1 << 30)
+
     private static func value(_ name: String, default fallback: Int) -> Int {
         guard let text = ProcessInfo.processInfo.environment[name] else { return fallback }
         guard let number = Int(text), number > 0 else {

@@ -1,5 +1,5 @@
 /// Shape arithmetic shared by the ops: element counts, strides, broadcasting, axis normalisation.
-enum Shape {
+public enum Shape {
     /// Returns the number of elements of a shape (1 for a scalar).
     static func count(_ shape: [Int]) -> Int {
         var n = 1
@@ -19,7 +19,7 @@ enum Shape {
     }
 
     /// Returns the numpy broadcast of two shapes, or nil when they do not broadcast.
-    static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+    public static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
         let n = max(a.count, b.count)
         var out = [Int](repeating: 1, count: n)
         for i in 0..<n {

@@ -9,7 +9,7 @@ struct ONNXCall {
     let training: Bool
 
     /// The largest tensor one op may make (`NABLA_MAX_MODEL_VALUES`, as for a model's constants).
-    static let maxElements = ONNXTensorSource.defaultBudget
+    static let maxElements = ResourceLimits.maxModelValues
 
     func error(_ problem: String) -> NablaError {
         NablaError(.invalidArgument, "node '\(node.name)' (\(node.op)): \(problem)")
@@ -122,22 +122,4 @@ struct ONNXCall {
         }
         return n
     }
-}
-
-/// numpy broadcasting of two shapes, nil when they do not broadcast.
-func broadcastShapes(_ a: [Int], _ b: [Int]) -> [Int]? {
-    let n = max(a.count, b.count)
-    var out = [Int](repeating: 1, count: n)
-    for i in 0..<n {
-        let x = i < n - a.count ? 1 : a[i - (n - a.count)]
-        let y = i < n - b.count ? 1 : b[i - (n - b.count)]
-        if x == y || y == 1 {
-            out[i] = x
-        } else if x == 1 {
-            out[i] = y
-        } else {
-            return nil
-        }
-    }
-    return out
 }

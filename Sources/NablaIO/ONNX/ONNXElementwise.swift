@@ -36,7 +36,7 @@ extension ONNXOps {
         try c.check(!c.inputs.isEmpty && c.inputs.allSatisfy { !$0.isNone }, "an input is missing")
         var shape = c.inputs[0].shape
         for v in c.inputs.dropFirst() {
-            guard let s = broadcastShapes(shape, v.shape) else {
+            guard let s = Shape.broadcast(shape, v.shape) else {
                 throw c.error("shapes \(c.inputs.map(\.shape)) do not broadcast")
             }
             shape = s
@@ -74,7 +74,7 @@ extension ONNXOps {
     /// A comparison: bool results, on the host.
     static func compare(_ c: ONNXCall, _ f: @escaping (Double, Double) -> Bool) throws -> [ONNXValue] {
         try c.check(c.inputs.count == 2, "expects two inputs")
-        guard let shape = broadcastShapes(c.input(0).shape, c.input(1).shape) else {
+        guard let shape = Shape.broadcast(c.input(0).shape, c.input(1).shape) else {
             throw c.error("shapes \(c.input(0).shape) and \(c.input(1).shape) do not broadcast")
         }
         try c.checkShape(shape)
@@ -223,7 +223,7 @@ extension ONNXOps {
                 )
             }
             let slopeShape = ONNXValue.float(slope.0, slope.1).shape
-            guard let s = broadcastShapes(c.input(0).shape, slopeShape), s == c.input(0).shape else {
+            guard let s = Shape.broadcast(c.input(0).shape, slopeShape), s == c.input(0).shape else {
                 throw c.error("slope \(slopeShape) does not broadcast to \(c.input(0).shape)")
             }
             let (ts, layout) = aligned([x, slope])
@@ -241,8 +241,8 @@ extension ONNXOps {
         k["Where"] = { c in
             guard case .ints(let cond) = c.input(0) else { throw c.error("the condition must be bool") }
             let cb = IntArray(shape: cond.shape, values: cond.values.map { $0 != 0 ? 1 : 0 }, dtype: .bool)
-            guard let s1 = broadcastShapes(c.input(1).shape, c.input(2).shape),
-                let shape = broadcastShapes(cb.shape, s1)
+            guard let s1 = Shape.broadcast(c.input(1).shape, c.input(2).shape),
+                let shape = Shape.broadcast(cb.shape, s1)
             else { throw c.error("shapes \(cb.shape), \(c.input(1).shape) and \(c.input(2).shape) do not broadcast") }
             try c.checkShape(shape)
             if case .ints(let a) = c.input(1), case .ints(let b) = c.input(2) {

@@ -40,14 +40,10 @@ public enum ONNXImport {
         inputScaling: (scale: Float, offset: Float)? = nil
     ) throws -> Model {
         let data = try InputFile.contents(path)
-        do {
-            return try model(
+        return try NablaError.at(path) {
+            try model(
                 data, folder: (path as NSString).deletingLastPathComponent, inputShape: inputShape,
                 channelsLast: channelsLast, inputScaling: inputScaling)
-        } catch let e as NablaError {
-            var located = e
-            if located.path == nil { located.path = path }
-            throw located
         }
     }
 

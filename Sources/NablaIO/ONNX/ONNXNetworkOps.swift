@@ -365,7 +365,7 @@ extension ONNXOps {
         if c.has(2) {
             let bias = try c.native(2)
             try c.check(
-                broadcastShapes(bias.shape, y.shape) == y.shape, "C \(bias.shape) does not broadcast to \(y.shape)")
+                Shape.broadcast(bias.shape, y.shape) == y.shape, "C \(bias.shape) does not broadcast to \(y.shape)")
             y = y + (beta == 1 ? bias : bias * beta)
         }
         return [.float(y, .native)]
@@ -377,7 +377,7 @@ extension ONNXOps {
         let k1 = a.shape[a.rank - 1], k2 = b.rank == 1 ? b.shape[0] : b.shape[b.rank - 2]
         try c.check(k1 == k2, "\(a.shape) and \(b.shape) do not multiply")
         guard
-            let batch = broadcastShapes(
+            let batch = Shape.broadcast(
                 Array(a.shape.dropLast(a.rank >= 2 ? 2 : 1)), Array(b.shape.dropLast(b.rank >= 2 ? 2 : 1)))
         else {
             throw c.error("batch dimensions of \(a.shape) and \(b.shape) do not broadcast")

@@ -212,7 +212,7 @@ struct ONNXProgram: @unchecked Sendable {
         for node in nodes {
             let present = node.inputs.filter { $0 >= 0 }
             if node.op != "Dropout", present.allSatisfy({ constants[$0] != nil && !parameterSlots.contains($0) }) {
-                let values = try withoutGradients { try run(node, present: constants, training: false) }
+                let values = try withoutGradients { try run(node, training: false) { constants[$0] ?? .none } }
                 for (slot, v) in zip(node.outputs, values) where slot >= 0 { constants[slot] = v }
                 continue
             }
@@ -249,8 +249,9 @@ struct ONNXProgram: @unchecked Sendable {
         for s in outputs { lastUse[s] = Int.max }
     }
 
-    func run(_ node: ONNXNode, present values: [Int: ONNXValue], training: Bool) throws -> [ONNXValue] {
-        let inputs = node.inputs.map { $0 >= 0 ? values[$0] ?? .none : .none }
+    /// Runs one node on the values `value(slot)` gives for its inputs.
+    func run(_ node: ONNXNode, training: Bool, _ value: (Int) -> ONNXValue) throws -> [ONNXValue] {
+        let inputs = node.inputs.map { $0 >= 0 ? value($0) : .none }
         let call = ONNXCall(node: node, inputs: inputs, opset: opset, training: training)
         guard let kernel = ONNXOps.kernels[node.op] else { throw call.error("unsupported") }
         let out = try kernel(call)
@@ -280,14 +281,11 @@ struct ONNXProgram: @unchecked Sendable {
             if shapeOnly[i], hadCache {
                 for o in node.outputs where o >= 0 { values[o] = cached[o] ?? .none }
             } else {
-                let present = node.inputs.filter { $0 >= 0 }
-                var dict: [Int: ONNXValue] = [:]
-                for s in present { dict[s] = values[s] }
                 let out: [ONNXValue]
                 if shapeOnly[i] {
-                    out = try withoutGradients { try run(node, present: dict, training: training) }
+                    out = try withoutGradients { try run(node, training: training) { values[$0] } }
                 } else {
-                    out = try run(node, present: dict, training: training)
+                    out = try run(node, training: training) { values[$0] }
                 }
                 for (slot, v) in zip(node.outputs, out) where slot >= 0 {
                     values[slot] = v

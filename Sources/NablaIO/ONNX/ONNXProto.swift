@@ -41,15 +41,7 @@ struct ONNXTensorProto {
             case 9: raw = try r.bytes(f, "raw_data")
             case 10: try r.doubles(f, "double_data", into: &floats, limit: limit)
             case 13:
-                var entry = try r.message(f, "external_data")
-                var key = "", value = ""
-                while let (k, g) = try entry.next() {
-                    if k == 1 {
-                        key = try entry.string(g, "key")
-                    } else if k == 2 {
-                        value = try entry.string(g, "value")
-                    }
-                }
+                let (key, value) = try r.message(f, "external_data").stringPair()
                 external[key] = value
             case 14: isExternal = try r.int(f, "data_location") == 1
             default: break
@@ -265,15 +257,7 @@ struct ONNXModelProto {
                 }
                 opsets[domain == "ai.onnx" ? "" : domain] = version
             case 14:
-                var entry = try r.message(f, "metadata_props")
-                var key = "", value = ""
-                while let (k, g) = try entry.next() {
-                    if k == 1 {
-                        key = try entry.string(g, "key")
-                    } else if k == 2 {
-                        value = try entry.string(g, "value")
-                    }
-                }
+                let (key, value) = try r.message(f, "metadata_props").stringPair()
                 metadata[key] = value
             default: break
             }

@@ -236,7 +236,7 @@ extension ONNXOps {
         k["Size"] = { c in [.ints(IntArray(scalar: Int64(c.input(0).shape.reduce(1, *))))] }
         k["Expand"] = { c in
             guard let target = try c.intValues(1) else { throw c.error("the shape input is missing") }
-            guard let shape = broadcastShapes(c.input(0).shape, target) else {
+            guard let shape = Shape.broadcast(c.input(0).shape, target) else {
                 throw c.error("\(c.input(0).shape) does not broadcast with \(target)")
             }
             try c.checkShape(shape)

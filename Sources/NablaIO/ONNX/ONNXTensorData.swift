@@ -9,18 +9,9 @@ struct ONNXTensorSource {
     /// The values every tensor read so far may still take.
     var budget: Int
 
-    init(folder: String?, budget: Int = ONNXTensorSource.defaultBudget) {
+    init(folder: String?, budget: Int = ResourceLimits.maxModelValues) {
         (self.folder, self.budget) = (folder, budget)
     }
-
-    /// The most values one model's constants may hold together (`NABLA_MAX_MODEL_VALUES`, 2³⁰
-    /// by default: 4 GiB of float32, far above VGG-19's 144 million).
-    static let defaultBudget: Int = {
-        if let text = ProcessInfo.processInfo.environment["NABLA_MAX_MODEL_VALUES"], let n = Int(text), n > 0 {
-            return n
-        }
-        return 1 << 30
-    }()
 
     /// Returns the checked element count of `dims`, charged against the budget.
     mutating func charge(_ dims: [Int64], _ what: String) throws -> [Int] {

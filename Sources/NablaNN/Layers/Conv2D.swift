@@ -66,16 +66,11 @@ public final class Conv2D: Layer, @unchecked Sendable {
 
     public override func forward(_ input: Tensor) -> Tensor {
         guard let weight else { misuse("\(name): used before it was built") }
-        if activation == .relu || activation == .linear {
-            // Bias and ReLU fused into the convolution when nothing records (inference).
-            return conv2d(
-                input, weight.value, bias: bias?.value, relu: activation == .relu, strides: strides.pair,
-                padding: padding, dilation: dilation.pair, groups: groups)
-        }
-        var y = conv2d(
-            input, weight.value, strides: strides.pair, padding: padding, dilation: dilation.pair, groups: groups)
-        if let bias { y = y + bias.value }
-        return activation(y)
+        // Bias and ReLU are fused into the convolution when nothing records (inference).
+        let y = conv2d(
+            input, weight.value, bias: bias?.value, relu: activation == .relu, strides: strides.pair, padding: padding,
+            dilation: dilation.pair, groups: groups)
+        return activation == .relu ? y : activation(y)
     }
 }
 

@@ -59,7 +59,7 @@ extension Model {
             throw NablaError(.invalidArgument, "\(name) is not built yet; give it an input shape first", path: path)
         }
         let (tensors, metadata) = try Safetensors.read(path)
-        return try ModelFile.at(path) {
+        return try NablaError.at(path) {
             try ModelFile.checkFormat(metadata, path: path)
             guard let saved = try ModelFile.decode(OptimizerCheckpoint.self, "optimizer", from: metadata),
                 let progress = try ModelFile.decode(TrainingProgress.self, "checkpoint", from: metadata)

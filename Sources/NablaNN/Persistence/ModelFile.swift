@@ -175,14 +175,6 @@ public enum ModelFile {
                 path: path)
         }
     }
-
-    /// Runs `body`, giving its errors `path`.
-    static func at<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch var error as NablaError {
-            if error.path == nil { error.path = path }
-            throw error
-        }
-    }
 }
 
 /// What a model takes, per example: shape, element type and layout.
@@ -272,7 +264,7 @@ extension Model {
         let ext = (path as NSString).pathExtension.lowercased()
         if ext != "nabla", let loader = ModelFile.loader(forExtension: ext) { return try loader(path) }
         let (tensors, metadata) = try Safetensors.read(path)
-        return try ModelFile.at(path) {
+        return try NablaError.at(path) {
             try ModelFile.checkFormat(metadata, path: path)
             guard let spec = try ModelFile.decode(ModelFile.LayerSpec.self, "architecture", from: metadata) else {
                 throw NablaError(
