@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -16,7 +16,10 @@ let package = Package(
     ],
     dependencies: [
         // Only the command line needs it.
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The inference server (NablaServe) only; its default traits pull in swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Hot CPU kernels in C: packed SGEMM with run-time ISA dispatch, im2col, elementwise loops.
@@ -33,10 +36,18 @@ let package = Package(
         .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
         // Formats other tools own (ONNX), written by hand: no code generator runs at build time.
         .target(name: "NablaIO", dependencies: ["Nabla", "NablaNN"]),
+        // The inference server: Open Inference Protocol v2 over HTTP, a page to try models, batching.
+        .target(
+            name: "NablaServe",
+            dependencies: [
+                "Nabla", "NablaNN", "NablaData", "NablaIO",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
         .executableTarget(
             name: "NablaCLI",
             dependencies: [
-                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO",
+                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO", "NablaServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),

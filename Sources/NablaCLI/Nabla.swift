@@ -2,13 +2,13 @@ import ArgumentParser
 
 /// The `nabla` command line.
 @main
-struct Nabla: ParsableCommand {
+struct Nabla: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nabla",
         abstract: "Train, evaluate and benchmark deep-learning models.",
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, ExportCommand.self,
-            ImportCommand.self, DataCommand.self,
+            ImportCommand.self, DataCommand.self, ServeCommand.self,
         ],
         defaultSubcommand: TrainCommand.self)
 }

@@ -132,15 +132,3 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 }
-
-extension Model {
-    /// Whether the last layer ends in a softmax (outputs are probabilities, not logits).
-    var endsInSoftmax: Bool {
-        var layer: Layer = self
-        while let last = layer.children.last { layer = last }
-        if let dense = layer as? Dense { return dense.activation == .softmax }
-        if let conv = layer as? Conv2D { return conv.activation == .softmax }
-        if let activation = layer as? ActivationLayer { return activation.activation == .softmax }
-        return false
-    }
-}

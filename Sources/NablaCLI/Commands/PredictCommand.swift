@@ -4,6 +4,7 @@ import Nabla
 import NablaData
 import NablaIO
 import NablaNN
+import NablaServe
 
 /// `nabla predict`: a saved model's top classes for images, IDX files and CSV files.
 struct PredictCommand: ParsableCommand {
@@ -149,14 +150,10 @@ extension PredictCommand {
 
 /// Turns files into a model's input, as its file says: colour mode, size, dtype and scaling.
 struct InputReader {
-    let shape: [Int]
-    let dtype: DType
-    let preprocessing: Preprocessing?
+    let input: ImageInput
 
     init(shape: [Int], spec: InputSpec?, preprocessing: Preprocessing?) {
-        self.shape = shape
-        dtype = spec?.dtype == "uint8" ? .uint8 : .float32
-        self.preprocessing = preprocessing ?? Preprocessing(for: shape)
+        input = ImageInput(shape: shape, spec: spec, preprocessing: preprocessing)
     }
 
     /// A batch of examples and the name of each (`file`, or `file[i]` inside IDX and CSV files).
@@ -226,32 +223,7 @@ struct InputReader {
         return tensor.unsqueezed(axis: 3)
     }
 
-    /// Decodes an image in the model's colour mode and size: `[H, W, C]` uint8.
-    func image(_ data: Data, path: String) throws -> Tensor {
-        guard let p = preprocessing else {
-            throw NablaError(
-                .invalidArgument, "the model takes \(shape), not images (its file has no image preprocessing)",
-                path: path)
-        }
-        let decoded = try ImageCodec.decode(data, channels: p.colorMode == .grayscale ? 1 : 3, path: path)
-        return ImageCodec.resized(decoded, height: p.height, width: p.width)
-    }
+    func image(_ data: Data, path: String) throws -> Tensor { try input.image(data, path: path) }
 
-    /// Returns raw uint8 images `[N, H, W, C]` as the model's input: resized when their size
-    /// differs, then scaled as the preprocessing says and converted to the model's dtype.
-    func prepared(_ raw: Tensor) throws -> Tensor {
-        var images = raw
-        let target = Array(shape.prefix(2))
-        if images.rank == 4, shape.count == 3, Array(images.shape[1...2]) != target {
-            images = stack(
-                (0..<images.shape[0]).map { ImageCodec.resized(images[$0], height: target[0], width: target[1]) })
-        }
-        guard Array(images.shape.dropFirst()) == shape else {
-            throw NablaError(
-                .invalidArgument, "the inputs are \(Array(images.shape.dropFirst())) but the model takes \(shape)")
-        }
-        let scale = preprocessing?.scale ?? 1, offset = preprocessing?.offset ?? 0
-        if dtype == .uint8 && scale == 1 && offset == 0 { return images }
-        return images.asType(.float32) * scale + offset
-    }
+    func prepared(_ raw: Tensor) throws -> Tensor { try input.prepared(raw) }
 }

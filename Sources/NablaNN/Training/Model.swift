@@ -146,3 +146,15 @@ open class Model: Layer, @unchecked Sendable {
         for (name, p) in parameters() { if let value = snapshot[name] { p.value.assign(value) } }
     }
 }
+
+extension Model {
+    /// Whether the last layer ends in a softmax (outputs are probabilities, not logits).
+    public var endsInSoftmax: Bool {
+        var layer: Layer = self
+        while let last = layer.children.last { layer = last }
+        if let dense = layer as? Dense { return dense.activation == .softmax }
+        if let conv = layer as? Conv2D { return conv.activation == .softmax }
+        if let activation = layer as? ActivationLayer { return activation.activation == .softmax }
+        return false
+    }
+}

@@ -1,0 +1,374 @@
+import Foundation
+
+/// The Open Inference Protocol v2 (KServe, Triton) request and response bodies, with the binary
+/// tensor data and classification extensions.
+///
+/// Everything a request gives is checked against the model before anything is allocated from it
+/// or run: names, datatypes, shapes (checked products), byte counts, numbers.
+enum InferenceProtocol {
+    /// The datatypes accepted for the input; all become `FP32` for the model.
+    static let elementSizes = ["FP32": 4, "UINT8": 1, "INT64": 8]
+    /// The most examples one request may hold.
+    static let maxRequestRows = 65_536
+
+    /// What was asked of one output.
+    struct RequestedOutput {
+        var binary: Bool
+        var classification: Int
+    }
+
+    /// A checked request: its examples as floats, and how to answer.
+    struct Request {
+        var id: String?
+        var rows: Int
+        var input: [Float]
+        var output: RequestedOutput?
+    }
+
+    /// Parses and checks an infer request body (JSON, or a JSON header followed by binary tensors
+    /// when `headerLength` is given).
+    static func parse(_ body: [UInt8], headerLength: Int?, for model: ServedModel) throws -> Request {
+        let jsonEnd = headerLength ?? body.count
+        guard jsonEnd >= 0, jsonEnd <= body.count else {
+            throw ServeError(
+                .badRequest,
+                "Inference-Header-Content-Length is \(jsonEnd) but the body holds \(body.count) bytes")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(body[0..<jsonEnd]))
+        } catch {
+            throw ServeError(.badRequest, "the request is not valid JSON")
+        }
+        guard let request = object as? [String: Any] else {
+            throw ServeError(.badRequest, "the request must be a JSON object")
+        }
+        let id = request["id"].map { $0 as? String ?? "\($0)" }
+        let parameters = request["parameters"] as? [String: Any] ?? [:]
+        guard let inputs = request["inputs"] as? [[String: Any]], inputs.count == 1 else {
+            throw ServeError(
+                .badRequest, "'inputs' must be an array of one tensor ('\(model.inputName)') for model '\(model.name)'")
+        }
+        let tensor = inputs[0]
+        guard let name = tensor["name"] as? String, name == model.inputName else {
+            throw ServeError(
+                .badRequest,
+                "unknown input '\(tensor["name"] ?? "")' for model '\(model.name)': it takes '\(model.inputName)'")
+        }
+        guard let datatype = tensor["datatype"] as? String, let size = elementSizes[datatype] else {
+            throw ServeError(
+                .badRequest,
+                "input '\(name)': datatype '\(tensor["datatype"] ?? "")' is not one of FP32, UINT8, INT64")
+        }
+        let shape = try checkedShape(tensor["shape"], for: model)
+        let rows = shape[0]
+        let (count, overflow) = rows.multipliedReportingOverflow(by: model.inputValues)
+        guard !overflow, rows <= maxRequestRows else {
+            throw ServeError(.badRequest, "input '\(name)': batch \(rows) is more than \(maxRequestRows)")
+        }
+        let binarySize = (tensor["parameters"] as? [String: Any])?["binary_data_size"]
+        let values: [Float]
+        if let binarySize {
+            guard let headerLength else {
+                throw ServeError(
+                    .badRequest,
+                    "input '\(name)' has binary_data_size but the request has no Inference-Header-Content-Length")
+            }
+            guard let bytes = number(binarySize).flatMap({ Int(exactly: $0) }), bytes == count * size else {
+                throw ServeError(
+                    .badRequest,
+                    "input '\(name)': binary_data_size is \(binarySize) but shape \(shape) of \(datatype) needs \(count * size) bytes"
+                )
+            }
+            guard body.count - headerLength == bytes else {
+                throw ServeError(
+                    .badRequest,
+                    "input '\(name)': the body holds \(body.count - headerLength) bytes after the JSON header but binary_data_size is \(bytes)"
+                )
+            }
+            values = decodeBinary(body[headerLength...], datatype: datatype, count: count)
+        } else {
+            guard headerLength == nil || headerLength == body.count else {
+                throw ServeError(
+                    .badRequest, "the body has bytes after the JSON header but no input has binary_data_size")
+            }
+            guard let data = tensor["data"] else {
+                throw ServeError(.badRequest, "input '\(name)' has neither 'data' nor binary_data_size")
+            }
+            values = try flatten(data, datatype: datatype, count: count, name: name)
+        }
+        guard values.allSatisfy(\.isFinite) else {
+            throw ServeError(.badRequest, "input '\(name)' holds a value that is not finite")
+        }
+        return Request(id: id, rows: rows, input: values, output: try requestedOutput(request, parameters, for: model))
+    }
+
+    /// The input's shape: `[rows] + model.inputShape`, with every size a positive integer.
+    static func checkedShape(_ value: Any?, for model: ServedModel) throws -> [Int] {
+        let expected = "[-1, " + model.inputShape.map(String.init).joined(separator: ", ") + "]"
+        guard let list = value as? [Any], list.count == model.inputShape.count + 1 else {
+            throw ServeError(.badRequest, "input '\(model.inputName)': shape must be \(expected)")
+        }
+        let shape = list.map { number($0).flatMap { Int(exactly: $0) } ?? -1 }
+        guard shape[0] >= 1, Array(shape.dropFirst()) == model.inputShape else {
+            throw ServeError(
+                .badRequest, "input '\(model.inputName)': shape \(list) does not match the model's \(expected)")
+        }
+        return shape
+    }
+
+    /// Binary tensor data, little-endian as the extension says, as floats.
+    static func decodeBinary(_ bytes: ArraySlice<UInt8>, datatype: String, count: Int) -> [Float] {
+        bytes.withUnsafeBytes { raw in
+            switch datatype {
+            case "UINT8":
+                return raw.map(Float.init)
+            case "INT64":
+                return (0..<count).map {
+                    Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)))
+                }
+            default:
+                return (0..<count).map {
+                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                }
+            }
+        }
+    }
+
+    /// JSON `data`, flat or nested, as `count` floats; UINT8 and INT64 values must be integers in range.
+    static func flatten(_ data: Any, datatype: String, count: Int, name: String) throws -> [Float] {
+        var values: [Float] = []
+        values.reserveCapacity(count)
+        func visit(_ value: Any, depth: Int) throws {
+            if let list = value as? [Any] {
+                guard depth < 9 else { throw ServeError(.badRequest, "input '\(name)': 'data' is nested too deeply") }
+                for item in list {
+                    try visit(item, depth: depth + 1)
+                    guard values.count <= count else {
+                        throw ServeError(
+                            .badRequest, "input '\(name)': 'data' holds more than the shape's \(count) values")
+                    }
+                }
+            } else if let double = number(value) {
+                switch datatype {
+                case "UINT8":
+                    guard double >= 0, double <= 255, double == double.rounded() else {
+                        throw ServeError(.badRequest, "input '\(name)': \(double) is not a UINT8")
+                    }
+                case "INT64":
+                    guard double == double.rounded(), abs(double) < 9.3e18 else {
+                        throw ServeError(.badRequest, "input '\(name)': \(double) is not an INT64")
+                    }
+                default: break
+                }
+                values.append(Float(double))
+            } else {
+                throw ServeError(.badRequest, "input '\(name)': 'data' must hold only numbers")
+            }
+        }
+        try visit(data, depth: 0)
+        guard values.count == count else {
+            throw ServeError(
+                .badRequest, "input '\(name)': 'data' holds \(values.count) values but the shape needs \(count)")
+        }
+        return values
+    }
+
+    /// A JSON number (not a boolean, which Foundation also gives as an NSNumber).
+    static func number(_ value: Any) -> Double? {
+        guard let n = value as? NSNumber, !String(describing: type(of: n)).contains("Boolean") else { return nil }
+        return n.doubleValue
+    }
+
+    /// The output asked for: by `outputs` (name, `binary_data`, `classification`) or by the
+    /// request's `binary_data_output`; nil when no output is named (then all are returned).
+    static func requestedOutput(
+        _ request: [String: Any], _ parameters: [String: Any], for model: ServedModel
+    ) throws
+        -> RequestedOutput
+    {
+        var result = RequestedOutput(binary: parameters["binary_data_output"] as? Bool ?? false, classification: 0)
+        guard let outputs = request["outputs"] else { return result }
+        guard let list = outputs as? [[String: Any]], list.count <= 1 else {
+            throw ServeError(.badRequest, "'outputs' must be an array naming at most '\(model.outputName)'")
+        }
+        guard let output = list.first else { return result }
+        guard output["name"] as? String == model.outputName else {
+            throw ServeError(
+                .badRequest,
+                "unknown output '\(output["name"] ?? "")' for model '\(model.name)': it gives '\(model.outputName)'")
+        }
+        let p = output["parameters"] as? [String: Any] ?? [:]
+        if let binary = p["binary_data"] as? Bool { result.binary = binary }
+        if let classes = p["classification"] {
+            guard let n = number(classes).flatMap({ Int(exactly: $0) }), n >= 1, n <= model.outputValues else {
+                throw ServeError(
+                    .badRequest, "classification must be an integer from 1 to \(model.outputValues), got \(classes)")
+            }
+            result.classification = n
+        }
+        return result
+    }
+
+    /// The response: JSON alone, or a JSON header and the binary output (its length in `headerLength`).
+    static func response(
+        for request: Request, output: [Float], model: ServedModel
+    ) -> (body: [UInt8], headerLength: Int?) {
+        let spec = request.output ?? RequestedOutput(binary: false, classification: 0)
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("model_name", model.name)
+        json.field("model_version", model.version)
+        if let id = request.id { json.field("id", id) }
+        json.key("outputs")
+        json.beginArray()
+        json.beginObject()
+        json.field("name", model.outputName)
+        var binary: [UInt8] = []
+        if spec.classification > 0 {
+            let strings = classify(output, rows: request.rows, top: spec.classification, model: model)
+            json.field("datatype", "BYTES")
+            json.field("shape", [request.rows, spec.classification])
+            if spec.binary {
+                for s in strings {
+                    let bytes = Array(s.utf8)
+                    withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { binary += $0 }
+                    binary += bytes
+                }
+            } else {
+                json.field("data", strings)
+            }
+        } else {
+            json.field("datatype", "FP32")
+            json.field("shape", [request.rows] + model.outputShape)
+            if spec.binary {
+                binary.reserveCapacity(output.count * 4)
+                for v in output { withUnsafeBytes(of: v.bitPattern.littleEndian) { binary += $0 } }
+            } else {
+                json.key("data")
+                json.numbers(output)
+            }
+        }
+        if spec.binary {
+            json.key("parameters")
+            json.beginObject()
+            json.field("binary_data_size", binary.count)
+            json.endObject()
+        }
+        json.endObject()
+        json.endArray()
+        json.endObject()
+        let header = Array(json.text.utf8)
+        return spec.binary ? (header + binary, header.count) : (header, nil)
+    }
+
+    /// Triton's classification strings, `"score:index"` or `"score:index:label"`, best first.
+    static func classify(_ output: [Float], rows: Int, top: Int, model: ServedModel) -> [String] {
+        let width = model.outputValues
+        var strings: [String] = []
+        for row in 0..<rows {
+            let scores = output[row * width..<(row + 1) * width]
+            let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            for i in order.prefix(top) {
+                let index = i - scores.startIndex
+                let label = model.classNames.map { ":" + $0[index] } ?? ""
+                strings.append("\(scores[i]):\(index)\(label)")
+            }
+        }
+        return strings
+    }
+}
+
+/// Writes JSON text by hand (numbers in their shortest exact form, strings escaped).
+struct JSONWriter {
+    private(set) var text = ""
+    private var empty = [true]
+    private var afterKey = false
+
+    private mutating func beginValue() {
+        if afterKey {
+            afterKey = false
+        } else {
+            if !empty[empty.count - 1] { text += "," }
+            empty[empty.count - 1] = false
+        }
+    }
+
+    mutating func beginObject() {
+        beginValue()
+        text += "{"
+        empty.append(true)
+    }
+
+    mutating func endObject() {
+        empty.removeLast()
+        text += "}"
+    }
+
+    mutating func beginArray() {
+        beginValue()
+        text += "["
+        empty.append(true)
+    }
+
+    mutating func endArray() {
+        empty.removeLast()
+        text += "]"
+    }
+
+    mutating func key(_ name: String) {
+        beginValue()
+        text += JSONWriter.quoted(name) + ":"
+        afterKey = true
+    }
+
+    /// A value that is JSON text already.
+    mutating func raw(_ json: String) {
+        beginValue()
+        text += json
+    }
+
+    mutating func field(_ name: String, _ value: String) { field(name, raw: JSONWriter.quoted(value)) }
+    mutating func field(_ name: String, _ value: Int) { field(name, raw: String(value)) }
+    mutating func field(_ name: String, _ value: Double) { field(name, raw: value.isFinite ? "\(value)" : "null") }
+    mutating func field(_ name: String, _ value: Bool) { field(name, raw: value ? "true" : "false") }
+    mutating func field(_ name: String, _ value: [Int]) {
+        field(name, raw: "[" + value.map(String.init).joined(separator: ",") + "]")
+    }
+    mutating func field(_ name: String, _ value: [String]) {
+        field(name, raw: "[" + value.map(JSONWriter.quoted).joined(separator: ",") + "]")
+    }
+
+    mutating func field(_ name: String, raw json: String) {
+        key(name)
+        raw(json)
+    }
+
+    /// A JSON array of numbers; values that are not finite (JSON has none) become null.
+    mutating func numbers(_ values: [Float]) {
+        beginValue()
+        text.reserveCapacity(text.utf8.count + values.count * 12)
+        text += "["
+        for (i, v) in values.enumerated() {
+            if i > 0 { text += "," }
+            text += v.isFinite ? v.description : "null"
+        }
+        text += "]"
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

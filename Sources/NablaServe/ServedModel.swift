@@ -1,0 +1,128 @@
+import Foundation
+import Nabla
+import NablaNN
+
+/// An error answered to a client: what went wrong, and the HTTP status it maps to.
+public struct ServeError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        case badRequest, notFound, tooLarge, unsupportedMediaType, timeout, unavailable, internalError
+
+        var status: Int {
+            switch self {
+            case .badRequest: 400
+            case .notFound: 404
+            case .tooLarge: 413
+            case .unsupportedMediaType: 415
+            case .timeout: 504
+            case .unavailable: 503
+            case .internalError: 500
+            }
+        }
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) { (self.kind, self.message) = (kind, message) }
+
+    public var description: String { message }
+}
+
+/// A model as the server offers it: one input and one output tensor, named and typed as the
+/// Open Inference Protocol describes them, run by its own ``Batcher``.
+public final class ServedModel: @unchecked Sendable {
+    /// The name clients use in paths (`/v2/models/{name}`).
+    public let name: String
+    /// The only version served.
+    public let version = "1"
+    /// `nabla` for Nabla model files, `onnx` for imported ONNX graphs.
+    public let platform: String
+    /// The input's name, datatype (`FP32`, or `UINT8` for models that take raw pixels) and
+    /// per-example shape.
+    public let inputName = "input", inputDatatype: String, inputShape: [Int]
+    /// The output's name and per-example shape (always `FP32`).
+    public let outputName = "output", outputShape: [Int]
+    /// Label of each output (a classifier's class names), when the model file has them.
+    public let classNames: [String]?
+    /// How the model turns a PNG or JPEG into its input, when it takes images.
+    public let images: ImageInput?
+    /// Whether the output already holds probabilities (the model ends in a softmax).
+    public let outputsProbabilities: Bool
+    public let policy: BatchingPolicy
+    let metrics: ModelMetrics
+    private let model: Model
+    private var batcher: Batcher!
+
+    /// Values per example in the input and the output.
+    public var inputValues: Int { inputShape.reduce(1, *) }
+    public var outputValues: Int { outputShape.reduce(1, *) }
+
+    /// Loads `path` (`.nabla` or `.onnx`) and runs it once on zeros at batch 1 and at the
+    /// largest batch, so the first request pays for nothing the later ones do not.
+    public init(name: String, path: String, policy: BatchingPolicy) throws {
+        let model = try Model.load(path)
+        guard let input = model.inputShape, let output = model.outputShape else {
+            throw NablaError(.invalidArgument, "the model has no input or output shape", path: path)
+        }
+        self.name = name
+        self.model = model
+        self.policy = policy
+        platform = (path as NSString).pathExtension.lowercased() == "onnx" ? "onnx" : "nabla"
+        inputShape = input
+        outputShape = output
+        inputDatatype = model.inputSpec?.dtype == "uint8" ? "UINT8" : "FP32"
+        classNames = model.classNames?.count == output.reduce(1, *) ? model.classNames : nil
+        images =
+            input.count == 3
+            ? ImageInput(shape: input, spec: model.inputSpec, preprocessing: model.preprocessing) : nil
+        outputsProbabilities = model.endsInSoftmax
+        metrics = ModelMetrics(name: name, version: version)
+        model.isTraining = false
+        let values = output.reduce(1, *)
+        let metrics = metrics
+        batcher = Batcher(
+            policy: policy, exampleShape: input, outputValues: values, name: name,
+            run: { x in model(x).contiguous() },
+            onRun: { requests, examples in metrics.recordExecution(requests: requests, examples: examples) })
+        for rows in Set([1, policy.maxBatchSize]) {
+            _ = try withoutGradients { model(Tensor.zeros([rows] + input)).contiguous() }
+        }
+    }
+
+    /// Runs `rows` examples (already checked against ``inputShape``) through the model, batched
+    /// with other requests that wait.
+    func infer(rows: Int, input: [Float]) async throws -> BatchResult {
+        try await batcher.submit(rows: rows, input: input)
+    }
+
+    /// Lets the requests already queued finish, then stops the model's thread.
+    func stop() { batcher.stop() }
+
+    /// The output as probabilities: a softmax over each row unless the model ends in one; a
+    /// single sigmoid output naming two classes becomes `[1 − p, p]`.
+    func probabilities(_ output: [Float], rows: Int) -> (values: [Float], classes: Int) {
+        let width = outputValues
+        if width == 1, model.classNames?.count == 2 { return (output.flatMap { [1 - $0, $0] }, 2) }
+        if outputsProbabilities { return (output, width) }
+        var result = output
+        for row in 0..<rows {
+            let slice = row * width..<(row + 1) * width
+            let top = result[slice].max() ?? 0
+            var sum: Float = 0
+            for i in slice {
+                result[i] = exp(result[i] - top)
+                sum += result[i]
+            }
+            for i in slice { result[i] /= sum }
+        }
+        return (result, width)
+    }
+
+    /// Class names for the probabilities of ``probabilities(_:rows:)``.
+    var labels: [String] {
+        if let names = model.classNames, names.count == max(outputValues, 2) || names.count == outputValues {
+            return names
+        }
+        return (0..<outputValues).map(String.init)
+    }
+}
