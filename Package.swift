@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz"], resources: [.copy("Corpus")]),
         .testTarget(
             name: "NablaCLITests", dependencies: ["NablaCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],
-            exclude: ["Snapshots"]),
+            exclude: ["Snapshots", "Clients"]),
     ]
 )

@@ -5,8 +5,9 @@ import Nabla
 public struct BatchingPolicy: Sendable, Equatable {
     /// The most examples one run of the model takes; 1 turns batching off.
     public var maxBatchSize: Int
-    /// How long the oldest waiting request may wait for others to fill the batch, in
-    /// microseconds. With 0, a run takes whatever is waiting when the model becomes free.
+    /// How long the oldest waiting request may wait for others to fill the batch, in µs.
+    ///
+    /// With 0, a run takes whatever is waiting when the model becomes free.
     public var maxQueueDelayMicroseconds: Int
     /// A request still waiting after this long is answered with an error instead of run.
     public var timeoutMilliseconds: Int
@@ -41,19 +42,18 @@ final class Batcher: @unchecked Sendable {
     private let exampleShape: [Int]
     private let outputValues: Int
     private let run: (Tensor) throws -> Tensor
-    private let onRun: @Sendable (_ requests: Int, _ examples: Int) -> Void
+    private let onRun: @Sendable () -> Void
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var head = 0
     private var stopping = false
     private var thread: Thread?
 
-    /// - Parameters:
-    ///   - run: computes the model's output `[n, outputValues]` for an input `[n] + exampleShape`.
-    ///   - onRun: told of each run (for the metrics).
+    /// Starts the model's thread; `run` computes the output `[n, outputValues]` for an input
+    /// `[n] + exampleShape`, and `onRun` is told of each run (for the metrics).
     init(
         policy: BatchingPolicy, exampleShape: [Int], outputValues: Int, name: String,
-        run: @escaping (Tensor) throws -> Tensor, onRun: @escaping @Sendable (Int, Int) -> Void
+        run: @escaping (Tensor) throws -> Tensor, onRun: @escaping @Sendable () -> Void
     ) {
         (self.policy, self.exampleShape, self.outputValues, self.run, self.onRun) =
             (policy, exampleShape, outputValues, run, onRun)
@@ -152,7 +152,7 @@ final class Batcher: @unchecked Sendable {
                     throw ServeError(.internalError, "the model gave \(output.shape) for \(rows) examples")
                 }
                 let end = Self.now()
-                onRun(live.count, rows)
+                onRun()
                 var offset = 0
                 for job in live {
                     let count = job.rows * outputValues

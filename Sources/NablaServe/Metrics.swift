@@ -5,7 +5,7 @@ import Foundation
 final class ModelMetrics: @unchecked Sendable {
     let name: String, version: String
     private let lock = NSLock()
-    private var success = 0, failure = 0, inferences = 0, executions = 0
+    private var success = 0, failure = 0, inferences = 0, executions = 0, pending = 0
     private var requestMicroseconds: UInt64 = 0, queueMicroseconds: UInt64 = 0, computeMicroseconds: UInt64 = 0
     /// Upper bounds of the latency histogram's buckets, in microseconds.
     static let bounds: [UInt64] = [
@@ -34,8 +34,15 @@ final class ModelMetrics: @unchecked Sendable {
         if let i = Self.bounds.firstIndex(where: { total <= $0 }) { buckets[i] += 1 }
     }
 
+    /// Counts a request handed to the model (`by: 1`) or answered by it (`by: -1`).
+    func changePending(by change: Int) {
+        lock.lock()
+        pending += change
+        lock.unlock()
+    }
+
     /// Records one run of the model over a batch.
-    func recordExecution(requests: Int, examples: Int) {
+    func recordExecution() {
         lock.lock()
         executions += 1
         lock.unlock()
@@ -50,6 +57,7 @@ final class ModelMetrics: @unchecked Sendable {
             ("nv_inference_request_success", "nv_inference_request_success{\(labels)} \(success)"),
             ("nv_inference_request_failure", "nv_inference_request_failure{\(labels)} \(failure)"),
             ("nv_inference_count", "nv_inference_count{\(labels)} \(inferences)"),
+            ("nv_inference_pending_request_count", "nv_inference_pending_request_count{\(labels)} \(pending)"),
             ("nv_inference_exec_count", "nv_inference_exec_count{\(labels)} \(executions)"),
             ("nv_inference_request_duration_us", "nv_inference_request_duration_us{\(labels)} \(requestMicroseconds)"),
             ("nv_inference_queue_duration_us", "nv_inference_queue_duration_us{\(labels)} \(queueMicroseconds)"),
@@ -88,6 +96,7 @@ final class ModelMetrics: @unchecked Sendable {
         ("nv_inference_request_success", "counter", "Number of successful inference requests"),
         ("nv_inference_request_failure", "counter", "Number of failed inference requests"),
         ("nv_inference_count", "counter", "Number of inferences performed (each example of a batch counts)"),
+        ("nv_inference_pending_request_count", "gauge", "Requests handed to the model and not yet answered"),
         ("nv_inference_exec_count", "counter", "Number of model executions (batches run)"),
         ("nv_inference_request_duration_us", "counter", "Cumulative inference request duration in microseconds"),
         ("nv_inference_queue_duration_us", "counter", "Cumulative time requests waited for the model, in microseconds"),

@@ -1,5 +1,7 @@
-/// The page at `/`: choose a model, draw on a canvas or drop a photo, and see the top classes,
-/// updated as you draw. Self-contained (no external script, style or font), and it uses only the
+/// The page at `/`, to try the served models in a browser.
+///
+/// Choose a model, draw on a canvas or drop a photo, and see the top classes, updated as you
+/// draw. Self-contained (no external script, style or font), and it uses only the
 /// server's public endpoints: `GET /v2/models` and `POST /v2/models/{name}/classify`.
 enum Page {
     static let html = #"""

@@ -51,7 +51,7 @@ public final class ServedModel: @unchecked Sendable {
     public let policy: BatchingPolicy
     let metrics: ModelMetrics
     private let model: Model
-    private var batcher: Batcher!
+    private let batcher: Batcher
 
     /// Values per example in the input and the output.
     public var inputValues: Int { inputShape.reduce(1, *) }
@@ -76,14 +76,14 @@ public final class ServedModel: @unchecked Sendable {
             input.count == 3
             ? ImageInput(shape: input, spec: model.inputSpec, preprocessing: model.preprocessing) : nil
         outputsProbabilities = model.endsInSoftmax
-        metrics = ModelMetrics(name: name, version: version)
+        let metrics = ModelMetrics(name: name, version: "1")
+        self.metrics = metrics
         model.isTraining = false
         let values = output.reduce(1, *)
-        let metrics = metrics
         batcher = Batcher(
             policy: policy, exampleShape: input, outputValues: values, name: name,
             run: { x in model(x).contiguous() },
-            onRun: { requests, examples in metrics.recordExecution(requests: requests, examples: examples) })
+            onRun: { metrics.recordExecution() })
         for rows in Set([1, policy.maxBatchSize]) {
             _ = try withoutGradients { model(Tensor.zeros([rows] + input)).contiguous() }
         }
@@ -92,7 +92,9 @@ public final class ServedModel: @unchecked Sendable {
     /// Runs `rows` examples (already checked against ``inputShape``) through the model, batched
     /// with other requests that wait.
     func infer(rows: Int, input: [Float]) async throws -> BatchResult {
-        try await batcher.submit(rows: rows, input: input)
+        metrics.changePending(by: 1)
+        defer { metrics.changePending(by: -1) }
+        return try await batcher.submit(rows: rows, input: input)
     }
 
     /// Lets the requests already queued finish, then stops the model's thread.

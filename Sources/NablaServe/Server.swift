@@ -44,8 +44,9 @@ public final class InferenceServer: Sendable {
         (self.models, self.configuration, self.byName) = (models, configuration, byName)
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests in
-    /// flight and returns. `onReady` is called with the bound port once the server accepts requests.
+    /// Serves until SIGTERM or SIGINT.
+    ///
+    /// Then it stops accepting connections, finishes the requests in flight and returns. `onReady` is called with the bound port once the server accepts requests.
     public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router()
         router.add(middleware: RequestLog(enabled: configuration.logRequests))
@@ -166,7 +167,7 @@ public final class InferenceServer: Sendable {
         }
         let body = try await collect(&request)
         var headerLength: Int?
-        if let field = request.headers[HTTPField.Name("Inference-Header-Content-Length")!] {
+        if let field = request.headers[HTTPField.Name.inferenceHeaderLength] {
             guard let n = Int(field) else {
                 throw ServeError(.badRequest, "Inference-Header-Content-Length '\(field.prefix(32))' is not a number")
             }
@@ -184,7 +185,7 @@ public final class InferenceServer: Sendable {
         let (bytes, header) = InferenceProtocol.response(for: parsed, output: result.output, model: model)
         ok = true
         var headers: HTTPFields = [.contentType: header == nil ? "application/json" : "application/octet-stream"]
-        if let header { headers[HTTPField.Name("Inference-Header-Content-Length")!] = String(header) }
+        if let header { headers[HTTPField.Name.inferenceHeaderLength] = String(header) }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
@@ -252,6 +253,11 @@ public final class InferenceServer: Sendable {
             throw ServeError(.tooLarge, "the body is larger than the limit of \(configuration.maxBodyBytes) bytes")
         }
     }
+}
+
+extension HTTPField.Name {
+    /// The binary tensor data extension's header: the length of the JSON part of the body.
+    static let inferenceHeaderLength = HTTPField.Name("Inference-Header-Content-Length") ?? .contentLength
 }
 
 /// The server's version, reported by `GET /v2`.
