@@ -66,6 +66,17 @@ extension FuzzTargets {
             let mlp = Sequential(inputShape: [4]) { Dense(units: 3, activation: .tanh) }
             return try [cnn, mlp].map { try ONNXExport.export($0) }
         case "npy": return [NPY.encode(Tensor([Float(1), 2, 3, 4, 5, 6], shape: [2, 3])), NPY.encode(grey)]
+        case "oip":
+            let json = """
+                {"id": "7", "inputs": [{"name": "input", "shape": [2, 2, 2, 1], "datatype": "FP32", \
+                "data": [[1, 2, 3, 4], [5.5, 6, 7, 8]]}], "outputs": [{"name": "output", \
+                "parameters": {"classification": 2}}]}
+                """
+            let header = Data(
+                #"{"inputs": [{"name": "input", "shape": [1, 2, 2, 1], "datatype": "UINT8", "parameters": {"binary_data_size": 4}}], "parameters": {"binary_data_output": true}}"#
+                    .utf8)
+            let binary = Data([UInt8(ascii: "B"), UInt8(header.count & 255), UInt8(header.count >> 8)]) + header
+            return [Data(json.utf8), binary + Data([1, 2, 3, 255])]
         default: return []
         }
     }

@@ -15,7 +15,7 @@ public enum FuzzTargets {
     /// The names `scripts/fuzz` and the replay test know.
     public static let names = [
         "safetensors", "modelfile", "idx", "idxstream", "csv", "csvstream", "cifar", "image", "imagefolder",
-        "records", "table", "onnx", "npy",
+        "records", "table", "onnx", "npy", "oip",
     ]
 
     /// Reads `data` as target `name` reads input; errors the reader throws are the expected
@@ -51,6 +51,7 @@ public enum FuzzTargets {
         case "table": _ = try TabularCSV.decode(data, path: "fuzz.csv")
         case "onnx": try onnx(data)
         case "npy": _ = try NPY.decode(data)
+        case "oip": try inferenceRequest(data)
         default: preconditionFailure("no fuzz target named \(name); known: \(names)")
         }
     }
@@ -133,6 +134,28 @@ public enum FuzzTargets {
             _ = try records.image(i)
         }
     }
+
+    /// The model the `oip` target's requests are for: images `[2, 2, 1]`, three labelled scores.
+    package static let oipModel = InferenceSignature(
+        modelName: "m", inputShape: [2, 2, 1], outputShape: [3], classNames: ["a", "b\"c", "d"])
+
+    /// An inference request as the server reads it: a body that starts with `B` and two bytes of
+    /// little-endian header length is a JSON header and binary tensors; any other is JSON. The
+    /// answer to a request that parses is written too. Only a bad request (400) may be refused.
+    private static func inferenceRequest(_ data: Data) throws {
+        let bytes = [UInt8](data)
+        let binary = bytes.count >= 3 && bytes[0] == UInt8(ascii: "B")
+        let body = binary ? Array(bytes[3...]) : bytes
+        let header = binary ? Int(bytes[1]) | Int(bytes[2]) << 8 : nil
+        do {
+            let request = try InferenceProtocol.parse(body, headerLength: header, for: oipModel)
+            let output = (0..<(request.rows * 3)).map { Float($0) / 7 }
+            _ = InferenceProtocol.response(for: request, output: output, model: oipModel)
+        } catch let error as ServeError {
+            guard error.kind == .badRequest else { preconditionFailure("oip: \(error.kind): \(error.message)") }
+            throw NablaError(.invalidArgument, error.message)
+        }
+    }
 }
 
 /// Writes target `target`'s seeds into `folder` (the driver calls it once, before fuzzing).
@@ -153,4 +176,5 @@ public func nablaFuzzOneInput(_ target: UnsafePointer<CChar>, _ bytes: UnsafePoi
     let data = bytes.map { Data(bytes: $0, count: count) } ?? Data()
     FuzzTargets.run(String(cString: target), data)
     return 0
+
 }

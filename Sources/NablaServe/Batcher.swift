@@ -1,5 +1,6 @@
 import Foundation
 import Nabla
+import NablaIO
 
 /// How a model's requests are gathered into batches (Triton's dynamic batcher).
 public struct BatchingPolicy: Sendable, Equatable {

@@ -1,32 +1,7 @@
 import Foundation
 import Nabla
+import NablaIO
 import NablaNN
-
-/// An error answered to a client: what went wrong, and the HTTP status it maps to.
-public struct ServeError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable {
-        case badRequest, notFound, tooLarge, unsupportedMediaType, timeout, unavailable, internalError
-
-        var status: Int {
-            switch self {
-            case .badRequest: 400
-            case .notFound: 404
-            case .tooLarge: 413
-            case .unsupportedMediaType: 415
-            case .timeout: 504
-            case .unavailable: 503
-            case .internalError: 500
-            }
-        }
-    }
-
-    public let kind: Kind
-    public let message: String
-
-    public init(_ kind: Kind, _ message: String) { (self.kind, self.message) = (kind, message) }
-
-    public var description: String { message }
-}
 
 /// A model as the server offers it: one input and one output tensor, named and typed as the
 /// Open Inference Protocol describes them, run by its own ``Batcher``.
@@ -56,6 +31,10 @@ public final class ServedModel: @unchecked Sendable {
     /// Values per example in the input and the output.
     public var inputValues: Int { inputShape.reduce(1, *) }
     public var outputValues: Int { outputShape.reduce(1, *) }
+    /// The model as the protocol's parser and writer see it.
+    package var signature: InferenceSignature {
+        InferenceSignature(modelName: name, inputShape: inputShape, outputShape: outputShape, classNames: classNames)
+    }
 
     /// Loads `path` (`.nabla` or `.onnx`) and runs it once on zeros at batch 1 and at the
     /// largest batch, so the first request pays for nothing the later ones do not.

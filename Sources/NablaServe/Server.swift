@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Nabla
+import NablaIO
 
 /// How the server runs.
 public struct ServerConfiguration: Sendable {
@@ -178,11 +179,11 @@ public final class InferenceServer: Sendable {
                 "Content-Type '\(type.prefix(64))' is neither application/json nor the binary tensor extension (Inference-Header-Content-Length)"
             )
         }
-        let parsed = try InferenceProtocol.parse(body, headerLength: headerLength, for: model)
+        let parsed = try InferenceProtocol.parse(body, headerLength: headerLength, for: model.signature)
         rows = parsed.rows
         let result = try await model.infer(rows: parsed.rows, input: parsed.input)
         times = (result.queueNanoseconds, result.computeNanoseconds)
-        let (bytes, header) = InferenceProtocol.response(for: parsed, output: result.output, model: model)
+        let (bytes, header) = InferenceProtocol.response(for: parsed, output: result.output, model: model.signature)
         ok = true
         var headers: HTTPFields = [.contentType: header == nil ? "application/json" : "application/octet-stream"]
         if let header { headers[HTTPField.Name.inferenceHeaderLength] = String(header) }

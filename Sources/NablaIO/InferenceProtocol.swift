@@ -1,33 +1,81 @@
 import Foundation
 
+/// What a served model takes and gives, as the Open Inference Protocol describes it.
+package struct InferenceSignature: Sendable {
+    package var modelName: String
+    package var version = "1"
+    package var inputName = "input", inputShape: [Int]
+    package var outputName = "output", outputShape: [Int]
+    /// Labels of the outputs, for the classification extension.
+    package var classNames: [String]?
+
+    package var inputValues: Int { inputShape.reduce(1, *) }
+    package var outputValues: Int { outputShape.reduce(1, *) }
+
+    package init(modelName: String, inputShape: [Int], outputShape: [Int], classNames: [String]?) {
+        (self.modelName, self.inputShape, self.outputShape, self.classNames) =
+            (modelName, inputShape, outputShape, classNames)
+    }
+}
+
+/// An error answered to a client: what went wrong, and the HTTP status it maps to.
+package struct ServeError: Error, CustomStringConvertible, Sendable {
+    package enum Kind: Sendable {
+        case badRequest, notFound, tooLarge, unsupportedMediaType, timeout, unavailable, internalError
+
+        package var status: Int {
+            switch self {
+            case .badRequest: 400
+            case .notFound: 404
+            case .tooLarge: 413
+            case .unsupportedMediaType: 415
+            case .timeout: 504
+            case .unavailable: 503
+            case .internalError: 500
+            }
+        }
+    }
+
+    package let kind: Kind
+    package let message: String
+
+    package init(_ kind: Kind, _ message: String) { (self.kind, self.message) = (kind, message) }
+
+    package var description: String { message }
+}
+
 /// The Open Inference Protocol v2 (KServe, Triton) request and response bodies, with the binary
 /// tensor data and classification extensions.
 ///
 /// Everything a request gives is checked against the model before anything is allocated from it
 /// or run: names, datatypes, shapes (checked products), byte counts, numbers.
-enum InferenceProtocol {
+package enum InferenceProtocol {
     /// The datatypes accepted for the input; all become `FP32` for the model.
-    static let elementSizes = ["FP32": 4, "UINT8": 1, "INT64": 8]
+    package static let elementSizes = ["FP32": 4, "UINT8": 1, "INT64": 8]
     /// The most examples one request may hold.
-    static let maxRequestRows = 65_536
+    package static let maxRequestRows = 65_536
 
     /// What was asked of one output.
-    struct RequestedOutput {
-        var binary: Bool
-        var classification: Int
+    package struct RequestedOutput {
+        package var binary: Bool
+        package var classification: Int
     }
 
     /// A checked request: its examples as floats, and how to answer.
-    struct Request {
-        var id: String?
-        var rows: Int
-        var input: [Float]
-        var output: RequestedOutput?
+    package struct Request {
+        package init(id: String?, rows: Int, input: [Float], output: RequestedOutput?) {
+            (self.id, self.rows, self.input, self.output) = (id, rows, input, output)
+        }
+
+        package var id: String?
+        package var rows: Int
+        package var input: [Float]
+        package var output: RequestedOutput?
     }
 
     /// Parses and checks an infer request body (JSON, or a JSON header followed by binary tensors
     /// when `headerLength` is given).
-    static func parse(_ body: [UInt8], headerLength: Int?, for model: ServedModel) throws -> Request {
+    package static func parse(_ body: [UInt8], headerLength: Int?, for model: InferenceSignature) throws -> Request {
         let jsonEnd = headerLength ?? body.count
         guard jsonEnd >= 0, jsonEnd <= body.count else {
             throw ServeError(
@@ -47,13 +95,14 @@ enum InferenceProtocol {
         let parameters = request["parameters"] as? [String: Any] ?? [:]
         guard let inputs = request["inputs"] as? [[String: Any]], inputs.count == 1 else {
             throw ServeError(
-                .badRequest, "'inputs' must be an array of one tensor ('\(model.inputName)') for model '\(model.name)'")
+                .badRequest,
+                "'inputs' must be an array of one tensor ('\(model.inputName)') for model '\(model.modelName)'")
         }
         let tensor = inputs[0]
         guard let name = tensor["name"] as? String, name == model.inputName else {
             throw ServeError(
                 .badRequest,
-                "unknown input '\(tensor["name"] ?? "")' for model '\(model.name)': it takes '\(model.inputName)'")
+                "unknown input '\(tensor["name"] ?? "")' for model '\(model.modelName)': it takes '\(model.inputName)'")
         }
         guard let datatype = tensor["datatype"] as? String, let size = elementSizes[datatype] else {
             throw ServeError(
@@ -104,7 +153,7 @@ enum InferenceProtocol {
     }
 
     /// The input's shape: `[rows] + model.inputShape`, with every size a positive integer.
-    static func checkedShape(_ value: Any?, for model: ServedModel) throws -> [Int] {
+    package static func checkedShape(_ value: Any?, for model: InferenceSignature) throws -> [Int] {
         let expected = "[-1, " + model.inputShape.map(String.init).joined(separator: ", ") + "]"
         guard let list = value as? [Any], list.count == model.inputShape.count + 1 else {
             throw ServeError(.badRequest, "input '\(model.inputName)': shape must be \(expected)")
@@ -118,7 +167,7 @@ enum InferenceProtocol {
     }
 
     /// Binary tensor data, little-endian as the extension says, as floats.
-    static func decodeBinary(_ bytes: ArraySlice<UInt8>, datatype: String, count: Int) -> [Float] {
+    package static func decodeBinary(_ bytes: ArraySlice<UInt8>, datatype: String, count: Int) -> [Float] {
         bytes.withUnsafeBytes { raw in
             switch datatype {
             case "UINT8":
@@ -136,7 +185,7 @@ enum InferenceProtocol {
     }
 
     /// JSON `data`, flat or nested, as `count` floats; UINT8 and INT64 values must be integers in range.
-    static func flatten(_ data: Any, datatype: String, count: Int, name: String) throws -> [Float] {
+    package static func flatten(_ data: Any, datatype: String, count: Int, name: String) throws -> [Float] {
         var values: [Float] = []
         values.reserveCapacity(count)
         func visit(_ value: Any, depth: Int) throws {
@@ -175,15 +224,15 @@ enum InferenceProtocol {
     }
 
     /// A JSON number (not a boolean, which Foundation also gives as an NSNumber).
-    static func number(_ value: Any) -> Double? {
+    package static func number(_ value: Any) -> Double? {
         guard let n = value as? NSNumber, !String(describing: type(of: n)).contains("Boolean") else { return nil }
         return n.doubleValue
     }
 
     /// The output asked for: by `outputs` (name, `binary_data`, `classification`) or by the
     /// request's `binary_data_output`; nil when no output is named (then all are returned).
-    static func requestedOutput(
-        _ request: [String: Any], _ parameters: [String: Any], for model: ServedModel
+    package static func requestedOutput(
+        _ request: [String: Any], _ parameters: [String: Any], for model: InferenceSignature
     ) throws
         -> RequestedOutput
     {
@@ -196,7 +245,8 @@ enum InferenceProtocol {
         guard output["name"] as? String == model.outputName else {
             throw ServeError(
                 .badRequest,
-                "unknown output '\(output["name"] ?? "")' for model '\(model.name)': it gives '\(model.outputName)'")
+                "unknown output '\(output["name"] ?? "")' for model '\(model.modelName)': it gives '\(model.outputName)'"
+            )
         }
         let p = output["parameters"] as? [String: Any] ?? [:]
         if let binary = p["binary_data"] as? Bool { result.binary = binary }
@@ -211,13 +261,13 @@ enum InferenceProtocol {
     }
 
     /// The response: JSON alone, or a JSON header and the binary output (its length in `headerLength`).
-    static func response(
-        for request: Request, output: [Float], model: ServedModel
+    package static func response(
+        for request: Request, output: [Float], model: InferenceSignature
     ) -> (body: [UInt8], headerLength: Int?) {
         let spec = request.output ?? RequestedOutput(binary: false, classification: 0)
         var json = JSONWriter()
         json.beginObject()
-        json.field("model_name", model.name)
+        json.field("model_name", model.modelName)
         json.field("model_version", model.version)
         if let id = request.id { json.field("id", id) }
         json.key("outputs")
@@ -263,7 +313,7 @@ enum InferenceProtocol {
     }
 
     /// Triton's classification strings, `"score:index"` or `"score:index:label"`, best first.
-    static func classify(_ output: [Float], rows: Int, top: Int, model: ServedModel) -> [String] {
+    package static func classify(_ output: [Float], rows: Int, top: Int, model: InferenceSignature) -> [String] {
         let width = model.outputValues
         var strings: [String] = []
         for row in 0..<rows {
@@ -280,8 +330,10 @@ enum InferenceProtocol {
 }
 
 /// Writes JSON text by hand (numbers in their shortest exact form, strings escaped).
-struct JSONWriter {
-    private(set) var text = ""
+package struct JSONWriter {
+    package init() {}
+
+    package private(set) var text = ""
     private var empty = [true]
     private var afterKey = false
 
@@ -294,58 +346,60 @@ struct JSONWriter {
         }
     }
 
-    mutating func beginObject() {
+    package mutating func beginObject() {
         beginValue()
         text += "{"
         empty.append(true)
     }
 
-    mutating func endObject() {
+    package mutating func endObject() {
         empty.removeLast()
         text += "}"
     }
 
-    mutating func beginArray() {
+    package mutating func beginArray() {
         beginValue()
         text += "["
         empty.append(true)
     }
 
-    mutating func endArray() {
+    package mutating func endArray() {
         empty.removeLast()
         text += "]"
     }
 
-    mutating func key(_ name: String) {
+    package mutating func key(_ name: String) {
         beginValue()
         text += JSONWriter.quoted(name) + ":"
         afterKey = true
     }
 
     /// A value that is JSON text already.
-    mutating func raw(_ json: String) {
+    package mutating func raw(_ json: String) {
         beginValue()
         text += json
     }
 
-    mutating func field(_ name: String, _ value: String) { field(name, raw: JSONWriter.quoted(value)) }
-    mutating func field(_ name: String, _ value: Int) { field(name, raw: String(value)) }
-    mutating func field(_ name: String, _ value: Double) { field(name, raw: value.isFinite ? "\(value)" : "null") }
-    mutating func field(_ name: String, _ value: Bool) { field(name, raw: value ? "true" : "false") }
-    mutating func field(_ name: String, _ value: [Int]) {
+    package mutating func field(_ name: String, _ value: String) { field(name, raw: JSONWriter.quoted(value)) }
+    package mutating func field(_ name: String, _ value: Int) { field(name, raw: String(value)) }
+    package mutating func field(_ name: String, _ value: Double) {
+        field(name, raw: value.isFinite ? "\(value)" : "null")
+    }
+    package mutating func field(_ name: String, _ value: Bool) { field(name, raw: value ? "true" : "false") }
+    package mutating func field(_ name: String, _ value: [Int]) {
         field(name, raw: "[" + value.map(String.init).joined(separator: ",") + "]")
     }
-    mutating func field(_ name: String, _ value: [String]) {
+    package mutating func field(_ name: String, _ value: [String]) {
         field(name, raw: "[" + value.map(JSONWriter.quoted).joined(separator: ",") + "]")
     }
 
-    mutating func field(_ name: String, raw json: String) {
+    package mutating func field(_ name: String, raw json: String) {
         key(name)
         raw(json)
     }
 
     /// A JSON array of numbers; values that are not finite (JSON has none) become null.
-    mutating func numbers(_ values: [Float]) {
+    package mutating func numbers(_ values: [Float]) {
         beginValue()
         text.reserveCapacity(text.utf8.count + values.count * 12)
         text += "["
@@ -356,7 +410,7 @@ struct JSONWriter {
         text += "]"
     }
 
-    static func quoted(_ s: String) -> String {
+    package static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
