@@ -139,9 +139,10 @@ public enum FuzzTargets {
     package static let oipModel = InferenceSignature(
         modelName: "m", inputShape: [2, 2, 1], outputShape: [3], classNames: ["a", "b\"c", "d"])
 
-    /// An inference request as the server reads it: a body that starts with `B` and two bytes of
-    /// little-endian header length is a JSON header and binary tensors; any other is JSON. The
-    /// answer to a request that parses is written too. Only a bad request (400) may be refused.
+    /// An inference request as the server reads it.
+    ///
+    /// A body that starts with `B` and two bytes of little-endian header length is a JSON header
+    /// and binary tensors; any other is JSON. The answer to a request that parses is written too. Only a bad request (400) may be refused.
     private static func inferenceRequest(_ data: Data) throws {
         let bytes = [UInt8](data)
         let binary = bytes.count >= 3 && bytes[0] == UInt8(ascii: "B")

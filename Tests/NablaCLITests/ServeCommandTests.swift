@@ -67,8 +67,10 @@ func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, 
     return try runProgram("/usr/bin/env", ["python3", script] + arguments)
 }
 
-/// `nabla serve` spoken to by real clients: the official Triton client, plain HTTP with hostile
-/// requests, concurrent load, and SIGTERM with a request in flight. The model is the shared
+/// `nabla serve` spoken to by real clients.
+///
+/// The official Triton client, plain HTTP with hostile requests, concurrent load, and SIGTERM
+/// with a request in flight. The model is the shared
 /// training run's MLP (uint8 Fashion-MNIST images); the expected outputs come from `nabla predict`.
 @Suite(.serialized, .enabled(if: TrainedRun.available && tritonClientAvailable)) struct ServeCommandTests {
     /// Real test images (the first 64 of Fashion-MNIST's test set) and the model's outputs for them.
