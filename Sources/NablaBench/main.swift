@@ -1,6 +1,7 @@
 // nabla-bench: performance cases, one JSON object per line on standard output.
 //
-// Usage: nabla-bench [case ...]   (cases: sgemm, conv, elementwise, step, train, train-mlp, loader, infer; default all)
+// Usage: nabla-bench [case ...]   (cases: sgemm, conv, elementwise, step, train, train-mlp, loader, infer; default
+// all) and zoo, a release check of every zoo model at its default size (not a timing, run alone)
 // Build in release: swift run -c release nabla-bench. Timings are medians of repeated runs;
 // ratios compare implementations measured in the same process, one after the other.
 import Foundation
@@ -8,6 +9,7 @@ import Nabla
 
 let requested = Set(CommandLine.arguments.dropFirst())
 func wants(_ name: String) -> Bool { requested.isEmpty || requested.contains(name) }
+if requested.contains("zoo") { ZooCheck.run() }
 
 #if DEBUG
     FileHandle.standardError.write(

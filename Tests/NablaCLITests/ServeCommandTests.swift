@@ -61,6 +61,11 @@ final class ServerProcess {
 /// Whether the official Triton HTTP client is installed (CI installs it).
 let tritonClientAvailable = (try? PythonCheck.run("import tritonclient.http, numpy; print('ok')")) == "ok\n"
 
+/// Whether Python's playwright package and Debian's Chromium are there (CI installs them).
+let browserAvailable =
+    FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+    && (try? PythonCheck.run("import playwright.sync_api; print('ok')")) == "ok\n"
+
 /// Runs one of the client scripts beside this file.
 func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let script = #filePath.replacingOccurrences(of: "ServeCommandTests.swift", with: "Clients/\(name)")
@@ -185,5 +190,27 @@ func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, 
         let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(client.terminationStatus == 0 && printed.contains("(20000, 10)"), "\(printed)")
         #expect(server.stderr.contains("stopped: every request in flight was answered"))
+    }
+}
+
+/// The page at `/` in a real headless browser: drawn on with synthetic mouse events, it shows a prediction.
+@Suite(.enabled(if: TrainedRun.available && browserAvailable)) struct ServePageTests {
+    @Test func drawingOnThePageShowsAPrediction() throws {
+        let server = try ServerProcess(["fashion=\(try TrainedRun.file("model.nabla"))"])
+        let screenshot = server.folder + "/page.png"
+        let result = try runClient("page_check.py", ["\(server.port)", screenshot])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let page = try #require(
+            JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
+        let labels = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+        #expect(labels.contains(page["top"] as? String ?? ""), "\(page)")
+        #expect((page["rows"] as? [String])?.count == 5)
+        #expect((page["errors"] as? [String])?.isEmpty == true, "\(page)")
+        let size = try FileManager.default.attributesOfItem(atPath: screenshot)[.size] as? Int ?? 0
+        #expect(size > 10_000)
+        // The page went through the public endpoints only: its requests are in the server's log.
+        #expect(server.stop() == 0)
+        #expect(server.stderr.contains("\"path\":\"/v2/models/fashion/classify\""))
+        #expect(server.stderr.contains("\"path\":\"/v2/models\""))
     }
 }
