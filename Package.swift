@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "NablaModels", targets: ["NablaModels"]),
         .library(name: "NablaIO", targets: ["NablaIO"]),
         .executable(name: "nabla", targets: ["NablaCLI"]),
+        // The inference server; `nabla serve` runs it from beside `nabla`.
+        .executable(name: "nabla-serve", targets: ["NablaServeCLI"]),
         .executable(name: "nabla-bench", targets: ["NablaBench"]),
         // The readers' fuzz targets as one shared library, linked to libFuzzer by scripts/fuzz.
         .library(name: "NablaFuzz", type: .dynamic, targets: ["NablaFuzz"]),
@@ -35,20 +37,27 @@ let package = Package(
         .target(name: "NablaNN", dependencies: ["Nabla"]),
         .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
         // Formats other tools own (ONNX), written by hand: no code generator runs at build time.
-        .target(name: "NablaIO", dependencies: ["Nabla", "NablaNN"]),
+        .target(name: "NablaIO", dependencies: ["Nabla", "NablaNN", "NablaData"]),
         // The inference server: Open Inference Protocol v2 over HTTP, a page to try models, batching.
         .target(
             name: "NablaServe",
             dependencies: [
-                "Nabla", "NablaNN", "NablaData", "NablaIO",
+                "Nabla", "NablaNN", "NablaIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .executableTarget(
             name: "NablaCLI",
             dependencies: [
-                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO", "NablaServe",
+                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // A separate binary so that `nabla` (training, prediction) builds without the server's
+        // dependencies (SwiftNIO, Hummingbird).
+        .executableTarget(
+            name: "NablaServeCLI",
+            dependencies: [
+                "NablaIO", "NablaServe", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "NablaTestSupport", dependencies: ["Nabla"]),
         .target(name: "NablaFuzz", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaIO"]),
@@ -61,7 +70,7 @@ let package = Package(
         .testTarget(name: "NablaIOTests", dependencies: ["NablaIO", "NablaModels", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz", "NablaIO"], resources: [.copy("Corpus")]),
         .testTarget(
-            name: "NablaCLITests", dependencies: ["NablaCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],
+            name: "NablaCLITests", dependencies: ["NablaCLI", "NablaServeCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],
             exclude: ["Snapshots", "Clients"]),
     ]
 )

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `nabla` command line.
 @main
-struct Nabla: AsyncParsableCommand {
+struct Nabla: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nabla",
         abstract: "Train, evaluate and benchmark deep-learning models.",

@@ -64,7 +64,7 @@ public final class ServedModel: @unchecked Sendable {
             run: { x in model(x).contiguous() },
             onRun: { metrics.recordExecution() })
         for rows in Set([1, policy.maxBatchSize]) {
-            _ = try withoutGradients { model(Tensor.zeros([rows] + input)).contiguous() }
+            _ = withoutGradients { model(Tensor.zeros([rows] + input)).contiguous() }
         }
     }
 

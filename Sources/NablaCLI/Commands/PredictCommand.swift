@@ -4,7 +4,6 @@ import Nabla
 import NablaData
 import NablaIO
 import NablaNN
-import NablaServe
 
 /// `nabla predict`: a saved model's top classes for images, IDX files and CSV files.
 struct PredictCommand: ParsableCommand {
