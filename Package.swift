@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),
         .testTarget(name: "NablaIOTests", dependencies: ["NablaIO", "NablaModels", "NablaData", "NablaTestSupport"]),
-        .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz", "NablaIO"], resources: [.copy("Corpus")]),
+        .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz", "NablaIO", "NablaNN"], resources: [.copy("Corpus")]),
         .testTarget(
             name: "NablaCLITests", dependencies: ["NablaCLI", "NablaServeCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],
             exclude: ["Snapshots", "Clients"]),

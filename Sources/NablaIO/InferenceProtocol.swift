@@ -1,4 +1,6 @@
 import Foundation
+import Nabla
+import NablaNN
 
 /// What a served model takes and gives, as the Open Inference Protocol describes it.
 package struct InferenceSignature: Sendable {
@@ -82,32 +84,34 @@ package enum InferenceProtocol {
                 .badRequest,
                 "Inference-Header-Content-Length is \(jsonEnd) but the body holds \(body.count) bytes")
         }
-        let object: Any
+        let object: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(body[0..<jsonEnd]))
-        } catch {
-            throw ServeError(.badRequest, "the request is not valid JSON")
+            object = try JSONReader.parse(body[0..<jsonEnd])
+        } catch let error as NablaError {
+            throw ServeError(.badRequest, "the request is not valid JSON: \(error.message)")
         }
-        guard let request = object as? [String: Any] else {
+        guard let request = object.objectValue else {
             throw ServeError(.badRequest, "the request must be a JSON object")
         }
-        let id = request["id"].map { $0 as? String ?? "\($0)" }
-        let parameters = request["parameters"] as? [String: Any] ?? [:]
-        guard let inputs = request["inputs"] as? [[String: Any]], inputs.count == 1 else {
+        let id = request["id"].map { $0.stringValue ?? $0.brief }
+        let parameters = request["parameters"]?.objectValue ?? [:]
+        guard let inputs = request["inputs"]?.arrayValue?.compactMap(\.objectValue), inputs.count == 1,
+            request["inputs"]?.arrayValue?.count == 1
+        else {
             throw ServeError(
                 .badRequest,
                 "'inputs' must be an array of one tensor ('\(model.inputName)') for model '\(model.modelName)'")
         }
         let tensor = inputs[0]
-        guard let name = tensor["name"] as? String, name == model.inputName else {
+        guard let name = tensor["name"]?.stringValue, name == model.inputName else {
             throw ServeError(
                 .badRequest,
-                "unknown input '\(tensor["name"] ?? "")' for model '\(model.modelName)': it takes '\(model.inputName)'")
+                "unknown input \(tensor["name"]?.brief ?? "(none)") for model '\(model.modelName)': it takes '\(model.inputName)'")
         }
-        guard let datatype = tensor["datatype"] as? String, let size = elementSizes[datatype] else {
+        guard let datatype = tensor["datatype"]?.stringValue, let size = elementSizes[datatype] else {
             throw ServeError(
                 .badRequest,
-                "input '\(name)': datatype '\(tensor["datatype"] ?? "")' is not one of FP32, UINT8, INT64")
+                "input '\(name)': datatype \(tensor["datatype"]?.brief ?? "(none)") is not one of FP32, UINT8, INT64")
         }
         let shape = try checkedShape(tensor["shape"], for: model)
         let rows = shape[0]
@@ -115,7 +119,7 @@ package enum InferenceProtocol {
         guard !overflow, rows <= maxRequestRows else {
             throw ServeError(.badRequest, "input '\(name)': batch \(rows) is more than \(maxRequestRows)")
         }
-        let binarySize = (tensor["parameters"] as? [String: Any])?["binary_data_size"]
+        let binarySize = tensor["parameters"]?.objectValue?["binary_data_size"]
         let values: [Float]
         if let binarySize {
             guard let headerLength else {
@@ -123,10 +127,10 @@ package enum InferenceProtocol {
                     .badRequest,
                     "input '\(name)' has binary_data_size but the request has no Inference-Header-Content-Length")
             }
-            guard let bytes = number(binarySize).flatMap({ Int(exactly: $0) }), bytes == count * size else {
+            guard let bytes = binarySize.intValue, bytes == count * size else {
                 throw ServeError(
                     .badRequest,
-                    "input '\(name)': binary_data_size is \(binarySize) but shape \(shape) of \(datatype) needs \(count * size) bytes"
+                    "input '\(name)': binary_data_size is \(binarySize.brief) but shape \(shape) of \(datatype) needs \(count * size) bytes"
                 )
             }
             guard body.count - headerLength == bytes else {
@@ -153,15 +157,15 @@ package enum InferenceProtocol {
     }
 
     /// The input's shape: `[rows] + model.inputShape`, with every size a positive integer.
-    package static func checkedShape(_ value: Any?, for model: InferenceSignature) throws -> [Int] {
+    package static func checkedShape(_ value: JSONValue?, for model: InferenceSignature) throws -> [Int] {
         let expected = "[-1, " + model.inputShape.map(String.init).joined(separator: ", ") + "]"
-        guard let list = value as? [Any], list.count == model.inputShape.count + 1 else {
+        guard let list = value?.arrayValue, list.count == model.inputShape.count + 1 else {
             throw ServeError(.badRequest, "input '\(model.inputName)': shape must be \(expected)")
         }
-        let shape = list.map { number($0).flatMap { Int(exactly: $0) } ?? -1 }
+        let shape = list.map { $0.intValue ?? -1 }
         guard shape[0] >= 1, Array(shape.dropFirst()) == model.inputShape else {
             throw ServeError(
-                .badRequest, "input '\(model.inputName)': shape \(list) does not match the model's \(expected)")
+                .badRequest, "input '\(model.inputName)': shape \(JSONValue.array(list).brief) does not match the model's \(expected)")
         }
         return shape
     }
@@ -185,11 +189,11 @@ package enum InferenceProtocol {
     }
 
     /// JSON `data`, flat or nested, as `count` floats; UINT8 and INT64 values must be integers in range.
-    package static func flatten(_ data: Any, datatype: String, count: Int, name: String) throws -> [Float] {
+    package static func flatten(_ data: JSONValue, datatype: String, count: Int, name: String) throws -> [Float] {
         var values: [Float] = []
         values.reserveCapacity(count)
-        func visit(_ value: Any, depth: Int) throws {
-            if let list = value as? [Any] {
+        func visit(_ value: JSONValue, depth: Int) throws {
+            if let list = value.arrayValue {
                 guard depth < 9 else { throw ServeError(.badRequest, "input '\(name)': 'data' is nested too deeply") }
                 for item in list {
                     try visit(item, depth: depth + 1)
@@ -198,7 +202,7 @@ package enum InferenceProtocol {
                             .badRequest, "input '\(name)': 'data' holds more than the shape's \(count) values")
                     }
                 }
-            } else if let double = number(value) {
+            } else if let double = value.numberValue {
                 switch datatype {
                 case "UINT8":
                     guard double >= 0, double <= 255, double == double.rounded() else {
@@ -223,37 +227,33 @@ package enum InferenceProtocol {
         return values
     }
 
-    /// A JSON number (not a boolean, which Foundation also gives as an NSNumber).
-    package static func number(_ value: Any) -> Double? {
-        guard let n = value as? NSNumber, !String(describing: type(of: n)).contains("Boolean") else { return nil }
-        return n.doubleValue
-    }
-
     /// The output asked for: by `outputs` (name, `binary_data`, `classification`) or by the
     /// request's `binary_data_output`; nil when no output is named (then all are returned).
     package static func requestedOutput(
-        _ request: [String: Any], _ parameters: [String: Any], for model: InferenceSignature
+        _ request: [String: JSONValue], _ parameters: [String: JSONValue], for model: InferenceSignature
     ) throws
         -> RequestedOutput
     {
-        var result = RequestedOutput(binary: parameters["binary_data_output"] as? Bool ?? false, classification: 0)
+        var result = RequestedOutput(binary: parameters["binary_data_output"]?.boolValue ?? false, classification: 0)
         guard let outputs = request["outputs"] else { return result }
-        guard let list = outputs as? [[String: Any]], list.count <= 1 else {
+        guard let list = outputs.arrayValue?.compactMap(\.objectValue), list.count <= 1,
+            outputs.arrayValue?.count == list.count
+        else {
             throw ServeError(.badRequest, "'outputs' must be an array naming at most '\(model.outputName)'")
         }
         guard let output = list.first else { return result }
-        guard output["name"] as? String == model.outputName else {
+        guard output["name"]?.stringValue == model.outputName else {
             throw ServeError(
                 .badRequest,
-                "unknown output '\(output["name"] ?? "")' for model '\(model.modelName)': it gives '\(model.outputName)'"
+                "unknown output \(output["name"]?.brief ?? "(none)") for model '\(model.modelName)': it gives '\(model.outputName)'"
             )
         }
-        let p = output["parameters"] as? [String: Any] ?? [:]
-        if let binary = p["binary_data"] as? Bool { result.binary = binary }
+        let p = output["parameters"]?.objectValue ?? [:]
+        if let binary = p["binary_data"]?.boolValue { result.binary = binary }
         if let classes = p["classification"] {
-            guard let n = number(classes).flatMap({ Int(exactly: $0) }), n >= 1, n <= model.outputValues else {
+            guard let n = classes.intValue, n >= 1, n <= model.outputValues else {
                 throw ServeError(
-                    .badRequest, "classification must be an integer from 1 to \(model.outputValues), got \(classes)")
+                    .badRequest, "classification must be an integer from 1 to \(model.outputValues), got \(classes.brief)")
             }
             result.classification = n
         }

@@ -1,6 +1,8 @@
 import Foundation
 import NablaFuzz
+import Nabla
 import NablaIO
+import NablaNN
 import Testing
 
 /// The Open Inference Protocol's request reader and response writer, on the fuzz target's seeds
@@ -52,5 +54,51 @@ import Testing
         #expect(throws: ServeError.self) {
             try InferenceProtocol.parse(Array(text.utf8), headerLength: nil, for: model)
         }
+    }
+}
+
+/// The JSON reader against Foundation's: the same values for valid documents, an error for invalid ones.
+@Suite struct JSONReaderTests {
+    /// Foundation's reading of `text` as a `JSONValue`, nil when it refuses it.
+    static func foundation(_ text: String) -> JSONValue? {
+        func convert(_ value: Any) -> JSONValue {
+            switch value {
+            case is NSNull: return .null
+            case let s as String: return .string(s)
+            case let a as [Any]: return .array(a.map(convert))
+            case let o as [String: Any]: return .object(o.mapValues(convert))
+            case let n as NSNumber:
+                return String(describing: type(of: n)).contains("Boolean") ? .bool(n.boolValue) : .number(n.doubleValue)
+            default: return .null
+            }
+        }
+        guard let value = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed) else {
+            return nil
+        }
+        return convert(value)
+    }
+
+    @Test(arguments: [
+        #"{"a": [1, -2, 3.5, 1e3, -0.25E-2, 0, 123456789012345678], "b": {"c": null, "d": true, "e": false}}"#,
+        #"  [ "x\"y\\z\/\b\f\n\r\t", "\u00e9\u4e2d\ud83d\ude00", "plain é 中" ]  "#,
+        "[]", "{}", "0", "-0", "\"\"", "[[[[]]]]", "12345678901234567890123",
+    ])
+    func validDocumentsReadAsFoundationReadsThem(_ text: String) throws {
+        let ours = try JSONReader.parse(Array(text.utf8))
+        #expect(ours == Self.foundation(text))
+    }
+
+    @Test(arguments: [
+        "", "[", "]", "{\"a\" 1}", "{\"a\": 1,}", "[1,]", "01", "1.", ".5", "1e", "+1", "tru", "nul",
+        "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "[1] 2", "{1: 2}", "\"a\u{01}b\"", "NaN", "1e999",
+        "{\"a\": 1, \"a\": 2}",
+    ])
+    func invalidDocumentsAreRefused(_ text: String) {
+        #expect(throws: NablaError.self) { try JSONReader.parse(Array(text.utf8)) }
+    }
+
+    @Test func deepNestingIsRefusedWithoutRecursingFurther() {
+        let deep = String(repeating: "[", count: 100_000)
+        #expect(throws: NablaError.self) { try JSONReader.parse(Array(deep.utf8)) }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import NablaModels
 
-/// Not a timing: every zoo model at its default input size (224×224 for VGG-16, the ResNets and
-/// MobileNetV2), one training step, its parameter count and a bit-for-bit save and reload
+/// Not a timing: every zoo model checked at its default input size.
+///
+/// That is 224×224 for VGG-16, the ResNets and MobileNetV2: one training step, its parameter count and a bit-for-bit save and reload
 /// (``Zoo/Entry/checkOneStep(inputShape:)``); `scripts/zoo-check` runs it in release. Exits 1 on
 /// a failure.
 enum ZooCheck {
