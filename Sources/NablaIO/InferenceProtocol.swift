@@ -106,7 +106,8 @@ package enum InferenceProtocol {
         guard let name = tensor["name"]?.stringValue, name == model.inputName else {
             throw ServeError(
                 .badRequest,
-                "unknown input \(tensor["name"]?.brief ?? "(none)") for model '\(model.modelName)': it takes '\(model.inputName)'")
+                "unknown input \(tensor["name"]?.brief ?? "(none)") for model '\(model.modelName)': it takes '\(model.inputName)'"
+            )
         }
         guard let datatype = tensor["datatype"]?.stringValue, let size = elementSizes[datatype] else {
             throw ServeError(
@@ -165,7 +166,9 @@ package enum InferenceProtocol {
         let shape = list.map { $0.intValue ?? -1 }
         guard shape[0] >= 1, Array(shape.dropFirst()) == model.inputShape else {
             throw ServeError(
-                .badRequest, "input '\(model.inputName)': shape \(JSONValue.array(list).brief) does not match the model's \(expected)")
+                .badRequest,
+                "input '\(model.inputName)': shape \(JSONValue.array(list).brief) does not match the model's \(expected)"
+            )
         }
         return shape
     }
@@ -253,7 +256,8 @@ package enum InferenceProtocol {
         if let classes = p["classification"] {
             guard let n = classes.intValue, n >= 1, n <= model.outputValues else {
                 throw ServeError(
-                    .badRequest, "classification must be an integer from 1 to \(model.outputValues), got \(classes.brief)")
+                    .badRequest,
+                    "classification must be an integer from 1 to \(model.outputValues), got \(classes.brief)")
             }
             result.classification = n
         }

@@ -140,7 +140,9 @@ package enum JSONReader {
                 return Double(bytes[start] == UInt8(ascii: "-") ? -value : value)
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)
-            guard let value = Double(text), value.isFinite else { throw fault("the number \(text.prefix(32)) is out of range") }
+            guard let value = Double(text), value.isFinite else {
+                throw fault("the number \(text.prefix(32)) is out of range")
+            }
             return value
         }
 
@@ -150,7 +152,8 @@ package enum JSONReader {
             var plainStart = at
             func flushPlain() throws {
                 guard plainStart < at else { return }
-                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[plainStart..<at]), as: UTF8.self)
+                guard
+                    let text = String(validating: UnsafeBufferPointer(rebasing: bytes[plainStart..<at]), as: UTF8.self)
                 else { throw fault("a string is not valid UTF-8") }
                 scalars.append(contentsOf: text.unicodeScalars)
             }
@@ -178,7 +181,8 @@ package enum JSONReader {
                     case UInt8(ascii: "u"):
                         var code = try hex4()
                         if (0xD800..<0xDC00).contains(code) {
-                            guard at + 2 < bytes.count, bytes[at + 1] == UInt8(ascii: "\\"), bytes[at + 2] == UInt8(ascii: "u")
+                            guard at + 2 < bytes.count, bytes[at + 1] == UInt8(ascii: "\\"),
+                                bytes[at + 2] == UInt8(ascii: "u")
                             else { throw fault("an unpaired surrogate") }
                             at += 2
                             let low = try hex4()

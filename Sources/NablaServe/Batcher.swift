@@ -12,10 +12,18 @@ public struct BatchingPolicy: Sendable, Equatable {
     public var maxQueueDelayMicroseconds: Int
     /// A request still waiting after this long is answered with an error instead of run.
     public var timeoutMilliseconds: Int
+    /// How long the model's thread keeps polling for the next request before it sleeps, in µs.
+    ///
+    /// A request that arrives meanwhile starts at once, on a core that is still awake (as ONNX
+    /// Runtime's spinning threads do); 0 sleeps at once.
+    public var idleSpinMicroseconds: Int
 
-    public init(maxBatchSize: Int = 64, maxQueueDelayMicroseconds: Int = 0, timeoutMilliseconds: Int = 10_000) {
-        (self.maxBatchSize, self.maxQueueDelayMicroseconds, self.timeoutMilliseconds) =
-            (maxBatchSize, maxQueueDelayMicroseconds, timeoutMilliseconds)
+    public init(
+        maxBatchSize: Int = 64, maxQueueDelayMicroseconds: Int = 0, timeoutMilliseconds: Int = 10_000,
+        idleSpinMicroseconds: Int = 1000
+    ) {
+        (self.maxBatchSize, self.maxQueueDelayMicroseconds, self.timeoutMilliseconds, self.idleSpinMicroseconds) =
+            (maxBatchSize, maxQueueDelayMicroseconds, timeoutMilliseconds, idleSpinMicroseconds)
     }
 }
 
@@ -93,7 +101,18 @@ final class Batcher: @unchecked Sendable {
     private func nextBatch() -> [Job]? {
         condition.lock()
         defer { condition.unlock() }
-        while head == queue.count && !stopping { condition.wait() }
+        // Poll for a while before sleeping: a request that follows soon finds this thread (and its
+        // core) awake instead of paying for a wake-up.
+        let spinUntil = Self.now() + UInt64(policy.idleSpinMicroseconds) * 1000
+        while head == queue.count && !stopping {
+            if Self.now() < spinUntil {
+                condition.unlock()
+                sched_yield()
+                condition.lock()
+            } else {
+                condition.wait()
+            }
+        }
         if head == queue.count { return nil }
         let delay = UInt64(policy.maxQueueDelayMicroseconds) * 1000
         if delay > 0 && policy.maxBatchSize > 1 {

@@ -50,6 +50,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp("Batching for one model: NAME:MAX_BATCH:DELAY_US (repeatable).", valueName: "spec"))
     var modelBatching: [String] = []
 
+    @Option(
+        name: .customLong("idle-spin-us"),
+        help: "How long a model's thread polls for the next request before it sleeps, in µs (0: sleep at once).")
+    var idleSpin = 1000
+
     @Option(name: .customLong("timeout-ms"), help: "A request waiting longer than this for its model is answered 504.")
     var timeout = 10_000
 
@@ -66,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...10_000_000).contains(maxQueueDelay) else {
             throw ValidationError("--max-queue-delay-us must be in 0...10000000")
         }
+        guard (0...1_000_000).contains(idleSpin) else { throw ValidationError("--idle-spin-us must be in 0...1000000") }
         guard (1...3_600_000).contains(timeout) else { throw ValidationError("--timeout-ms must be in 1...3600000") }
         guard (1...(1 << 31)).contains(maxBodyBytes) else {
             throw ValidationError("--max-body-bytes must be in 1...2147483648")
@@ -86,7 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             }
             result[String(parts[0])] = BatchingPolicy(
-                maxBatchSize: size, maxQueueDelayMicroseconds: delay, timeoutMilliseconds: timeout)
+                maxBatchSize: size, maxQueueDelayMicroseconds: delay, timeoutMilliseconds: timeout,
+                idleSpinMicroseconds: idleSpin)
         }
         return result
     }
@@ -95,7 +102,8 @@ struct ServeCommand: AsyncParsableCommand {
         ONNXImport.register()
         let policies = try policies()
         let fallback = BatchingPolicy(
-            maxBatchSize: maxBatchSize, maxQueueDelayMicroseconds: maxQueueDelay, timeoutMilliseconds: timeout)
+            maxBatchSize: maxBatchSize, maxQueueDelayMicroseconds: maxQueueDelay, timeoutMilliseconds: timeout,
+            idleSpinMicroseconds: idleSpin)
         var served: [ServedModel] = []
         for spec in models {
             let (name, path) = Self.nameAndPath(spec)

@@ -1,6 +1,6 @@
 import Foundation
-import NablaFuzz
 import Nabla
+import NablaFuzz
 import NablaIO
 import NablaNN
 import Testing
