@@ -17,12 +17,15 @@ enum Page {
           main { display: flex; flex-wrap: wrap; gap: 24px; padding: 20px; }
           section { background: #fff; border-radius: 8px; padding: 16px; box-shadow: 0 1px 3px #0002; }
           canvas { background: #000; border-radius: 4px; touch-action: none; cursor: crosshair; display: block; }
+          #left { width: 280px; }
           #drop { margin-top: 10px; border: 2px dashed #99a; border-radius: 6px; padding: 10px; text-align: center; color: #556; }
           #drop.over { background: #eef; }
           #photo { max-width: 280px; max-height: 200px; display: none; margin-top: 8px; }
           button, select { font: inherit; padding: 4px 10px; }
+          select { max-width: 150px; }
           .row { display: flex; align-items: center; gap: 8px; margin: 6px 0; }
           .label { width: 130px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+          .track { width: 160px; }
           .bar { height: 18px; background: #3b6fd8; border-radius: 3px; }
           .value { width: 60px; text-align: right; font-variant-numeric: tabular-nums; }
           #status { color: #667; margin-top: 8px; min-height: 1.4em; }
@@ -31,11 +34,12 @@ enum Page {
         <body>
         <header>Nabla — draw a digit or drop a photo</header>
         <main>
-          <section>
+          <section id="left">
             <div class="row"><label for="model">Model</label><select id="model"></select>
               <button id="clear" type="button">Clear</button></div>
             <canvas id="canvas" width="280" height="280"></canvas>
-            <div id="drop">Drop a photo here, or <input id="file" type="file" accept="image/png,image/jpeg"></div>
+            <div id="drop">Drop a photo here, or choose one:<br>
+              <input id="file" type="file" accept="image/png,image/jpeg"></div>
             <img id="photo" alt="the photo being classified">
           </section>
           <section style="min-width: 320px">
@@ -118,7 +122,8 @@ enum Page {
             bar.style.width = Math.max(2, Math.round(p.probability * 160)) + "px";
             const value = document.createElement("span"); value.className = "value";
             value.textContent = (100 * p.probability).toFixed(1) + "%";
-            row.append(label, bar, value); predictions.append(row);
+            const track = document.createElement("div"); track.className = "track"; track.append(bar);
+            row.append(label, track, value); predictions.append(row);
           }
           predictions.dataset.top = list.length ? list[0].label : "";
         }

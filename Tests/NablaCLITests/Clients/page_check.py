@@ -20,7 +20,7 @@ strokes = {
 
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-    page = browser.new_page(viewport={"width": 900, "height": 460})
+    page = browser.new_page(viewport={"width": 820, "height": 520})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"http://127.0.0.1:{port}/")
