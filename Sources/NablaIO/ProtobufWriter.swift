@@ -1,7 +1,7 @@
 import Foundation
 
 /// Writes Protocol Buffers wire format (https://protobuf.dev/programming-guides/encoding/): the
-/// few field kinds ONNX messages use, written by hand so no code generator runs at build time.
+/// few field kinds ONNX and TensorBoard messages use, written by hand so no code generator runs at build time.
 struct ProtobufWriter {
     private(set) var data = Data()
 
@@ -26,6 +26,19 @@ struct ProtobufWriter {
     mutating func float(_ field: Int, _ value: Float) {
         key(field, 5)
         withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    /// A double field (fixed 64 bits, little-endian).
+    mutating func double(_ field: Int, _ value: Double) {
+        key(field, 1)
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    /// A packed repeated double field.
+    mutating func packedDoubles(_ field: Int, _ values: [Double]) {
+        var inner = Data(capacity: values.count * 8)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { inner.append(contentsOf: $0) } }
+        bytes(field, inner)
     }
 
     /// A length-delimited field: bytes, a string or an embedded message.

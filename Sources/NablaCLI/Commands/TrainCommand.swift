@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Nabla
 import NablaData
+import NablaIO
 import NablaModels
 import NablaNN
 
@@ -177,6 +178,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write a run folder here; it must not exist yet (or be empty).")
     var output: String?
 
+    @Flag(
+        help:
+            "Also write TensorBoard event files into the run folder (its train/ and validation/): tensorboard --logdir FOLDER."
+    )
+    var tensorboard = false
+
     @Option(help: "Continue the stopped run in this run folder from its last checkpoint.")
     var resume: String?
 
@@ -285,6 +292,10 @@ struct TrainCommand: ParsableCommand {
                 ModelCheckpoint(path: folder.checkpoint, monitor: "loss"),
                 CSVLogger(path: folder.history, append: true),
             ]
+        }
+        if tensorboard {
+            guard let folder else { throw CLIError(message: "--tensorboard writes into the run folder: give --output") }
+            callbacks.append(TensorBoardCallback(logDirectory: folder.path))
         }
         if let stopAfterEpochs { callbacks.append(StopAfter(epochs: stopAfterEpochs)) }
         let start = Date()
