@@ -36,3 +36,33 @@ import Testing
         #expect(run.status == 1 && run.stderr.contains("--tensorboard writes into the run folder"), "\(run.stderr)")
     }
 }
+
+/// `nabla train --learning-rate auto`: the finder runs first, its curve is saved, and the run
+/// trains (and records in config.json) the rate it suggests; the end prints text plots.
+@Suite(.enabled(if: TrainedRun.available)) struct LearningRateAutoTests {
+    @Test func autoTrainsWithTheFindersSuggestion() throws {
+        let folder = TrainedRun.folder() + "/auto"
+        let run = try runNabla([
+            "train", "--model", "mlp", "--epochs", "2", "--limit", "128", "--batch-size", "2", "--output", folder,
+            "--learning-rate", "auto",
+        ])
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("learning-rate finder: loss by learning rate"))
+        #expect(run.stdout.contains("loss by epoch") && run.stdout.contains("accuracy by epoch"))
+        let search = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/lr-find.json")))
+                as? [String: Any])
+        let suggestion = try #require((search["suggestion"] as? NSNumber)?.floatValue)
+        let config = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+                as? [String: Any])
+        #expect((config["learning_rate"] as? NSNumber)?.floatValue == suggestion, "\(config)")
+        #expect(run.stdout.contains("suggested learning rate \(suggestion)"))
+    }
+
+    @Test func lrFindPrintsTheCurveAndTrainsNothing() throws {
+        let run = try runNabla(["lr-find", "--model", "mlp", "--limit", "256", "--batch-size", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("suggested learning rate") && !run.stdout.contains("Epoch 1/"))
+    }
+}

@@ -157,8 +157,13 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Examples per mini-batch (default: 128).")
     var batchSize: Int?
 
-    @Option(name: .customLong("learning-rate"), help: "The optimizer's learning rate (default: 0.001).")
-    var learningRate: Float?
+    @Option(
+        name: .customLong("learning-rate"),
+        help: "The optimizer's learning rate (default: 0.001), or auto: the learning-rate finder's suggestion.")
+    var learningRate: LearningRateChoice?
+
+    @Flag(name: .customLong("lr-find-only"), help: .hidden)
+    var findOnly = false
 
     @Option(help: "The optimizer (default: adam).")
     var optimizer: OptimizerName?
@@ -226,7 +231,7 @@ struct TrainCommand: ParsableCommand {
         if binary { s.binary = true }
         if let epochs { s.epochs = epochs }
         if let batchSize { s.batchSize = batchSize }
-        if let learningRate { s.learningRate = learningRate }
+        if case .rate(let rate) = learningRate { s.learningRate = rate }
         if let optimizer { s.optimizer = optimizer }
         if let schedule { s.schedule = schedule }
         if let seed { s.seed = seed }
@@ -247,7 +252,7 @@ struct TrainCommand: ParsableCommand {
     func train() throws {
         let folder = try (resume ?? output).map { try RunFolder(path: $0, resuming: resume != nil) }
         let stored = try (resume.map { RunFolder.configPath($0) } ?? config).map(TrainSettings.read) ?? TrainSettings()
-        let settings = settings(base: stored)
+        var settings = settings(base: stored)
         do { try settings.validate() } catch let error as ValidationError { throw CLIError(message: error.message) }
         // Written before anything trains: an --output that cannot be written fails now.
         try folder?.write(settings)
@@ -275,6 +280,15 @@ struct TrainCommand: ParsableCommand {
         network.compile(
             optimizer: settings.makeOptimizer(steps: settings.epochs * batches), loss: settings.loss,
             metrics: [.accuracy, .precision(.macro), .recall(.macro)])
+        if resume == nil, findOnly || learningRate == .auto {
+            let rate = try findLearningRate(network, data: data, settings: settings, folder: folder)
+            if findOnly { return }
+            settings.learningRate = rate
+            try folder?.write(settings)
+            network.compile(
+                optimizer: settings.makeOptimizer(steps: settings.epochs * batches), loss: settings.loss,
+                metrics: network.metrics)
+        }
         var initialEpoch = 0
         if let folder, resume != nil {
             let progress = try network.loadCheckpoint(from: folder.checkpoint)
@@ -316,6 +330,7 @@ struct TrainCommand: ParsableCommand {
                 callbacks: callbacks)
         }
         let seconds = Date().timeIntervalSince(start)
+        if let epochs = network.progress?.history.epochs, epochs.count >= 2 { print(TextPlot.history(epochs)) }
         let trained = (network.progress?.epochs ?? initialEpoch) - initialEpoch
         let result = try network.evaluate(data.heldOutOrTraining(batchSize: settings.batchSize))
         print(
@@ -335,6 +350,75 @@ struct TrainCommand: ParsableCommand {
                 ))
             throw ExitCode(ExitStatus.belowMinimum)
         }
+    }
+}
+
+extension TrainCommand {
+    /// Runs the learning-rate finder on the training data, prints its curve and suggestion, and
+    /// writes `lr-find.json` into the run folder.
+    func findLearningRate(
+        _ network: Model, data: TrainingData, settings: TrainSettings, folder: RunFolder?
+    ) throws
+        -> Float
+    {
+        let search = try network.findLearningRate(
+            TrainingData.batches(data.train, batchSize: settings.batchSize), from: 1e-6, to: 1, steps: 100,
+            seed: settings.seed)
+        print(
+            TextPlot.render(
+                "learning-rate finder: loss by learning rate (log scale)",
+                [TextPlot.Series(label: "smoothed loss", values: search.smoothed, mark: "*")],
+                x: search.rates.map(Double.init), logX: true))
+        print(
+            "learning-rate finder: \(search.rates.count) steps, lowest loss at \(search.minimumRate), steepest fall at \(search.steepestRate), suggested learning rate \(search.suggestion)"
+        )
+        if let folder {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            try AtomicFile.write(try encoder.encode(search), to: folder.path + "/lr-find.json")
+        }
+        return search.suggestion
+    }
+}
+
+/// A learning rate, or `auto` for the learning-rate finder's suggestion.
+enum LearningRateChoice: ExpressibleByArgument, Equatable {
+    case rate(Float)
+    case auto
+
+    init?(argument: String) {
+        if argument == "auto" {
+            self = .auto
+        } else if let rate = Float(argument), rate > 0, rate.isFinite {
+            self = .rate(rate)
+        } else {
+            return nil
+        }
+    }
+}
+
+/// `nabla lr-find`: the learning-rate finder alone, with `nabla train`'s options.
+struct LRFindCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lr-find",
+        abstract:
+            "Sweep the learning rate over 100 steps, plot the loss and suggest a rate (takes nabla train's options).",
+        discussion: """
+            The model, data and optimizer are nabla train's (see nabla train --help); the sweep \
+            raises the rate exponentially from 1e-6 to 1, stops when the smoothed loss passes four \
+            times its minimum, and suggests the lower of the rate where the smoothed loss falls \
+            fastest and a tenth of the rate where it is lowest (Smith's range test). With --output the curve is saved as lr-find.json. \
+            nabla train --learning-rate auto runs it first and trains with its suggestion.
+            """)
+
+    @Argument(parsing: .captureForPassthrough, help: "nabla train's options.")
+    var arguments: [String] = []
+
+    func run() throws {
+        var train = try TrainCommand.parse(arguments + ["--lr-find-only"])
+        try train.run()
     }
 }
 
