@@ -8,9 +8,10 @@ enum TextPlot {
         var mark: Character
     }
 
-    /// Plots `series` against `x` (default: 1, 2, …) on a `width` × `height` grid, with the
-    /// y range on the left, the x range below and a legend; `logX` spaces x logarithmically.
-    /// Values that are not finite are left out.
+    /// Plots `series` against `x` (default: 1, 2, …) on a `width` × `height` grid.
+    ///
+    /// The y range is on the left, the x range below, a legend above; `logX` spaces x
+    /// logarithmically. Values that are not finite are left out.
     static func render(
         _ title: String, _ series: [Series], x: [Double]? = nil, logX: Bool = false, width: Int = 60, height: Int = 12
     ) -> String {
