@@ -8,7 +8,7 @@ struct Nabla: ParsableCommand {
         abstract: "Train, evaluate and benchmark deep-learning models.",
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, PredictCommand.self, SummaryCommand.self, ExportCommand.self,
-            ImportCommand.self, DataCommand.self, ServeCommand.self, LRFindCommand.self,
+            ImportCommand.self, DataCommand.self, ServeCommand.self, LRFindCommand.self, ReportCommand.self,
         ],
         defaultSubcommand: TrainCommand.self)
 }

@@ -305,6 +305,7 @@ struct TrainCommand: ParsableCommand {
             callbacks += [
                 ModelCheckpoint(path: folder.checkpoint, monitor: "loss"),
                 CSVLogger(path: folder.history, append: true),
+                LiveReport(folder: folder.path),
             ]
         }
         if tensorboard {
@@ -342,6 +343,22 @@ struct TrainCommand: ParsableCommand {
         if let folder {
             try folder.finish(network, metrics: [data.heldOutName: result])
             print("saved \(folder.model)")
+            let held = data.heldOutOrTraining(batchSize: settings.batchSize)
+            let evaluation = try RunLogs.evaluate(
+                network, held, classNames: network.classNames ?? data.classNames, data: data.heldOutName)
+            try reportingErrors {
+                if let evaluation {
+                    try AtomicFile.write(
+                        try JSONEncoder.report.encode(evaluation), to: "\(folder.path)/evaluation.json")
+                }
+                try AtomicFile.write(Data(network.summary().utf8), to: "\(folder.path)/summary.txt")
+                let timings = [
+                    "seconds": seconds, "samples_per_second": Double(data.train.count * trained) / max(seconds, 1e-9),
+                ]
+                try AtomicFile.write(try JSONEncoder.report.encode(timings), to: "\(folder.path)/timings.json")
+                try TrainingReport.write([try RunLogs.read(folder.path)], to: "\(folder.path)/report.html")
+            }
+            print("wrote \(folder.path)/report.html")
         }
         if let minAccuracy, let accuracy = result["accuracy"], accuracy < minAccuracy {
             FileHandle.standardError.write(
