@@ -63,8 +63,9 @@ public struct ReportRun: Codable, Sendable {
     }
 }
 
-/// A training report as one self-contained HTML page (inline SVG and CSS, no script or network
-/// needed to view it): loss and accuracy curves of training and validation with the over-fitting
+/// A training report as one self-contained HTML page.
+///
+/// Inline SVG and CSS, no script or network needed to view it: loss and accuracy curves of training and validation with the over-fitting
 /// gap marked, the learning rate, the learning-rate finder's curve, the confusion matrix as a heat
 /// map, per-class precision / recall / F1, the misclassified examples the model was surest of, the
 /// model summary, the settings and the timings. Several runs share the same axes.
@@ -129,7 +130,9 @@ public enum TrainingReport {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    /// A metric by epoch for every run: training solid, validation dashed. With `markGap`, the
+    /// A metric by epoch for every run: training solid, validation dashed.
+    ///
+    /// With `markGap`, the
     /// gap where validation is above training is shaded and the best validation epoch marked.
     static func chart(
         _ title: String, runs: [ReportRun], metric: String, markGap: Bool, validation: Bool = true
