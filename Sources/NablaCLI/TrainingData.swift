@@ -12,6 +12,19 @@ struct TrainingData {
         case tensors(Tensor, Tensor)
         case dataset(any Dataset)
 
+        /// The first `count` inputs, when they are images `[N, H, W, C]`.
+        func samples(_ count: Int) -> Tensor? {
+            switch self {
+            case .tensors(let x, _):
+                return x.rank == 4 ? x.slice(axis: 0, start: 0, end: min(count, x.shape[0])) : nil
+            case .dataset(let d):
+                guard d.count > 0, let images = try? d.batch(at: Array(0..<min(count, d.count))).images else {
+                    return nil
+                }
+                return images.rank == 4 ? images : nil
+            }
+        }
+
         var count: Int {
             switch self {
             case .tensors(let x, _): x.shape[0]

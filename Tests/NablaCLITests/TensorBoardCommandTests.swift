@@ -25,6 +25,7 @@ import Testing
             ok = len(losses) == 2 and all(abs(a - float(r['loss'])) < 1e-5 for a, r in zip(losses, rows))
             ok = ok and all(abs(a - float(r['val_loss'])) < 1e-5 for a, r in zip(val_losses, rows)) and len(val_losses) == 2
             ok = ok and 'model_summary' in acc.Tags()['tensors'] and len(acc.Tags()['histograms']) >= 4
+            ok = ok and set(acc.Tags()['images']) == {'sample_inputs', 'misclassified'}
             print(ok)
             """
         let result = try PythonCheck.run(script, folder)

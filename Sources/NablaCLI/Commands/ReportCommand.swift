@@ -79,14 +79,12 @@ enum RunLogs {
     }
 
     /// The held-out evaluation: confusion matrix, and the 16 misclassified images the model was
-    /// surest of (for image inputs), as PNGs.
+    /// surest of (for image inputs), as PNGs in the evaluation and as one tensor.
     static func evaluate(
         _ network: Model, _ batches: any BatchSource, classNames: [String], data: String
-    ) throws
-        -> ReportEvaluation?
-    {
+    ) throws -> (ReportEvaluation?, images: Tensor?) {
         guard let classes = network.outputShape, classes == [classNames.count], classNames.count >= 2 else {
-            return nil
+            return (nil, nil)
         }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classNames.count), count: classNames.count)
         var wrong: [(index: Int, truth: Int, predicted: Int, probability: Double, image: Tensor?)] = []
@@ -119,7 +117,11 @@ enum RunLogs {
                         .base64EncodedString()
                 } ?? "")
         }
-        return ReportEvaluation(data: data, classNames: classNames, confusion: confusion, worst: worst)
+        let pictures = wrong.compactMap(\.image)
+        return (
+            ReportEvaluation(data: data, classNames: classNames, confusion: confusion, worst: worst),
+            pictures.isEmpty ? nil : stack(pictures)
+        )
     }
 }
 

@@ -308,9 +308,11 @@ struct TrainCommand: ParsableCommand {
                 LiveReport(folder: folder.path),
             ]
         }
+        var board: TensorBoardCallback?
         if tensorboard {
             guard let folder else { throw CLIError(message: "--tensorboard writes into the run folder: give --output") }
-            callbacks.append(TensorBoardCallback(logDirectory: folder.path))
+            board = TensorBoardCallback(logDirectory: folder.path, sampleImages: data.train.samples(16))
+            callbacks += board.map { [$0] } ?? []
         }
         if let stopAfterEpochs { callbacks.append(StopAfter(epochs: stopAfterEpochs)) }
         let start = Date()
@@ -344,8 +346,14 @@ struct TrainCommand: ParsableCommand {
             try folder.finish(network, metrics: [data.heldOutName: result])
             print("saved \(folder.model)")
             let held = data.heldOutOrTraining(batchSize: settings.batchSize)
-            let evaluation = try RunLogs.evaluate(
+            let (evaluation, misclassified) = try RunLogs.evaluate(
                 network, held, classNames: network.classNames ?? data.classNames, data: data.heldOutName)
+            if let board, let misclassified {
+                try reportingErrors {
+                    try board.logImages(
+                        "misclassified", misclassified, step: max(0, (network.progress?.epochs ?? 1) - 1))
+                }
+            }
             try reportingErrors {
                 if let evaluation {
                     try AtomicFile.write(

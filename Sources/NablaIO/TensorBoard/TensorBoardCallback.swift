@@ -37,12 +37,7 @@ public final class TensorBoardCallback: Callback {
         step = model.optimizer?.state.iterations ?? 0
         if histograms, var optimizer = model.optimizer { optimizer.gradientHooks.append(recorder) }
         try train.text("model_summary", "```\n" + model.summary() + "\n```", step: 0)
-        if let images = sampleImages, images.rank == 4, images.shape[0] > 0, [1, 3].contains(images.shape[3]) {
-            let grid = Self.grid(images.asType(.float32).clamp(min: 0, max: 255).asType(.uint8))
-            try train.image(
-                "sample_inputs", encoded: try ImageCodec.encodePNG(grid), height: grid.shape[0],
-                width: grid.shape[1], channels: grid.shape[2], step: 0)
-        }
+        if let sampleImages { try logImages("sample_inputs", sampleImages, step: 0) }
     }
 
     public func onTrainEnd(model: Model) throws {
@@ -76,6 +71,16 @@ public final class TensorBoardCallback: Callback {
                 try train.histogram(name + "/gradient", gradient.toArray(Float.self), step: epoch)
             }
         }
+    }
+
+    /// Adds images `[N, H, W, C]` (0–255, 1 or 3 channels) as one grid under `tag` in `train/`:
+    /// after training, for example, the misclassified examples.
+    public func logImages(_ tag: String, _ images: Tensor, step: Int) throws {
+        guard let train, images.rank == 4, images.shape[0] > 0, [1, 3].contains(images.shape[3]) else { return }
+        let grid = Self.grid(images.asType(.float32).clamp(min: 0, max: 255).asType(.uint8))
+        try train.image(
+            tag, encoded: try ImageCodec.encodePNG(grid), height: grid.shape[0], width: grid.shape[1],
+            channels: grid.shape[2], step: step)
     }
 
     /// Keeps the gradients of the last step (references only: nothing is copied).
