@@ -10,8 +10,12 @@ public struct ImageInput: Sendable {
     public let shape: [Int]
     public let dtype: DType
     public let preprocessing: Preprocessing?
+    /// The most pixels an image may declare before it is decoded (nil: the decoders' own limit,
+    /// `NABLA_MAX_IMAGE_PIXELS`); a server sets it low, since a small file can declare a huge image.
+    public var maxPixels: Int?
 
-    public init(shape: [Int], spec: InputSpec?, preprocessing: Preprocessing?) {
+    public init(shape: [Int], spec: InputSpec?, preprocessing: Preprocessing?, maxPixels: Int? = nil) {
+        self.maxPixels = maxPixels
         self.shape = shape
         dtype = spec?.dtype == "uint8" ? .uint8 : .float32
         self.preprocessing = preprocessing ?? Preprocessing(for: shape)
@@ -26,6 +30,14 @@ public struct ImageInput: Sendable {
             throw NablaError(
                 .invalidArgument, "the model takes \(shape), not images (its file has no image preprocessing)",
                 path: path)
+        }
+        if let maxPixels {
+            let size = try ImageCodec.size(data, path: path)
+            guard size.width * size.height <= maxPixels else {
+                throw NablaError(
+                    .resourceLimit, "the image is \(size.width)×\(size.height); at most \(maxPixels) pixels are taken",
+                    path: path)
+            }
         }
         let decoded = try ImageCodec.decode(data, channels: p.colorMode == .grayscale ? 1 : 3, path: path)
         return ImageCodec.resized(decoded, height: p.height, width: p.width)

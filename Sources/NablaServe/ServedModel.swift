@@ -36,8 +36,8 @@ public final class ServedModel: @unchecked Sendable {
         InferenceSignature(modelName: name, inputShape: inputShape, outputShape: outputShape, classNames: classNames)
     }
 
-    /// Loads `path` (`.nabla` or `.onnx`) and runs it once on zeros at batch 1 and at the
-    /// largest batch, so the first request pays for nothing the later ones do not.
+    /// Loads `path` (`.nabla` or `.onnx`) and runs it once on zeros at batch 1 and at a small
+    /// batch, so the first requests do not pay for first-run work.
     public init(name: String, path: String, policy: BatchingPolicy) throws {
         let model = try Model.load(path)
         guard let input = model.inputShape, let output = model.outputShape else {
@@ -53,7 +53,8 @@ public final class ServedModel: @unchecked Sendable {
         classNames = model.classNames?.count == output.reduce(1, *) ? model.classNames : nil
         images =
             input.count == 3
-            ? ImageInput(shape: input, spec: model.inputSpec, preprocessing: model.preprocessing) : nil
+            ? ImageInput(
+                shape: input, spec: model.inputSpec, preprocessing: model.preprocessing, maxPixels: 4096 * 4096) : nil
         outputsProbabilities = model.endsInSoftmax
         let metrics = ModelMetrics(name: name, version: "1")
         self.metrics = metrics
@@ -63,7 +64,8 @@ public final class ServedModel: @unchecked Sendable {
             policy: policy, exampleShape: input, outputValues: values, name: name,
             run: { x in model(x).contiguous() },
             onRun: { metrics.recordExecution() })
-        for rows in Set([1, policy.maxBatchSize]) {
+        // Batch 1 and a small batch: a large model at its largest batch could take gigabytes.
+        for rows in Set([1, min(policy.maxBatchSize, 8)]) {
             _ = withoutGradients { model(Tensor.zeros([rows] + input)).contiguous() }
         }
     }

@@ -117,7 +117,7 @@ func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, 
         let server = try ServerProcess(["fashion=\(data.model)", "--max-body-bytes", "2000000"])
         let result = try runClient("bad_requests.py", ["\(server.port)", "fashion"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.split(separator: "\n").count == 32, "\(result.stdout)")
+        #expect(result.stdout.split(separator: "\n").count == 33, "\(result.stdout)")
         #expect(result.stdout.contains("\"status\": 413"), "oversized body: \(result.stdout)")
         #expect(server.stop() == 0)
         #expect(!server.stderr.contains("Fatal error"))

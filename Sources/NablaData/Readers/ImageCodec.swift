@@ -41,6 +41,14 @@ public enum ImageCodec {
         try header(data, path: path).channels <= 2 ? 1 : 3
     }
 
+    /// Returns an image file's width and height from its header, without decoding pixels.
+    ///
+    /// - Throws: ``NablaError`` (`.corruptFile`) naming `path` for a file that is not a PNG or JPEG.
+    public static func size(_ data: Data, path: String) throws -> (width: Int, height: Int) {
+        let h = try header(data, path: path)
+        return (Int(h.width), Int(h.height))
+    }
+
     /// Reads an image file's header: its size and the channels it stores (grey, grey and alpha,
     /// colour, colour and alpha), without decoding pixels.
     private static func header(_ data: Data, path: String) throws -> (width: Int32, height: Int32, channels: Int32) {

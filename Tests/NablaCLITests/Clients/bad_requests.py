@@ -8,6 +8,7 @@ import http.client
 import json
 import struct
 import sys
+import zlib
 
 port, name = int(sys.argv[1]), sys.argv[2]
 good = json.dumps({"inputs": [{"name": "input", "shape": [1, 28, 28, 1], "datatype": "UINT8",
@@ -37,6 +38,15 @@ def binary(json_header, payload):
 def binary_tensor(size, shape=(1, 28, 28, 1), datatype="FP32"):
     return {"inputs": [{"name": "input", "shape": list(shape), "datatype": datatype,
                         "parameters": {"binary_data_size": size}}]}
+
+
+def png_header(width, height):
+    """A PNG whose header declares width x height grey pixels (a decompression bomb's first bytes)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    idat = zlib.compress(b"\0" * 1000)
+    return (b"\x89PNG\r\n\x1a\n" + chunk + struct.pack(">I", len(idat)) + b"IDAT" + idat
+            + struct.pack(">I", zlib.crc32(b"IDAT" + idat)))
 
 
 infer = f"/v2/models/{name}/infer"
@@ -73,6 +83,7 @@ cases = [
     ("wrong content type", "POST", infer, good, {"Content-Type": "text/csv"}),
     ("oversized body", "POST", infer, b"{" + b" " * (3 << 20) + b"}", {}),
     ("corrupt image", "POST", f"/v2/models/{name}/classify", b"\x89PNG\r\n\x1a\n" + b"\x07" * 200, {}),
+    ("image declaring 10^10 pixels", "POST", f"/v2/models/{name}/classify", png_header(100000, 100000), {}),
     ("not an image", "POST", f"/v2/models/{name}/classify", b"hello", {}),
     ("bad top_k", "POST", f"/v2/models/{name}/classify?top_k=-1", b"", {}),
 ]
