@@ -48,7 +48,7 @@ struct HostileFileMemoryTests {
             bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
             index = next
         }
-        FileManager.default.createFile(atPath: "\(folder)/a/bomb.png", contents: bytes)
+        _ = FileManager.default.createFile(atPath: "\(folder)/a/bomb.png", contents: bytes)
         let (status, stderr, peak) = try Self.run(["data", "inspect", folder])
         #expect(status == 1 && stderr.contains("NABLA_MAX_IMAGE_PIXELS"), "\(stderr)")
         #expect(peak < Self.peakLimitKB, "peak RSS \(peak) KB")
@@ -66,7 +66,7 @@ struct HostileFileMemoryTests {
         for (name, data) in [("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)] {
             for split in ["", "t10k"] {
                 let file = "\(folder)/\(split.isEmpty ? name : name.replacingOccurrences(of: "train", with: split))"
-                FileManager.default.createFile(atPath: file, contents: data)
+                _ = FileManager.default.createFile(atPath: file, contents: data)
                 _ = try runProgram("/bin/gzip", ["-f", file])
             }
         }

@@ -12,8 +12,8 @@ final class ServerProcess {
     init(_ arguments: [String]) throws {
         folder = TrainedRun.folder()
         let out = folder + "/stdout", err = folder + "/stderr"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         process.executableURL = URL(fileURLWithPath: try nablaBinary())
         process.arguments = ["serve"] + arguments + ["--port", "0"]
         // Files, not pipes: a log nobody reads must never block the server.

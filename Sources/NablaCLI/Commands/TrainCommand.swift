@@ -442,7 +442,7 @@ struct LRFindCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        var train = try TrainCommand.parse(arguments + ["--lr-find-only"])
+        let train = try TrainCommand.parse(arguments + ["--lr-find-only"])
         try train.run()
     }
 }

@@ -35,13 +35,13 @@ public final class TensorBoardCallback: Callback {
         self.train = train
         validation = try EventFileWriter(logDirectory: logDirectory + "/validation")
         step = model.optimizer?.state.iterations ?? 0
-        if histograms, var optimizer = model.optimizer { optimizer.gradientHooks.append(recorder) }
+        if histograms, let optimizer = model.optimizer { optimizer.gradientHooks.append(recorder) }
         try train.text("model_summary", "```\n" + model.summary() + "\n```", step: 0)
         if let sampleImages { try logImages("sample_inputs", sampleImages, step: 0) }
     }
 
     public func onTrainEnd(model: Model) throws {
-        if var optimizer = model.optimizer {
+        if let optimizer = model.optimizer {
             optimizer.gradientHooks.removeAll { $0 as? GradientRecorder === recorder }
         }
     }

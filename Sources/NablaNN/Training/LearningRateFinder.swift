@@ -88,7 +88,7 @@ final class RangeTest: Callback {
     }
 
     func onBatchEnd(_ batch: Int, logs: [String: Double], model: Model) throws {
-        guard let loss = logs["batch_loss"], var optimizer = model.optimizer else { return }
+        guard let loss = logs["batch_loss"], let optimizer = model.optimizer else { return }
         rates.append(optimizer.learningRate)
         losses.append(loss)
         average = 0.98 * average + 0.02 * loss
