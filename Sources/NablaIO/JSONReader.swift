@@ -11,14 +11,16 @@ package enum JSONReader {
     ///
     /// - Throws: ``NablaError`` (`.invalidArgument`) naming the offset of the first fault.
     package static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer in
+        func read(_ buffer: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
             var reader = Reader(bytes: buffer)
             let value = try reader.value(depth: 0)
             reader.skipSpace()
             guard reader.at == buffer.count else { throw reader.fault("unexpected text after the value") }
             return value
         }
+        // A request body is contiguous already: read it in place rather than copy it.
+        if let value = try bytes.withContiguousStorageIfAvailable(read) { return value }
+        return try Array(bytes).withUnsafeBufferPointer(read)
     }
 
     private struct Reader {

@@ -87,23 +87,12 @@ public final class ServedModel: @unchecked Sendable {
         let width = outputValues
         if width == 1, model.classNames?.count == 2 { return (output.flatMap { [1 - $0, $0] }, 2) }
         if outputsProbabilities { return (output, width) }
-        var result = output
-        for row in 0..<rows {
-            let slice = row * width..<(row + 1) * width
-            let top = result[slice].max() ?? 0
-            var sum: Float = 0
-            for i in slice {
-                result[i] = exp(result[i] - top)
-                sum += result[i]
-            }
-            for i in slice { result[i] /= sum }
-        }
-        return (result, width)
+        return (Tensor(output, shape: [rows, width]).softmax(axis: -1).toArray(Float.self), width)
     }
 
     /// Class names for the probabilities of ``probabilities(_:rows:)``.
     var labels: [String] {
-        if let names = model.classNames, names.count == max(outputValues, 2) || names.count == outputValues {
+        if let names = model.classNames, names.count == outputValues || (outputValues == 1 && names.count == 2) {
             return names
         }
         return (0..<outputValues).map(String.init)

@@ -398,11 +398,7 @@ extension TrainCommand {
             "learning-rate finder: \(search.rates.count) steps, lowest loss at \(search.minimumRate), steepest fall at \(search.steepestRate), suggested learning rate \(search.suggestion)"
         )
         if let folder {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(
-                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            try AtomicFile.write(try encoder.encode(search), to: folder.path + "/lr-find.json")
+            try AtomicFile.write(try jsonEncoder().encode(search), to: folder.path + "/lr-find.json")
         }
         return search.suggestion
     }
