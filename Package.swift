@@ -22,6 +22,8 @@ let package = Package(
         // The inference server (NablaServe) only; its default traits pull in swift-configuration.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // `swift package generate-documentation`: the API reference and the getting-started guide.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Hot CPU kernels in C: packed SGEMM with run-time ISA dispatch, im2col, elementwise loops.

@@ -1,11 +1,22 @@
-// A linear classifier's gradient in a few lines: tensors, an op, a loss, backward.
+// Tensors and gradients: a linear classifier's loss, its gradient by backward(), and one entry of
+// that gradient checked against a finite difference.
 import Nabla
 
+Random.seed(1)
 var weight = Tensor.normal([784, 10], standardDeviation: 0.01)
 weight.requiresGradient = true
 let images = Tensor.uniform([32, 784])
 let labels = Tensor((0..<32).map { Int64($0 % 10) })
 
-let loss = softmaxCrossEntropy(logits: matmul(images, weight), labels: labels).mean()
-loss.backward()
-print("loss", loss.item(), "gradient shape", weight.gradient?.shape ?? [])
+func loss(_ w: Tensor) -> Tensor { softmaxCrossEntropy(logits: matmul(images, w), labels: labels).mean() }
+let value = loss(weight)
+value.backward()
+let gradient = weight.gradient ?? Tensor.zeros([784, 10])
+print("loss", value.item(), "gradient shape", gradient.shape)
+
+// The same derivative for weight[0, 3], numerically: (L(w + h) − L(w − h)) / 2h.
+var step = [Float](repeating: 0, count: 7840)
+step[3] = 1e-2
+let nudge = Tensor(step, shape: [784, 10])
+let numeric = withoutGradients { (loss(weight + nudge).item() - loss(weight - nudge).item()) / 2e-2 }
+print("d loss / d weight[0, 3]: backward", gradient.toArray(Float.self)[3], "finite difference", numeric)

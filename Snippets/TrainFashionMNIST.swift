@@ -1,5 +1,5 @@
 // Trains the Keras mnist_cnn on Fashion-MNIST, Keras style: build, compile, fit, evaluate.
-// Run in release: swift run -c release TrainFashionMNIST [epochs]
+// Run in release: swift run -c release TrainFashionMNIST [epochs] [training images]
 import Foundation
 import Nabla
 import NablaData
@@ -8,9 +8,14 @@ import NablaNN
 #if DEBUG
     print("warning: this is a debug build; training runs orders of magnitude slower (swift run -c release …)")
 #endif
-let epochs = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 1
-let train = try MNIST.load(.fashion, split: .train)
+let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let epochs = arguments.first ?? 1
+var train = try MNIST.load(.fashion, split: .train)
 let test = try MNIST.load(.fashion, split: .test)
+if arguments.count > 1 {  // a smaller run: the first N training images
+    let n = min(arguments[1], train.count)
+    (train.images, train.labels) = (train.images.slice(axis: 0, end: n), train.labels.slice(axis: 0, end: n))
+}
 
 Random.seed(42)
 let model = Sequential(inputShape: [28, 28, 1]) {

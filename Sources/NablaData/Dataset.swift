@@ -12,7 +12,7 @@ public struct InMemoryDataset: Sendable {
 
     /// Creates a dataset, checking that images and labels agree.
     ///
-    /// - Throws: ``NablaError`` (`.invalidArgument`) when the counts differ, images are not rank 4,
+    /// - Throws: `NablaError` (`.invalidArgument`) when the counts differ, images are not rank 4,
     ///   or a label lies outside `0..<classNames.count`.
     public init(images: Tensor, labels: Tensor, classNames: [String], source: String = "dataset") throws {
         guard images.rank == 4 else {

@@ -23,7 +23,7 @@ public struct ImageInput: Sendable {
 
     /// Decodes a PNG or JPEG in the model's colour mode and size: `[H, W, C]` uint8.
     ///
-    /// - Throws: ``NablaError`` naming `path` for a model that takes no images or data that is
+    /// - Throws: `NablaError` naming `path` for a model that takes no images or data that is
     ///   not a valid image (the decoders check every size before they allocate).
     public func image(_ data: Data, path: String) throws -> Tensor {
         guard let p = preprocessing else {

@@ -12,7 +12,7 @@ public enum NPY {
 
     /// Reads the array in the `.npy` file at `path`.
     ///
-    /// - Throws: ``NablaError``: `.corruptFile` for a file that is not a valid `.npy` or whose
+    /// - Throws: `NablaError`: `.corruptFile` for a file that is not a valid `.npy` or whose
     ///   data is shorter than its shape says, `.unsupportedOperator` for an element type or
     ///   Fortran order Nabla does not read, `.resourceLimit` for a shape beyond the limits.
     public static func read(_ path: String) throws -> Tensor {

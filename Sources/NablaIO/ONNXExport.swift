@@ -19,7 +19,7 @@ public enum ONNXExport {
 
     /// Writes `model` to `path` as ONNX, atomically.
     ///
-    /// - Throws: ``NablaError``: `.invalidArgument` for a model not built or an opset outside
+    /// - Throws: `NablaError`: `.invalidArgument` for a model not built or an opset outside
     ///   ``opsets``; `.unsupportedOperator` listing every op of the forward pass ONNX export does
     ///   not handle, with its count; `.io` when the file cannot be written.
     public static func write(_ model: Model, to path: String, opset: Int = defaultOpset) throws {

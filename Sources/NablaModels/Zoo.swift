@@ -30,7 +30,7 @@ public enum Zoo {
 
         /// Returns a fresh model, built for `inputShape`.
         ///
-        /// - Throws: ``NablaError`` naming the layer when the model cannot take `inputShape` (an
+        /// - Throws: `NablaError` naming the layer when the model cannot take `inputShape` (an
         ///   image too small for its poolings), or `classes` is not positive.
         public func built(inputShape: [Int]? = nil, classes: Int? = nil) throws -> Sequential {
             let shape = inputShape ?? defaultInput, count = classes ?? defaultClasses

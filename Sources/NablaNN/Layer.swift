@@ -27,7 +27,7 @@ public final class Parameter: @unchecked Sendable {
 ///
 /// A layer maps a batch to a batch: ``forward(_:)`` takes `[batch, ...]` and returns `[batch, ...]`.
 /// It builds itself on first use (or when a model is given an input shape): ``build(inputShape:)``
-/// gets the per-example input shape, creates the parameters with ``addParameter(_:_:)`` and
+/// gets the per-example input shape, creates the parameters with `addParameter(_:_:)` and
 /// returns the per-example output shape. Sublayers are registered with ``addChild(_:)`` so that
 /// ``parameters()`` lists everything under hierarchical names such as `block1.conv.weight`.
 open class Layer: @unchecked Sendable {
@@ -73,7 +73,7 @@ open class Layer: @unchecked Sendable {
     ///
     /// Layers without parameters that keep the shape need not override it.
     ///
-    /// - Throws: ``NablaError`` when the layer cannot take that shape (the message names the layer).
+    /// - Throws: `NablaError` when the layer cannot take that shape (the message names the layer).
     open func build(inputShape: [Int]) throws -> [Int] { inputShape }
 
     /// Computes the layer's output for a batch.
@@ -98,7 +98,7 @@ open class Layer: @unchecked Sendable {
     /// While a model file is loaded the value starts at zero instead (the file's replaces it), and
     /// the parameters together may not hold more values than the file does.
     ///
-    /// - Throws: ``NablaError`` for a shape with a dimension below 1 or too many elements.
+    /// - Throws: `NablaError` for a shape with a dimension below 1 or too many elements.
     @discardableResult
     public func addParameter(
         _ name: String, shape: [Int], initializer: Initializer, trainable: Bool = true
@@ -179,7 +179,7 @@ open class Layer: @unchecked Sendable {
 
     /// Builds the layer for a per-example input shape, if not built yet; returns the output shape.
     ///
-    /// - Throws: ``NablaError`` naming the layer when it was built for another shape or cannot take
+    /// - Throws: `NablaError` naming the layer when it was built for another shape or cannot take
     ///   this one, or when a shape is empty or too large.
     @discardableResult
     public func buildChecked(inputShape shape: [Int]) throws -> [Int] {

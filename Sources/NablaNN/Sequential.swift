@@ -17,7 +17,7 @@ public enum LayerBuilder {
 /// `Snippets/TrainFashionMNIST.swift` builds the Keras mnist_cnn this way.
 ///
 /// With `inputShape` (per example, without the batch) every layer is built at once, so
-/// ``Model/summary()`` can show shapes before training; without it, on the first call.
+/// `summary()` can show shapes before training; without it, on the first call.
 public final class Sequential: Model, @unchecked Sendable {
     /// The layers, in order.
     public var layers: [Layer] { children }

@@ -4,7 +4,7 @@ import NablaIO
 import NablaNN
 
 /// A model as the server offers it: one input and one output tensor, named and typed as the
-/// Open Inference Protocol describes them, run by its own ``Batcher``.
+/// Open Inference Protocol describes them, run by its own `Batcher`.
 public final class ServedModel: @unchecked Sendable {
     /// The name clients use in paths (`/v2/models/{name}`).
     public let name: String

@@ -77,9 +77,9 @@ import Testing
         #expect(names.contains { predict.stdout.contains(": \($0) ") })
     }
 
-    /// An Iris-like table: 150 rows drawn around Fisher's per-species means and deviations.
-    @Test func tabularCSVTrainsADenseClassifier() throws {
-        let folder = TrainedRun.folder()
+    /// Writes an Iris-like table as CSV: 150 rows drawn around Fisher's per-species means and
+    /// deviations of 4 measurements.
+    static func writeIris(to path: String) throws {
         // Sepal length, sepal width, petal length, petal width: mean and standard deviation per species.
         let species: [(String, [(Double, Double)])] = [
             ("setosa", [(5.01, 0.35), (3.43, 0.38), (1.46, 0.17), (0.25, 0.11)]),
@@ -93,7 +93,12 @@ import Testing
             let values = (0..<4).map { String(format: "%.1f", stats[$0].0 + stats[$0].1 * Double(draws[i * 4 + $0])) }
             rows.append((values + [name]).joined(separator: ","))
         }
-        try rows.joined(separator: "\n").write(toFile: "\(folder)/iris.csv", atomically: true, encoding: .utf8)
+        try rows.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    @Test func tabularCSVTrainsADenseClassifier() throws {
+        let folder = TrainedRun.folder()
+        try Self.writeIris(to: "\(folder)/iris.csv")
         let train = try runNabla([
             "train", "--dataset", "\(folder)/iris.csv", "--model", "tabular-mlp", "--epochs", "60", "--batch-size",
             "16",

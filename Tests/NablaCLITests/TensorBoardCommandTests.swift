@@ -1,4 +1,6 @@
 import Foundation
+import Nabla
+import NablaData
 import NablaTestSupport
 import Testing
 
@@ -42,10 +44,12 @@ import Testing
 /// trains (and records in config.json) the rate it suggests; the end prints text plots.
 @Suite(.enabled(if: TrainedRun.available)) struct LearningRateAutoTests {
     @Test func autoTrainsWithTheFindersSuggestion() throws {
+        // A small table, so that the debug build's evaluation takes no time.
         let folder = TrainedRun.folder() + "/auto"
+        try OwnDataTests.writeIris(to: folder + "-iris.csv")
         let run = try runNabla([
-            "train", "--model", "mlp", "--epochs", "2", "--limit", "128", "--batch-size", "2", "--output", folder,
-            "--learning-rate", "auto",
+            "train", "--dataset", folder + "-iris.csv", "--model", "tabular-mlp", "--epochs", "2", "--batch-size", "2",
+            "--validation-split", "0.2", "--output", folder, "--learning-rate", "auto",
         ])
         try #require(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("learning-rate finder: loss by learning rate"))
@@ -59,6 +63,12 @@ import Testing
                 as? [String: Any])
         #expect((config["learning_rate"] as? NSNumber)?.floatValue == suggestion, "\(config)")
         #expect(run.stdout.contains("suggested learning rate \(suggestion)"))
+        // The curve as a picture, with the suggestion's red mark on it.
+        let png = try ImageCodec.decode(
+            Data(contentsOf: URL(fileURLWithPath: folder + "/lr-find.png")), path: "lr-find.png")
+        #expect(png.shape == [420, 720, 3])
+        let pixels = png.toArray(UInt8.self)
+        #expect(stride(from: 0, to: pixels.count, by: 3).contains { pixels[$0] == 200 && pixels[$0 + 1] == 40 })
     }
 
     @Test func lrFindPrintsTheCurveAndTrainsNothing() throws {

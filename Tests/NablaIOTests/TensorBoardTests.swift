@@ -1,5 +1,6 @@
 import Foundation
 import Nabla
+import NablaData
 import NablaIO
 import NablaNN
 import NablaTestSupport
@@ -83,5 +84,37 @@ let tensorBoardAvailable = (try? PythonCheck.run("import tensorboard; print('ok'
     @Test func crcMatchesTheStandardCheckValue() {
         // CRC-32C of "123456789" is 0xE3069283 (RFC 3720's check value).
         #expect(CRC32CCheck.value == 0xE306_9283)
+    }
+}
+
+/// The PNG plot: a known line lands on the pixels the axes say, and text and marks are drawn.
+@Suite struct RasterPlotTests {
+    @Test func aStraightLineLandsWhereTheAxesSay() throws {
+        // y = x from 0 to 10 on [0, 10] × [0, 10]: the plot area is x 70…700, y 40…370.
+        var plot = RasterPlot(
+            title: "test", xLabel: "x", yLabel: "y", x: (0...10).map(Double.init), logX: false,
+            series: [.init((0...10).map(Double.init), color: (0, 0, 255))])
+        plot.yRange = 0...10
+        plot.marks = [(5, "mark")]
+        let image = try ImageCodec.decode(try plot.png(), path: "plot.png")
+        #expect(image.shape == [420, 720, 3])
+        let pixels = image.toArray(UInt8.self)
+        func colour(_ x: Int, _ y: Int) -> [UInt8] { Array(pixels[(y * 720 + x) * 3..<(y * 720 + x) * 3 + 3]) }
+        // x = 2.5 is pixel 70 + 157.5; y = 2.5 is pixel 370 - 82.5: the line passes within a pixel.
+        #expect((-1...1).contains { dx in (-1...1).contains { dy in colour(228 + dx, 288 + dy) == [0, 0, 255] } })
+        #expect(colour(385, 200) == [200, 40, 40])  // the mark at x = 5
+        #expect(colour(100, 100) == [255, 255, 255])  // empty plot area
+        #expect(colour(70, 200) == [40, 40, 40])  // the y axis
+    }
+
+    @Test func aLogAxisPlacesPowersOfTen() throws {
+        let plot = RasterPlot(
+            title: "", xLabel: "", yLabel: "", x: [1e-4, 1e-2, 1], logX: true,
+            series: [.init([3, 2, 1], color: (0, 0, 255))])
+        let image = plot.render()
+        let pixels = image.toArray(UInt8.self)
+        // 1e-2 is in the middle of 1e-4…1: x = 385, y in the middle of the plot area (205).
+        let i = (205 * 720 + 385) * 3
+        #expect(Array(pixels[i..<i + 3]) == [0, 0, 255])
     }
 }

@@ -1,7 +1,7 @@
 /// The reference-counted buffer behind one or more tensor views, owned by the backend of its device.
 ///
-/// Memory comes from ``Backend/allocate(byteCount:)`` and goes back through
-/// ``Backend/release(_:)`` when the last view is gone. An alias borrows another storage's memory
+/// Memory comes from `Backend.allocate(byteCount:)` and goes back through
+/// `Backend.release(_:)` when the last view is gone. An alias borrows another storage's memory
 /// (keeping it alive) and releases nothing.
 public final class Storage: @unchecked Sendable {
     /// The address of the first byte, in the address space of the backend's device.

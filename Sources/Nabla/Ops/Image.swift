@@ -71,7 +71,7 @@ public func resizeBilinear(_ images: Tensor, size: (Int, Int)) -> Tensor {
     return affineResample(images, matrices: matrices, outputSize: size, fill: .nearest)
 }
 
-/// The affine maps of the usual augmentations, as the 6 numbers ``affineResample(_:matrices:outputSize:fill:nearest:)``
+/// The affine maps of the usual augmentations, as the 6 numbers `affineResample(_:matrices:outputSize:fill:nearest:)`
 /// takes (output position → source position), for an image of `height`×`width`.
 public enum AffineMatrix {
     /// Mirrors rows (`vertical`) and/or columns (`horizontal`).

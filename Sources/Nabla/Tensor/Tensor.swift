@@ -2,7 +2,7 @@
 ///
 /// A tensor is a value: a view (`shape`, `strides`, `offset`) over reference-counted storage on a
 /// ``Device``. Operations return new tensors on their inputs' device and never change their inputs;
-/// views such as ``reshaped(_:)``, ``transposed(_:)``, ``slice(axis:start:end:step:)`` and
+/// views such as ``reshaped(_:)``, ``transposed()``, ``slice(axis:start:end:step:)`` and
 /// ``expanded(to:)`` share storage and copy nothing. The only writes into existing storage are the
 /// optimizer's, through ``assign(_:)`` and the update ops.
 ///

@@ -380,7 +380,7 @@ struct TrainCommand: ParsableCommand {
 
 extension TrainCommand {
     /// Runs the learning-rate finder on the training data, prints its curve and suggestion, and
-    /// writes `lr-find.json` into the run folder.
+    /// writes `lr-find.json` and `lr-find.png` into the run folder.
     func findLearningRate(
         _ network: Model, data: TrainingData, settings: TrainSettings, folder: RunFolder?
     ) throws
@@ -399,6 +399,7 @@ extension TrainCommand {
         )
         if let folder {
             try AtomicFile.write(try jsonEncoder().encode(search), to: folder.path + "/lr-find.json")
+            try AtomicFile.write(try Self.plot(search).png(), to: folder.path + "/lr-find.png")
         }
         return search.suggestion
     }
@@ -540,5 +541,20 @@ extension TrainCommand {
             normalization.adapt(x)
         }
         return model
+    }
+
+    /// The finder's curve as a picture: each step's loss, the smoothed loss, and the suggestion.
+    static func plot(_ search: LearningRateSearch) -> RasterPlot {
+        var plot = RasterPlot(
+            title: "learning-rate finder", xLabel: "learning rate", yLabel: "loss", x: search.rates.map(Double.init),
+            logX: true,
+            series: [
+                .init(search.losses, color: (170, 190, 230)), .init(search.smoothed, color: (31, 90, 180)),
+            ])
+        // From the lowest smoothed loss to a little above the first: the divergence at the end is clipped.
+        let low = search.smoothed.filter(\.isFinite).min() ?? 0
+        plot.yRange = 0.9 * low...max(1.15 * (search.smoothed.first ?? 1), low + 1e-6)
+        plot.marks = [(Double(search.suggestion), String(format: "suggested %.2e", search.suggestion))]
+        return plot
     }
 }

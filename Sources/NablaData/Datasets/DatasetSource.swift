@@ -17,7 +17,7 @@ public enum DatasetSource {
     /// class sub-folders of images, a CIFAR binary file (`.bin`), a Kaggle CSV (`.csv`), or packed
     /// record shards (`.nblrec`, comma-separated). Image folders are resized to `size`.
     ///
-    /// - Throws: ``NablaError`` when the path is none of these, cannot be read, or holds no examples.
+    /// - Throws: `NablaError` when the path is none of these, cannot be read, or holds no examples.
     public static func open(_ path: String, size: (Int, Int) = (64, 64)) throws -> Opened {
         let opened = try openAny(path, size: size)
         guard opened.dataset.count > 0 else {

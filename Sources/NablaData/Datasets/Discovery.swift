@@ -20,7 +20,7 @@ public enum DatasetDiscovery {
 
     /// Returns the folder that holds every one of `files` (each plain or `.gz`).
     ///
-    /// - Throws: ``NablaError`` (`.notFound`) listing the folders searched and how to get the data.
+    /// - Throws: `NablaError` (`.notFound`) listing the folders searched and how to get the data.
     public static func locate(_ name: String, files: [String], howToGet: String) throws -> String {
         let manager = FileManager.default
         for folder in searchFolders(for: name) {

@@ -11,7 +11,7 @@ public enum DatasetDownload {
     ///
     /// The bytes are written to a temporary file and renamed into place only after the checksum
     /// matches, so a failed or interrupted download never leaves a partial file behind.
-    /// - Throws: ``NablaError``: `.io` naming the URL when the request fails or the server answers
+    /// - Throws: `NablaError`: `.io` naming the URL when the request fails or the server answers
     ///   with an error status; `.corruptFile` when the checksum differs; `.resourceLimit` above
     ///   `maximumBytes`.
     public static func fetch(

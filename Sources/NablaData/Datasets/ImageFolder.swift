@@ -28,7 +28,7 @@ public struct ImageFolder: Dataset {
     /// With `skipUnreadable`, every file's header is checked now and unreadable ones are left out
     /// with a warning on standard error; otherwise a bad file raises an error naming it when its
     /// batch is read.
-    /// - Throws: ``NablaError`` (`.notFound`) when `root` is missing or holds no class folders with images.
+    /// - Throws: `NablaError` (`.notFound`) when `root` is missing or holds no class folders with images.
     public init(root: String, size: (height: Int, width: Int), channels: Int = 3, skipUnreadable: Bool = false) throws {
         let manager = FileManager.default
         var isFolder: ObjCBool = false

@@ -79,7 +79,7 @@ public enum MNIST {
     /// Files come from `source` (its ``Variant/source`` by default) into `folder` (the first search
     /// folder by default), each written atomically.
     ///
-    /// - Throws: ``NablaError`` for a failed transfer or a checksum that does not match.
+    /// - Throws: `NablaError` for a failed transfer or a checksum that does not match.
     public static func download(
         _ variant: Variant, from source: URL? = nil, into folder: String? = nil
     ) throws
@@ -138,7 +138,7 @@ public enum MNIST {
     ///
     /// A dataset found nowhere is downloaded as `download` says (by default from its publisher,
     /// ``Variant/source``), with a checksum check.
-    /// - Throws: ``NablaError`` when the files are missing and cannot be fetched, are corrupt, or
+    /// - Throws: `NablaError` when the files are missing and cannot be fetched, are corrupt, or
     ///   their counts differ.
     public static func load(
         _ variant: Variant, split: Split, folder: String? = nil, download: Download = .fromPublisher

@@ -19,7 +19,7 @@ public protocol Dataset: Sendable {
     var count: Int { get }
     /// Returns the examples at `indices` as one batch.
     ///
-    /// - Throws: ``NablaError`` when an example cannot be read (naming the file and the example).
+    /// - Throws: `NablaError` when an example cannot be read (naming the file and the example).
     func batch(at indices: [Int]) throws -> Batch
 }
 

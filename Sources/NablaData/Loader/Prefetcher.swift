@@ -9,7 +9,7 @@ extension DataLoader {
     ///
     /// ``nextBatch()`` returns them one by one and throws the error a batch raised, so a broken
     /// example is never silently skipped. The workers are threads of their own, not the kernel
-    /// pool: the kernels they call run on them alone (``ThreadPool/serially(_:)``), so preparing
+    /// pool: the kernels they call run on them alone (`ThreadPool.serially(_:)`), so preparing
     /// data never waits behind training's matrix products, nor slows them by splitting the pool.
     /// Dropping the epoch before its end stops the workers.
     public final class Epoch: @unchecked Sendable {

@@ -29,7 +29,7 @@ public enum CIFARBinaryReader {
 
     /// Decodes the records in `data`; `path` names the file in errors.
     ///
-    /// - Throws: ``NablaError`` (`.corruptFile`) naming the file for a size that is not a whole
+    /// - Throws: `NablaError` (`.corruptFile`) naming the file for a size that is not a whole
     ///   number of records, or the record whose label is out of range.
     public static func decode(_ data: Data, variant: Variant, path: String) throws -> (images: Tensor, labels: Tensor) {
         let recordSize = variant.labelBytes + 3072

@@ -8,7 +8,7 @@ import Nabla
 public enum KaggleCSV {
     /// Reads a CSV file of images, with a label column when the header starts with `label`.
     ///
-    /// - Throws: ``NablaError`` (`.corruptFile`) naming the file and line for a wrong number of
+    /// - Throws: `NablaError` (`.corruptFile`) naming the file and line for a wrong number of
     ///   columns, a value that is not an integer in 0…255, or a pixel count that is not square.
     public static func read(_ path: String) throws -> (images: Tensor, labels: Tensor?) {
         try decode(String(decoding: InputFile.contents(path), as: UTF8.self), path: path)

@@ -9,7 +9,7 @@ import Nabla
 public enum IDXReader {
     /// Returns the tensor stored in the IDX file at `path` (uint8, int32 or float32).
     ///
-    /// - Throws: ``NablaError``: `.notFound`, `.io`, or `.corruptFile` naming the file for a wrong
+    /// - Throws: `NablaError`: `.notFound`, `.io`, or `.corruptFile` naming the file for a wrong
     ///   magic number, an unsupported type, or data shorter or longer than the dimensions declare.
     public static func read(_ path: String) throws -> Tensor {
         // The same reader as the stream: the header is checked against the file, then the data

@@ -6,9 +6,9 @@ import Nabla
 public enum ImageCodec {
     /// Decodes a JPEG or PNG file's bytes into an `[H, W, channels]` uint8 tensor (1 grey, 3 RGB).
     ///
-    /// - Throws: ``NablaError`` naming `path`: `.corruptFile` with the codec's reason for an
+    /// - Throws: `NablaError` naming `path`: `.corruptFile` with the codec's reason for an
     ///   unknown format, a damaged or truncated file (libjpeg's warnings included), or a side
-    ///   above 32,768 pixels; `.resourceLimit` above ``ResourceLimits/maxImagePixels``.
+    ///   above 32,768 pixels; `.resourceLimit` above `ResourceLimits.maxImagePixels`.
     public static func decode(_ data: Data, channels: Int = 3, path: String) throws -> Tensor {
         require(channels == 1 || channels == 3, "ImageCodec.decode: channels must be 1 or 3, got \(channels)")
         let (width, height, _) = try header(data, path: path)
@@ -36,14 +36,14 @@ public enum ImageCodec {
     /// Returns the number of colour channels an image file stores, as decoding would use them: 1
     /// for grey (with or without alpha), 3 for colour.
     ///
-    /// - Throws: ``NablaError`` (`.corruptFile`) naming `path` for a file that is not a PNG or JPEG.
+    /// - Throws: `NablaError` (`.corruptFile`) naming `path` for a file that is not a PNG or JPEG.
     public static func storedChannels(_ data: Data, path: String) throws -> Int {
         try header(data, path: path).channels <= 2 ? 1 : 3
     }
 
     /// Returns an image file's width and height from its header, without decoding pixels.
     ///
-    /// - Throws: ``NablaError`` (`.corruptFile`) naming `path` for a file that is not a PNG or JPEG.
+    /// - Throws: `NablaError` (`.corruptFile`) naming `path` for a file that is not a PNG or JPEG.
     public static func size(_ data: Data, path: String) throws -> (width: Int, height: Int) {
         let h = try header(data, path: path)
         return (Int(h.width), Int(h.height))

@@ -59,7 +59,7 @@ public enum RecordFile {
     ///
     /// Layout: the header (magic `NBLRECv2`, record count, data start, class count, CRC-32 of the
     /// index), the index (offset, length, label, CRC-32, kind and shape per record), the payloads.
-    /// - Throws: ``NablaError``: `.invalidArgument` for a label outside `0..<classes`; `.io` when
+    /// - Throws: `NablaError`: `.invalidArgument` for a label outside `0..<classes`; `.io` when
     ///   the file cannot be written.
     public static func write(_ records: [Record], classes: Int? = nil, to path: String) throws {
         let classes = classes ?? Int(records.map(\.label).max() ?? 0) + 1
@@ -105,7 +105,7 @@ public enum RecordFile {
     /// named `<prefix>-00000.nblrec`, …; returns the shard paths.
     ///
     /// `classes` defaults to the class names of an in-memory dataset or an image folder.
-    /// - Throws: ``NablaError``: `.invalidArgument` for an empty dataset, no class count, a label
+    /// - Throws: `NablaError`: `.invalidArgument` for an empty dataset, no class count, a label
     ///   outside the classes or a non-positive `recordsPerShard`; what reading the dataset throws.
     public static func pack(
         _ dataset: any Dataset, classes: Int? = nil, prefix: String, recordsPerShard: Int = 10_000
@@ -155,7 +155,7 @@ public struct RecordDataset: Dataset {
     ///
     /// The whole index is checked before anything else: its checksum, every offset and length
     /// (checked arithmetic), every label against the class count, the shapes of raw records.
-    /// - Throws: ``NablaError`` naming the file: `.notFound`; `.unsupportedVersion` for a shard of
+    /// - Throws: `NablaError` naming the file: `.notFound`; `.unsupportedVersion` for a shard of
     ///   an older format; `.corruptFile` for a wrong magic number, an index that does not fit the
     ///   file or fails its checksum, a bad record entry, or shards that disagree on the classes.
     ///   Records cut off by truncation stay in the index and raise an error naming the file and
@@ -235,7 +235,7 @@ public struct RecordDataset: Dataset {
 
     /// Returns record `index`'s payload bytes after checking that they are present and intact.
     ///
-    /// - Throws: ``NablaError`` (`.corruptFile`) naming the file and the record.
+    /// - Throws: `NablaError` (`.corruptFile`) naming the file and the record.
     public func payload(_ index: Int) throws -> Data {
         let e = entries[index]
         let shard = shards[e.shard]

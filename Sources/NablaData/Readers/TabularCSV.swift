@@ -21,10 +21,10 @@ public enum TabularCSV {
 
     /// Reads the file at `path`.
     ///
-    /// - Throws: ``NablaError`` naming the file and line: `.corruptFile` for a row with another
+    /// - Throws: `NablaError` naming the file and line: `.corruptFile` for a row with another
     ///   number of columns or a feature that is not a finite number; `.invalidArgument` for a table
     ///   without rows or features, or with one class; `.resourceLimit` for a line longer than
-    ///   ``ResourceLimits/maxLineBytes`` or more than 65,536 classes.
+    ///   `ResourceLimits.maxLineBytes` or more than 65,536 classes.
     public static func read(_ path: String) throws -> Table {
         try decode(InputFile.contents(path), path: path)
     }

@@ -19,7 +19,7 @@ public struct CSVStreamingDataset: StreamingDataset {
 
     /// Opens the file and reads its header.
     ///
-    /// - Throws: ``NablaError``: `.notFound`; `.corruptFile` naming the file for an empty file, a
+    /// - Throws: `NablaError`: `.notFound`; `.corruptFile` naming the file for an empty file, a
     ///   header without a label column, or pixel columns that do not make a square image.
     public func makeStream() throws -> any ExampleStream {
         try InputFile.checkRegular(path)

@@ -15,7 +15,7 @@ public struct IDXStreamingDataset: StreamingDataset {
 
     /// Opens both files and checks their headers.
     ///
-    /// - Throws: ``NablaError``: `.notFound`; `.corruptFile` naming the file for a wrong magic
+    /// - Throws: `NablaError`: `.notFound`; `.corruptFile` naming the file for a wrong magic
     ///   number, images that are not uint8 `[N, H, W]` or `[N, H, W, C]`, labels that are not uint8
     ///   `[N]`, or image and label counts that differ.
     public func makeStream() throws -> any ExampleStream {

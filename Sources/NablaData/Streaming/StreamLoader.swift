@@ -6,7 +6,7 @@ public protocol ExampleStream: AnyObject {
     /// Returns up to `maxCount` next examples (images `[n, H, W, C]`, labels `[n]` int64), or nil
     /// at the end.
     ///
-    /// - Throws: ``NablaError`` naming the file and example when the data is broken; the examples
+    /// - Throws: `NablaError` naming the file and example when the data is broken; the examples
     ///   before it have been returned.
     func next(maxCount: Int) throws -> Batch?
 }
@@ -18,7 +18,7 @@ public protocol ExampleStream: AnyObject {
 public protocol StreamingDataset: Sendable {
     /// Opens a new pass from the first example.
     ///
-    /// - Throws: ``NablaError`` when the source cannot be opened or its header is wrong.
+    /// - Throws: `NablaError` when the source cannot be opened or its header is wrong.
     func makeStream() throws -> any ExampleStream
 }
 

@@ -94,7 +94,7 @@ public struct DatasetStatistics: Sendable {
     /// Computes the statistics of every image of `dataset`, reading `chunk` images at a time, so a
     /// set larger than memory needs no more than one chunk of it.
     ///
-    /// - Throws: ``NablaError`` when an image cannot be read.
+    /// - Throws: `NablaError` when an image cannot be read.
     public init(dataset: any Dataset, chunk: Int = 1024) throws {
         guard dataset.count > 0 else {
             throw NablaError(.invalidArgument, "cannot compute statistics of an empty dataset")

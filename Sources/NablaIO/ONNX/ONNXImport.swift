@@ -30,7 +30,7 @@ public enum ONNXImport {
     ///     graph that expects prepared values (`(1 / 255, 0)` for one trained on [0, 1]); the
     ///     model then takes raw 0–255 pixels, as Nabla's data gives them. `(1, 0)` declares that
     ///     the graph takes raw pixels itself.
-    /// - Throws: ``NablaError``: `.corruptFile` for a file that is not a valid ONNX graph (what
+    /// - Throws: `NablaError`: `.corruptFile` for a file that is not a valid ONNX graph (what
     ///   and where), `.unsupportedVersion` for an IR version or opset outside what is read,
     ///   `.unsupportedOperator` listing every operator not supported, `.invalidArgument` for a
     ///   shape that does not fit, `.resourceLimit` for sizes beyond the limits.

@@ -16,7 +16,7 @@ public final class EventFileWriter {
 
     /// Creates `logDirectory` if needed and a new event file in it.
     ///
-    /// - Throws: ``NablaError`` (`.io`) naming the folder when it cannot be created or written.
+    /// - Throws: `NablaError` (`.io`) naming the folder when it cannot be created or written.
     public init(logDirectory: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)

@@ -9,7 +9,7 @@ public protocol Loss: Sendable {
     var name: String { get }
     /// Returns the loss of each example, `[batch]`.
     func perExample(_ predictions: Tensor, _ targets: Tensor) -> Tensor
-    /// Throws a ``NablaError`` if `targets` cannot be used with predictions of `outputShape` (per example).
+    /// Throws a `NablaError` if `targets` cannot be used with predictions of `outputShape` (per example).
     func validate(targets: Tensor, outputShape: [Int]) throws
 }
 
@@ -85,7 +85,7 @@ public struct BinaryCrossEntropy: Loss {
 
 /// Categorical cross-entropy for one-hot (or probability) targets `[batch, classes]`.
 ///
-/// `−Σ y·log p`; with `fromLogits` the fused, stable ``softmaxCrossEntropy(logits:labels:)``.
+/// `−Σ y·log p`; with `fromLogits` the fused, stable `softmaxCrossEntropy(logits:labels:)`.
 /// `labelSmoothing` mixes the targets with the uniform distribution: `y·(1 − s) + s / classes`.
 public struct CategoricalCrossEntropy: Loss {
     public var fromLogits: Bool

@@ -5,7 +5,7 @@ import Nabla
 /// A conforming type provides the update rule (``update(_:gradient:slots:learningRate:step:)``)
 /// and how many state tensors it keeps per parameter; everything else — the learning rate
 /// (constant or scheduled), gradient hooks, clipping, decoupled weight decay, per-parameter state
-/// and the step count — lives in its ``OptimizerState`` and is shared. ``step(_:)`` updates every
+/// and the step count — lives in its ``OptimizerState`` and is shared. ``step(_:)-(Layer)`` updates every
 /// trainable parameter in place, then clears the gradients, so a custom loop is
 /// `loss.backward(); optimizer.step(model)`.
 public protocol Optimizer: AnyObject, Sendable {
@@ -49,7 +49,7 @@ public struct OptimizerOptions: Sendable, Equatable {
 /// Changes gradients between the backward pass and the optimizer's update: averaging them over
 /// processes (data-parallel training), scaling, logging.
 ///
-/// Hooks run in order in ``Optimizer/step(_:)``, before clipping, on the parameters that have a
+/// Hooks run in order in ``Optimizer/step(_:)-(Layer)``, before clipping, on the parameters that have a
 /// gradient, so a custom training loop gets them too.
 public protocol GradientHook: Sendable {
     /// Returns the gradients to use, one per parameter, each of its parameter's shape.

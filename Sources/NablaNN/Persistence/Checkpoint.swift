@@ -27,7 +27,7 @@ extension Model {
     /// Saves a checkpoint to `path`, atomically: the model file (architecture and weights) plus
     /// the optimizer's state tensors, step count and learning rate, and ``progress``.
     ///
-    /// - Throws: ``NablaError`` as ``save(to:metadata:)`` does, and `.invalidArgument` for a model
+    /// - Throws: `NablaError` as ``save(to:metadata:)`` does, and `.invalidArgument` for a model
     ///   not compiled.
     public func saveCheckpoint(to path: String) throws {
         guard let optimizer else { throw NablaError(.invalidArgument, "\(name): compile before saving a checkpoint") }
@@ -48,7 +48,7 @@ extension Model {
     /// It sets the weights, the optimizer's state, and ``progress``. Continue with `fit(…, initialEpoch:
     /// progress.epochs, seed: progress.seed)` and the same data.
     ///
-    /// - Throws: ``NablaError`` (naming the file) when the model is not built or compiled, the
+    /// - Throws: `NablaError` (naming the file) when the model is not built or compiled, the
     ///   file is not a checkpoint, or its parameters, optimizer type or state do not fit.
     @discardableResult
     public func loadCheckpoint(from path: String) throws -> TrainingProgress {

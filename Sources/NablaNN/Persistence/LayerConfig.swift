@@ -189,7 +189,7 @@ public protocol SerializableLayer: Layer {
     var config: LayerConfig { get }
     /// Makes the layer from its configuration and, for containers, its rebuilt sublayers.
     ///
-    /// - Throws: ``NablaError`` for a configuration that does not describe a valid layer.
+    /// - Throws: `NablaError` for a configuration that does not describe a valid layer.
     static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer
 }
 

@@ -10,7 +10,7 @@ import Nabla
 /// - `input`: the per-example ``InputSpec`` (shape, dtype, layout);
 /// - `class_names`: a JSON list, when the model has them;
 /// - `preprocessing`: how a raw image becomes the model's input (``Preprocessing``);
-/// - in checkpoints, `checkpoint` (``TrainingCheckpoint``) and the optimizer's state tensors
+/// - in checkpoints, `checkpoint` (`TrainingCheckpoint`) and the optimizer's state tensors
 ///   under `optimizer/<slot>/<parameter>`.
 ///
 /// Python's `safetensors` package reads it as it is. Files of format 1 hold weights only.
@@ -225,7 +225,7 @@ extension Model {
     /// Saves the whole model to `path`, atomically: architecture, weights, input, class names and
     /// preprocessing, so ``load(_:)`` rebuilds it with no code (Keras `model.save`).
     ///
-    /// - Throws: ``NablaError``: `.invalidArgument` for a model not built yet or holding a layer
+    /// - Throws: `NablaError`: `.invalidArgument` for a model not built yet or holding a layer
     ///   that cannot describe itself (see ``SerializableLayer``); `.io` when the file cannot be
     ///   written (a previous file stays intact).
     public func save(to path: String, metadata: [String: String] = [:]) throws {
@@ -256,7 +256,7 @@ extension Model {
     /// The model comes back built, with its weights, input spec, class names and preprocessing, in
     /// inference mode and not compiled.
     ///
-    /// - Throws: ``NablaError``, naming the file and the layer: `.unsupportedVersion` for a newer
+    /// - Throws: `NablaError`, naming the file and the layer: `.unsupportedVersion` for a newer
     ///   format; `.unsupportedOperator` for a layer type that is not registered; `.corruptFile`
     ///   for a description that is not valid, a parameter missing, extra or of another shape;
     ///   `.resourceLimit` for an architecture too large or too deep; the safetensors reader's errors.
@@ -310,7 +310,7 @@ extension Layer {
     /// Saves the parameters alone (weights and statistics) to `path`, atomically (Keras
     /// `save_weights`); ``loadWeights(from:)`` loads them into a model built by the same code.
     ///
-    /// - Throws: ``NablaError`` (`.io`) when the file cannot be written; a previous file stays intact.
+    /// - Throws: `NablaError` (`.io`) when the file cannot be written; a previous file stays intact.
     public func saveWeights(to path: String, metadata: [String: String] = [:]) throws {
         var meta = metadata
         meta["format"] = "nabla"
@@ -320,7 +320,7 @@ extension Layer {
 
     /// Loads parameter values from a model file (whole or weights only) into this built model.
     ///
-    /// - Throws: ``NablaError``: `.invalidArgument` for a model not built yet (it has no
+    /// - Throws: `NablaError`: `.invalidArgument` for a model not built yet (it has no
     ///   parameters to load into); `.corruptFile` for a file whose `format` is not `nabla` or whose
     ///   `format_version` is not a number; `.unsupportedVersion` for a file from a newer format;
     ///   `.invalidArgument` naming the parameter when one is missing or has another shape; and the

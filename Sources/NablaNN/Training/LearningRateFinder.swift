@@ -14,7 +14,9 @@ public struct LearningRateSearch: Sendable, Codable, Equatable {
     /// The rate where the smoothed loss falls fastest (against the logarithm of the rate), before
     /// the minimum.
     public var steepestRate: Float
-    /// The suggested rate: the lower of ``steepestRate`` and a tenth of ``minimumRate``.
+    /// The suggested rate: the geometric mean of ``steepestRate`` and a tenth of ``minimumRate``
+    /// (the two usual rules of thumb, the first cautious and the second bold), or the lower of
+    /// them where the steepest fall comes after a tenth of the minimum.
     public var suggestion: Float
 }
 
@@ -26,7 +28,7 @@ extension Model {
     /// The sweep stops early once the smoothed loss exceeds four times its minimum. The model
     /// must be compiled; the data is read from its first epoch on.
     ///
-    /// - Throws: ``NablaError`` (`.invalidArgument`) for a model that is not compiled, a range
+    /// - Throws: `NablaError` (`.invalidArgument`) for a model that is not compiled, a range
     ///   that is not increasing and positive, or data without examples; what `fit` throws.
     public func findLearningRate(
         _ data: some BatchSource, from start: Float = 1e-7, to end: Float = 10, steps: Int = 100, seed: UInt64 = 0
@@ -66,10 +68,10 @@ extension Model {
                 (sweep.smoothed[i] - sweep.smoothed[i - window]) / Double(log(sweep.rates[i] / sweep.rates[i - window]))
             if fall < fastest { (fastest, steepest) = (fall, i) }
         }
-        let steepestRate = sweep.rates[steepest]
+        let (steepestRate, bold) = (sweep.rates[steepest], sweep.rates[best] / 10)
         return LearningRateSearch(
             rates: sweep.rates, losses: sweep.losses, smoothed: sweep.smoothed, minimumRate: sweep.rates[best],
-            steepestRate: steepestRate, suggestion: min(steepestRate, sweep.rates[best] / 10))
+            steepestRate: steepestRate, suggestion: steepestRate < bold ? (steepestRate * bold).squareRoot() : bold)
     }
 }
 

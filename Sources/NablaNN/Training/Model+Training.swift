@@ -16,7 +16,7 @@ extension Model {
     /// is drawn from the current generator. Validation data, when given, is evaluated after each
     /// epoch as `val_*`.
     ///
-    /// - Throws: ``NablaError`` when the model was not compiled, a batch does not fit the model or
+    /// - Throws: `NablaError` when the model was not compiled, a batch does not fit the model or
     ///   the loss (naming the batch), a batch cannot be read (naming the file and example), or a
     ///   callback or gradient hook throws.
     @discardableResult
@@ -46,7 +46,7 @@ extension Model {
 
     /// Returns the loss and metrics over one pass of `data`, in inference mode.
     ///
-    /// - Throws: ``NablaError`` when the model was not compiled or a batch does not fit it.
+    /// - Throws: `NablaError` when the model was not compiled or a batch does not fit it.
     public func evaluate(_ data: some BatchSource) throws -> [String: Double] {
         guard let loss else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
         return try evaluate(data, loss, checkingEachBatch: try checkTargets(of: data, loss))
@@ -55,7 +55,7 @@ extension Model {
     /// Returns the model's outputs for every batch of one pass of `data`, concatenated, in
     /// inference mode (the targets are not used).
     ///
-    /// - Throws: ``NablaError`` when a batch does not fit the model or cannot be read.
+    /// - Throws: `NablaError` when a batch does not fit the model or cannot be read.
     public func predict(_ data: some BatchSource) throws -> Tensor {
         let wasTraining = isTraining
         isTraining = false

@@ -63,7 +63,7 @@ open class Model: Layer, @unchecked Sendable {
     /// metrics on it as `val_*`. `classWeights` scale each example's loss by its class. A run
     /// resumed from a checkpoint passes the checkpoint's `initialEpoch` and `seed`.
     ///
-    /// - Throws: ``NablaError`` before training when the data does not fit the model or the loss
+    /// - Throws: `NablaError` before training when the data does not fit the model or the loss
     ///   (shapes, counts, labels out of range), or when the model was not compiled; errors that
     ///   callbacks throw.
     @discardableResult
@@ -110,7 +110,7 @@ open class Model: Layer, @unchecked Sendable {
 
     /// Returns the loss and metrics of the model on `x` and `y`, in inference mode.
     ///
-    /// - Throws: ``NablaError`` when the data does not fit the model or the loss.
+    /// - Throws: `NablaError` when the data does not fit the model or the loss.
     public func evaluate(x: Tensor, y: Tensor, batchSize: Int = 32) throws -> [String: Double] {
         guard loss != nil else { throw NablaError(.invalidArgument, "\(name): call compile before evaluate") }
         try checkInput(x, "evaluation input")
@@ -119,7 +119,7 @@ open class Model: Layer, @unchecked Sendable {
 
     /// Returns the model's outputs for `x`, computed in batches in inference mode.
     ///
-    /// - Throws: ``NablaError`` when `x` does not fit the model.
+    /// - Throws: `NablaError` when `x` does not fit the model.
     public func predict(_ x: Tensor, batchSize: Int = 32) throws -> Tensor {
         try checkInput(x, "prediction input")
         let none = Tensor.zeros([x.shape[0]], device: x.device)

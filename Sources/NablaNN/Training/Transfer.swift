@@ -7,7 +7,7 @@ import Nabla
 extension Sequential {
     /// Returns the index of the top-level layer called `name`.
     ///
-    /// - Throws: ``NablaError`` (`.invalidArgument`) listing the layer names when there is none.
+    /// - Throws: `NablaError` (`.invalidArgument`) listing the layer names when there is none.
     public func indexOfLayer(named name: String) throws -> Int {
         guard let index = layers.firstIndex(where: { $0.name == name }) else {
             throw NablaError(
@@ -24,7 +24,7 @@ extension Sequential {
     /// With no head given, the new head is `Flatten` (for image features) and a softmax `Dense`
     /// of `classes` units named `head`.
     ///
-    /// - Throws: ``NablaError`` when there is no such layer or the head does not fit the base.
+    /// - Throws: `NablaError` when there is no such layer or the head does not fit the base.
     public func transferred(
         through layer: String, classes: Int, head: [Layer]? = nil, freezing: Bool = true, name: String? = nil
     ) throws -> Sequential {
@@ -45,7 +45,7 @@ extension Sequential {
     /// Makes the top-level layers from `layer` on trainable (and every layer below it frozen),
     /// for fine-tuning.
     ///
-    /// - Throws: ``NablaError`` when there is no such layer.
+    /// - Throws: `NablaError` when there is no such layer.
     public func unfreeze(from layer: String) throws {
         let start = try indexOfLayer(named: layer)
         for (index, child) in layers.enumerated() { child.isTrainable = index >= start }

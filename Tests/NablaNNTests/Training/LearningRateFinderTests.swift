@@ -34,8 +34,12 @@ import Testing
         for (a, b) in zip(search.rates, search.rates.dropFirst()) {
             #expect(abs(Double(b / a) - pow(1e5, 1.0 / 39)) < 1e-3)
         }
-        #expect(search.suggestion <= search.minimumRate / 10 && search.suggestion > 0)
-        #expect(search.suggestion <= search.steepestRate)
+        // Between the steepest fall and a tenth of the minimum, in the middle on a log scale.
+        let (low, high) = (min(search.steepestRate, search.minimumRate / 10), search.minimumRate / 10)
+        #expect(search.suggestion >= low * 0.999 && search.suggestion <= high * 1.001 && search.suggestion > 0)
+        if search.steepestRate < high {
+            #expect(abs(log(search.suggestion / low) - log(high / search.suggestion)) < 1e-3)
+        }
         #expect(model.parameters().map { $0.parameter.value.toArray(Float.self) } == before)
         #expect(model.optimizer?.state.iterations == 0 && model.optimizer?.learningRate == 1e-3)
         #expect(model.progress == nil && !model.stopTraining)
