@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "NablaData", targets: ["NablaData"]),
         .library(name: "NablaModels", targets: ["NablaModels"]),
         .library(name: "NablaIO", targets: ["NablaIO"]),
+        .library(name: "NablaDistributed", targets: ["NablaDistributed"]),
         .executable(name: "nabla", targets: ["NablaCLI"]),
         // The inference server; `nabla serve` runs it from beside `nabla`.
         .executable(name: "nabla-serve", targets: ["NablaServeCLI"]),
@@ -38,6 +39,9 @@ let package = Package(
         // Training needs no data module: the batch path is in the core, so no image codec is linked.
         .target(name: "NablaNN", dependencies: ["Nabla"]),
         .target(name: "NablaModels", dependencies: ["Nabla", "NablaNN"]),
+        // Data-parallel training over MPI, loaded with dlopen at run time (nothing MPI at build time).
+        .target(name: "CNablaMPI", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "NablaDistributed", dependencies: ["Nabla", "NablaNN", "CNablaMPI"]),
         // Formats other tools own (ONNX), written by hand: no code generator runs at build time.
         .target(name: "NablaIO", dependencies: ["Nabla", "NablaNN", "NablaData"]),
         // The inference server: Open Inference Protocol v2 over HTTP, a page to try models, batching.
@@ -51,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "NablaCLI",
             dependencies: [
-                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO",
+                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO", "NablaDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // A separate binary so that `nabla` (training, prediction) builds without the server's

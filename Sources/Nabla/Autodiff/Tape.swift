@@ -73,6 +73,10 @@ extension Tensor {
     /// Clears the accumulated gradient of this leaf.
     public func zeroGradient() { node?.gradient = nil }
 
+    /// The identity ``GradientReady/handler`` reports this leaf's gradient under (nil when the
+    /// tensor requires no gradient).
+    public var gradientIdentity: ObjectIdentifier? { node.map(ObjectIdentifier.init) }
+
     /// Returns the same values cut off from the graph: no gradient flows back through the result.
     public func detached() -> Tensor {
         var t = self
@@ -110,6 +114,8 @@ extension Tensor {
             guard let grad = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             guard let backward = node.backward else {
                 node.gradient = node.gradient.map { $0 + grad } ?? grad.contiguous()
+                // Every consumer of a leaf comes before it in this order: its gradient is final.
+                if let gradient = node.gradient { GradientReady.handler?(ObjectIdentifier(node), gradient) }
                 continue
             }
             let inputGrads = backward(grad)
@@ -148,4 +154,12 @@ extension Tensor {
         Tracer.current?.append(OpRecord(kind, attributes()), inputs: inputs, output: self)
         return self
     }
+}
+
+/// A hook into ``Tensor/backward()``: while `handler` is set (for the current task), it is called
+/// with each leaf's ``Tensor/gradientIdentity`` and gradient as soon as that gradient is final,
+/// before backward goes on to earlier layers. Data-parallel training starts reducing gradients
+/// there, so that communication overlaps the rest of backward.
+public enum GradientReady {
+    @TaskLocal public static var handler: (@Sendable (ObjectIdentifier, Tensor) -> Void)?
 }

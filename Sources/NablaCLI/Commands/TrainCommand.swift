@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Nabla
 import NablaData
+import NablaDistributed
 import NablaIO
 import NablaModels
 import NablaNN
@@ -250,7 +251,35 @@ struct TrainCommand: ParsableCommand {
     }
 
     func train() throws {
-        let folder = try (resume ?? output).map { try RunFolder(path: $0, resuming: resume != nil) }
+        guard let parallel = try reportingErrors({ try DataParallel.fromLauncher() }) else {
+            return try train(parallel: nil)
+        }
+        // Under mpirun only rank 0 prints and writes; the others' standard output goes nowhere.
+        if !parallel.isMain {
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { _ = dup2(null, STDOUT_FILENO) }
+        }
+        do {
+            try train(parallel: parallel)
+            try parallel.finish()
+        } catch let exit as ExitCode {
+            try? parallel.finish()
+            throw exit
+        } catch {
+            // The other ranks would wait for this one in their next all-reduce: stop them all.
+            FileHandle.standardError.write(
+                Data("error: rank \(parallel.rank) of \(parallel.size): \(error); stopping every rank\n".utf8))
+            parallel.abort(code: 1)
+        }
+    }
+
+    func train(parallel: DataParallel?) throws {
+        let isMain = parallel?.isMain ?? true
+        // Every rank reads a resumed run's folder; only rank 0 creates and writes one.
+        let opened = try (resume ?? output).flatMap { path in
+            isMain || resume != nil ? try RunFolder(path: path, resuming: resume != nil) : nil
+        }
+        let folder = isMain ? opened : nil
         let stored = try (resume.map { RunFolder.configPath($0) } ?? config).map(TrainSettings.read) ?? TrainSettings()
         var settings = settings(base: stored)
         do { try settings.validate() } catch let error as ValidationError { throw CLIError(message: error.message) }
@@ -290,13 +319,13 @@ struct TrainCommand: ParsableCommand {
                 metrics: network.metrics)
         }
         var initialEpoch = 0
-        if let folder, resume != nil {
-            let progress = try network.loadCheckpoint(from: folder.checkpoint)
+        if let opened, resume != nil {
+            let progress = try network.loadCheckpoint(from: opened.checkpoint)
             guard progress.seed == settings.seed else {
-                throw CLIError(message: "\(folder.checkpoint): the checkpoint was trained with another seed")
+                throw CLIError(message: "\(opened.checkpoint): the checkpoint was trained with another seed")
             }
             initialEpoch = min(progress.epochs, settings.epochs)
-            print("resuming \(folder.path) after epoch \(progress.epochs) of \(settings.epochs)")
+            print("resuming \(opened.path) after epoch \(progress.epochs) of \(settings.epochs)")
         } else {
             print(network.summary())
         }
@@ -309,12 +338,16 @@ struct TrainCommand: ParsableCommand {
             ]
         }
         var board: TensorBoardCallback?
-        if tensorboard {
+        if tensorboard, isMain {
             guard let folder else { throw CLIError(message: "--tensorboard writes into the run folder: give --output") }
             board = TensorBoardCallback(logDirectory: folder.path, sampleImages: data.train.samples(16))
             callbacks += board.map { [$0] } ?? []
         }
         if let stopAfterEpochs { callbacks.append(StopAfter(epochs: stopAfterEpochs)) }
+        if let parallel {
+            try parallel.prepare(network)
+            print("data-parallel training on \(parallel.size) processes (MPI: \(parallel.library))")
+        }
         let start = Date()
         try data.fit(
             network, settings: settings, epochs: settings.epochs, initialEpoch: initialEpoch, callbacks: callbacks)
@@ -327,12 +360,24 @@ struct TrainCommand: ParsableCommand {
             network.compile(
                 optimizer: tuning.makeOptimizer(steps: more * batches), loss: settings.loss,
                 metrics: network.metrics)
+            try parallel?.prepare(network)
             print("fine-tuning from '\(layer)' at learning rate \(rate) for \(more) epochs")
             try data.fit(
                 network, settings: settings, epochs: settings.epochs + more, initialEpoch: settings.epochs,
                 callbacks: callbacks)
         }
         let seconds = Date().timeIntervalSince(start)
+        if let parallel {
+            let identical = try parallel.parametersAreIdentical(in: network)
+            let perStep = 1000 * parallel.communicationSeconds / Double(max(parallel.steps, 1))
+            let share = 100 * parallel.communicationSeconds / max(seconds, 1e-9)
+            print(
+                String(
+                    format:
+                        "data-parallel: %d processes; averaging gradients took %.2f ms per step (%.1f%% of training time)",
+                    parallel.size, perStep, share)
+                    + "; parameters bit-identical on every rank: \(identical ? "yes" : "NO")")
+        }
         if let epochs = network.progress?.history.epochs, epochs.count >= 2 { print(TextPlot.history(epochs)) }
         let trained = (network.progress?.epochs ?? initialEpoch) - initialEpoch
         let result = try network.evaluate(data.heldOutOrTraining(batchSize: settings.batchSize))

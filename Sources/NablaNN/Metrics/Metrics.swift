@@ -103,6 +103,18 @@ public final class ClassificationCounts: @unchecked Sendable {
         }
     }
 
+    /// The top-k hits counted so far.
+    func topKHits(for k: Int) -> Int {
+        flush()
+        return topKHits[k] ?? 0
+    }
+
+    /// Replaces every count (the sums over processes of data-parallel training).
+    func setTotals(total: Int, hits: [Int: Int], matrix: [[Int]]) {
+        flush()
+        (self.total, topKHits, storedMatrix) = (total, hits, matrix)
+    }
+
     /// Reads the pending counts back into the integer totals.
     func flush() {
         if let pendingMatrix {

@@ -40,8 +40,13 @@ extension Model {
         // A resumed run continues the history of the checkpoint it was loaded from.
         let prior = progress.flatMap { $0.seed == seed && $0.epochs == initialEpoch ? $0.history : nil }
         progress = TrainingProgress(seed: seed, epochs: initialEpoch, history: prior ?? History())
+        guard let group = processGroup else {
+            return try trainEpochs(
+                initialEpoch..<epochs, data, validationData, checks, callbacks, verbose, optimizer, loss, seed)
+        }
         return try trainEpochs(
-            initialEpoch..<epochs, data, validationData, checks, callbacks, verbose, optimizer, loss, seed)
+            initialEpoch..<epochs, ShardedBatches(base: data, group: group), validationData, checks, callbacks,
+            group.rank == 0 ? verbose : .silent, optimizer, loss, seed)
     }
 
     /// Returns the loss and metrics over one pass of `data`, in inference mode.
@@ -144,7 +149,7 @@ extension Model {
                 let predictions = Random.withGenerator(generator) { self(batch.inputs) }
                 var batchLoss = loss(predictions, batch.targets, sampleWeights: batch.weights)
                 if let penalty = regularizationLoss { batchLoss = batchLoss + penalty }
-                batchLoss.backward()
+                if let processGroup { try processGroup.backward(batchLoss) } else { batchLoss.backward() }
                 try optimizer.step(self)
                 totals.add(loss: batchLoss.detached(), count: batch.inputs.shape[0])
                 if !metrics.isEmpty {
@@ -162,6 +167,7 @@ extension Model {
             guard step > 0 || stopTraining else {
                 throw NablaError(.invalidArgument, "fit: epoch \(epoch) of the training data holds no examples")
             }
+            if let processGroup { try totals.reduce(over: processGroup) }
             var logs = epochLogs(totals, batchLoss: false)
             if let validation {
                 for (k, v) in try evaluate(validation, loss, checkingEachBatch: checks.validation) {
@@ -240,6 +246,9 @@ final class RunningTotals {
         pending.append((lossSum, 1))
         seen += count
     }
+
+    /// Replaces the totals (the sums over processes of data-parallel training).
+    func replace(lossSum: Double, seen: Int) { (self.lossSum, self.seen) = (lossSum, seen) }
 
     /// Reads the pending values back and adds them up.
     func flush() {

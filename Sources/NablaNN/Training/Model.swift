@@ -24,6 +24,8 @@ open class Model: Layer, @unchecked Sendable {
     /// Where training stands: the seed, the epochs completed and their history (set by `fit`,
     /// saved in checkpoints, restored by ``loadCheckpoint(from:)``).
     public internal(set) var progress: TrainingProgress?
+    /// The processes this model trains with, data-parallel (nil: it trains alone).
+    public var processGroup: (any ProcessGroup)?
 
     /// The first layer that has no sublayers (the one that meets the data).
     var firstLayer: Layer {

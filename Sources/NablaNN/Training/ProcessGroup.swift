@@ -1,0 +1,92 @@
+import Nabla
+
+/// Processes that train one model together, data-parallel: each trains on its share of every
+/// batch and the gradients are averaged before each update (set on a model by a strategy such as
+/// NablaDistributed's `DataParallel`).
+///
+/// With a group set, `fit` gives this process its share of each batch, shows progress only on
+/// rank 0, and sums the epoch's loss and metric counts over the group, so every rank logs the
+/// same, global history.
+public protocol ProcessGroup: AnyObject {
+    /// This process's index, from 0.
+    var rank: Int { get }
+    /// The number of processes.
+    var size: Int { get }
+    /// Sums `values` over every process, in place; every process calls it with the same count.
+    func sum(_ values: inout [Double]) throws
+    /// Tells the group how many examples this process's next batch holds (its weight in the
+    /// gradient average).
+    func willTrain(examples: Int)
+    /// Runs `loss.backward()`; a group may start exchanging gradients while it runs.
+    func backward(_ loss: Tensor) throws
+}
+
+extension ProcessGroup {
+    /// This process's rows of `batch`: rows `[r·n/size, (r+1)·n/size)` of its `n`, so the ranks
+    /// together see each batch once. Records their count with ``willTrain(examples:)``. A rank
+    /// whose share would be empty (a last batch smaller than the group) gets the first row with
+    /// weight zero, so that it still takes part in every collective step.
+    public func share(of batch: TrainingBatch) -> TrainingBatch {
+        let n = batch.inputs.shape[0]
+        let (start, end) = (rank * n / size, (rank + 1) * n / size)
+        willTrain(examples: end - start)
+        let (from, to) = end > start ? (start, end) : (0, 1)
+        return TrainingBatch(
+            inputs: batch.inputs.slice(axis: 0, start: from, end: to),
+            targets: batch.targets.slice(axis: 0, start: from, end: to),
+            weights: batch.weights?.slice(axis: 0, start: from, end: to))
+    }
+
+    /// This process's share of each batch of `source` (``share(of:)``), for a custom training
+    /// loop; `fit` shards by itself.
+    public func shard(_ source: some BatchSource) -> any BatchSource { ShardedBatches(base: source, group: self) }
+}
+
+/// Each batch of `base`, cut to one process's share.
+struct ShardedBatches: BatchSource {
+    let base: any BatchSource
+    let group: any ProcessGroup
+
+    var batchesPerEpoch: Int? { base.batchesPerEpoch }
+
+    func makeEpoch(_ epoch: Int) -> any BatchStream { Stream(base.makeEpoch(epoch), group) }
+
+    private final class Stream: BatchStream {
+        let base: any BatchStream
+        let group: any ProcessGroup
+        init(_ base: any BatchStream, _ group: any ProcessGroup) { (self.base, self.group) = (base, group) }
+
+        func next() throws -> TrainingBatch? { try base.next().map { group.share(of: $0) } }
+    }
+}
+
+extension RunningTotals {
+    /// Sums the loss, the example count and the classification counts over `group`.
+    func reduce(over group: any ProcessGroup) throws {
+        flush()
+        var values = [lossSum, Double(seen)] + counts.summable()
+        try group.sum(&values)
+        replace(lossSum: values[0], seen: Int(values[1]))
+        counts.replace(with: values[2...])
+    }
+}
+
+extension ClassificationCounts {
+    /// The counts as numbers to add up across processes: the total, the top-k hits in order of
+    /// `topKs`, then the confusion matrix row by row.
+    func summable() -> [Double] {
+        let matrix = self.matrix
+        return [Double(total)] + topKs.map { Double(topKHits(for: $0)) } + matrix.flatMap { $0.map(Double.init) }
+    }
+
+    /// Sets the counts from ``summable()``'s layout.
+    func replace(with values: ArraySlice<Double>) {
+        let values = Array(values)
+        let classes = Int(Double(values.count - 1 - topKs.count).squareRoot())
+        let offset = 1 + topKs.count
+        setTotals(
+            total: Int(values[0]),
+            hits: Dictionary(uniqueKeysWithValues: topKs.enumerated().map { ($1, Int(values[1 + $0])) }),
+            matrix: (0..<classes).map { i in (0..<classes).map { Int(values[offset + i * classes + $0]) } })
+    }
+}

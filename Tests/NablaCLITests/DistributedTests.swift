@@ -1,0 +1,141 @@
+import Foundation
+import Nabla
+import NablaNN
+import Testing
+
+/// Data-parallel training under the real Open MPI launcher: `mpirun -np 2 nabla train`.
+enum MPIRun {
+    static let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+    static var available: Bool { mpirun != nil }
+
+    /// Runs `nabla ARGUMENTS` on `ranks` processes, one thread each.
+    static func train(ranks: Int, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try runProgram(
+            mpirun ?? "mpirun",
+            ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", "-x", "NABLA_NUM_THREADS=1", nablaBinary()]
+                + arguments)
+    }
+
+    /// The process IDs whose command line contains `marker` and whose environment says
+    /// `OMPI_COMM_WORLD_RANK=rank`.
+    static func pids(rank: Int, marker: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ")
+            else { return false }
+            let words = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return String(decoding: command, as: UTF8.self).contains(marker)
+                && words.contains("OMPI_COMM_WORLD_RANK=\(rank)")
+        }
+    }
+}
+
+@Suite(.enabled(if: MPIRun.available)) struct DistributedTests {
+    /// The Iris-like table: small enough for the debug build to train many steps in seconds.
+    static func table() throws -> String {
+        let path = TrainedRun.folder() + "/iris.csv"
+        try OwnDataTests.writeIris(to: path)
+        return path
+    }
+
+    /// Two ranks that each take half of every batch of 16 end with the same weights, bit for bit,
+    /// and with the weights of one process taking the whole batches, up to rounding: the global
+    /// gradient is summed in a different order (each half's sum, then the halves), which changes
+    /// the last bits of each step's gradient (about 1e-7 relative) and, over 64 SGD steps, the
+    /// weights by at most a few 1e-6.
+    @Test func twoRanksKeepIdenticalWeightsEqualToOneProcess() throws {
+        let table = try Self.table()
+        let folder = TrainedRun.folder()
+        let arguments = [
+            "train", "--dataset", table, "--model", "tabular-mlp", "--epochs", "8", "--batch-size", "16",
+            "--optimizer", "sgd", "--learning-rate", "0.05", "--validation-split", "0.2", "--seed", "7",
+        ]
+        let two = try MPIRun.train(ranks: 2, arguments + ["--output", folder + "/two"])
+        try #require(two.status == 0, "\(two.stdout.suffix(600)) \(two.stderr.suffix(1500))")
+        #expect(two.stdout.contains("data-parallel training on 2 processes"))
+        #expect(two.stdout.contains("parameters bit-identical on every rank: yes"), "\(two.stdout.suffix(600))")
+        // Rank 1 printed nothing: one progress display, one summary.
+        #expect(two.stdout.components(separatedBy: "Epoch 8/8").count == 2)
+        let one = try runNabla(arguments + ["--output", folder + "/one"])
+        try #require(one.status == 0, "\(one.stderr)")
+
+        let a = try Model.load(folder + "/one/model.nabla"), b = try Model.load(folder + "/two/model.nabla")
+        var largest: Float = 0
+        for ((name, p), (_, q)) in zip(a.parameters(), b.parameters()) {
+            let x = p.value.toArray(Float.self), y = q.value.toArray(Float.self)
+            #expect(x.count == y.count, "\(name)")
+            for (u, v) in zip(x, y) { largest = max(largest, abs(u - v) / max(1, abs(u))) }
+        }
+        #expect(largest < 1e-5, "largest relative difference \(largest)")
+        // The histories agree too: the logged loss is the global one, summed over the ranks.
+        let historyOne = try String(contentsOfFile: folder + "/one/history.csv", encoding: .utf8)
+        let historyTwo = try String(contentsOfFile: folder + "/two/history.csv", encoding: .utf8)
+        let lossOne = Self.column("loss", historyOne), lossTwo = Self.column("loss", historyTwo)
+        #expect(lossOne.count == 8 && lossTwo.count == 8)
+        for (u, v) in zip(lossOne, lossTwo) { #expect(abs(u - v) < 1e-4 * max(1, abs(u)), "\(lossOne) \(lossTwo)") }
+    }
+
+    /// Killing one rank mid-run stops the other within 30 s with a non-zero exit and a message,
+    /// and the checkpoint of the last finished epoch resumes, under MPI again.
+    @Test func aKilledRankStopsTheOthersAndTheCheckpointResumes() throws {
+        let table = try Self.table()
+        let folder = TrainedRun.folder() + "/killed"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: MPIRun.mpirun ?? "mpirun")
+        process.arguments = [
+            "--allow-run-as-root", "--oversubscribe", "-np", "2", try nablaBinary(), "train", "--dataset", table,
+            "--model", "tabular-mlp", "--epochs", "100000", "--batch-size", "2", "--validation-split", "0.2",
+            "--output", folder,
+        ]
+        let out = Pipe(), err = Pipe()
+        (process.standardOutput, process.standardError) = (out, err)
+        try process.run()
+        // Wait for a finished epoch's checkpoint, then kill rank 1.
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: folder + "/checkpoint.nabla") && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        try #require(FileManager.default.fileExists(atPath: folder + "/checkpoint.nabla"), "no checkpoint")
+        Thread.sleep(forTimeInterval: 0.5)
+        let victims = MPIRun.pids(rank: 1, marker: folder)
+        try #require(victims.count == 1, "rank 1: \(victims)")
+        kill(victims[0], SIGKILL)
+        let killed = Date()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(),
+            stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(killed)
+        let message = String(decoding: stderr, as: UTF8.self) + String(decoding: stdout, as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(seconds < 30, "the other rank ran on for \(seconds) s")
+        #expect(message.contains("rank 1") || message.contains("signal 9"), "\(message.suffix(1500))")
+        #expect(MPIRun.pids(rank: 0, marker: folder).isEmpty, "rank 0 is still running")
+
+        // The checkpoint is whole: the run resumes from it on two ranks, for a few more epochs.
+        let config = folder + "/config.json"
+        var settings = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
+        // Each finished epoch wrote the checkpoint, then a line of history.
+        let history = try String(contentsOfFile: folder + "/history.csv", encoding: .utf8)
+        let done = Self.column("loss", history).count
+        try #require(done >= 1)
+        settings["epochs"] = done + 3
+        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: config))
+        let resumed = try MPIRun.train(ranks: 2, ["train", "--resume", folder])
+        #expect(resumed.status == 0, "\(resumed.stderr.suffix(1500))")
+        let resumedAt = resumed.stdout.components(separatedBy: "resuming \(folder) after epoch ").dropFirst().first
+        let epoch = resumedAt.flatMap { Int($0.prefix { $0.isNumber }) } ?? -1
+        #expect(epoch == done || epoch == done + 1, "\(resumed.stdout.prefix(800))")
+        #expect(resumed.stdout.contains("parameters bit-identical on every rank: yes"))
+    }
+
+    /// The values of a column of a history CSV.
+    static func column(_ name: String, _ csv: String) -> [Double] {
+        let lines = csv.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        guard let header = lines.first, let index = header.firstIndex(of: name) else { return [] }
+        return lines.dropFirst().compactMap { $0.count > index ? Double($0[index]) : nil }
+    }
+}
