@@ -23,9 +23,10 @@ import NablaNN
 /// A custom loop calls `shard(_:)` on its batches and ``install(on:)`` on its optimizer: then
 /// `optimizer.step(model)` averages the gradients first.
 ///
-/// Gradients go in buckets of at most ``bucketBytes`` (25 MB, as PyTorch's DDP), in reverse
-/// parameter order (the order backward produces them). Each bucket's all-reduce starts as soon
-/// as the bucket is filled, while the next one is being filled. Each rank's gradient is weighted
+/// Gradients go in buckets of about ``bucketBytes`` (25 MB, as PyTorch's DDP) in the order
+/// backward finishes them (from the last layer back). During `fit` (or ``backward(_:)`` in a
+/// custom loop) each bucket's all-reduce starts as soon as backward has produced its gradients,
+/// so communication overlaps the rest of backward. Each rank's gradient is weighted
 /// by its number of examples, so the average equals the gradient of the mean loss over the whole
 /// global batch, even when the shares differ. Batch normalisation statistics stay per rank.
 public final class DataParallel: ProcessGroup, @unchecked Sendable {
@@ -77,10 +78,11 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
         return DataParallel(rank: Int(rank), size: Int(count))
     }
 
-    /// Makes `model` train with the group: rank 0's weights are broadcast to every rank, the
-    /// model's optimizer averages gradients across ranks, and `fit` trains on this rank's share
-    /// of each batch and logs global metrics. Call it after `compile` (and after loading a
-    /// checkpoint), and again after compiling anew.
+    /// Makes `model` train with the group.
+    ///
+    /// Rank 0's weights are broadcast to every rank, the model's optimizer averages gradients
+    /// across ranks, and `fit` trains on this rank's share of each batch and logs global metrics.
+    /// Call it after `compile` (and after loading a checkpoint), and again after compiling anew.
     ///
     /// - Throws: `NablaError` when the model is not compiled or MPI fails.
     public func prepare(_ model: Model) throws {
@@ -113,7 +115,7 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
         for start in stride(from: 0, to: total, by: bucketBytes / 4) {
             let count = min(bucketBytes / 4, total - start)
             try buffer.withUnsafeMutableBufferPointer {
-                try Self.check(nbl_mpi_bcast_f32($0.baseAddress! + start, count, 0), "MPI_Bcast")
+                try Self.check(nbl_mpi_bcast_f32($0.baseAddress.map { $0 + start }, count, 0), "MPI_Bcast")
             }
         }
         offset = 0
@@ -194,15 +196,17 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
             _ = try started.finish()
             exchange = nil
         }
-        if exchange == nil {
-            let fresh = Exchange(weight: Float(examples), limit: bucketBytes)
+        let ready: Exchange
+        if let exchange {
+            ready = exchange
+        } else {
+            ready = Exchange(weight: Float(examples), limit: bucketBytes)
             for index in gradients.indices.reversed() {
-                fresh.add(ids[index] ?? ObjectIdentifier(parameters[index]), gradients[index])
+                ready.add(ids[index] ?? ObjectIdentifier(parameters[index]), gradients[index])
             }
-            try fresh.launchRest()
-            exchange = fresh
+            try ready.launchRest()
         }
-        let averaged = try exchange!.finish()
+        let averaged = try ready.finish()
         return zip(gradients.indices, ids).map { index, id in
             averaged[id ?? ObjectIdentifier(parameters[index])] ?? gradients[index]
         }
@@ -229,8 +233,9 @@ private struct AveragingHook: GradientHook, @unchecked Sendable {
     }
 }
 
-/// One step's gradients on their way through all-reduce, bucket by bucket: each bucket's
-/// all-reduce starts as soon as it is full. The last bucket also carries this rank's example
+/// One step's gradients on their way through all-reduce, bucket by bucket.
+///
+/// Each bucket's all-reduce starts as soon as it is full. The last bucket also carries this rank's example
 /// count, so that the sum of the counts divides the sum of the weighted gradients.
 private final class Exchange: @unchecked Sendable {
     struct Bucket {

@@ -156,8 +156,10 @@ extension Tensor {
     }
 }
 
-/// A hook into ``Tensor/backward()``: while `handler` is set (for the current task), it is called
-/// with each leaf's ``Tensor/gradientIdentity`` and gradient as soon as that gradient is final,
+/// A hook into ``Tensor/backward()`` that sees each gradient as soon as it is final.
+///
+/// While `handler` is set (for the current task), it is called with each leaf's
+/// ``Tensor/gradientIdentity`` and gradient once every op that reads the leaf has contributed,
 /// before backward goes on to earlier layers. Data-parallel training starts reducing gradients
 /// there, so that communication overlaps the rest of backward.
 public enum GradientReady {

@@ -22,10 +22,12 @@ public protocol ProcessGroup: AnyObject {
 }
 
 extension ProcessGroup {
-    /// This process's rows of `batch`: rows `[r·n/size, (r+1)·n/size)` of its `n`, so the ranks
-    /// together see each batch once. Records their count with ``willTrain(examples:)``. A rank
-    /// whose share would be empty (a last batch smaller than the group) gets the first row with
-    /// weight zero, so that it still takes part in every collective step.
+    /// This process's rows of `batch`.
+    ///
+    /// Rows `[r·n/size, (r+1)·n/size)` of its `n`, so the ranks together see each batch once;
+    /// their count goes to ``willTrain(examples:)``. A rank whose share would be empty (a last
+    /// batch smaller than the group) gets the first row with weight zero, so that it still takes
+    /// part in every collective step.
     public func share(of batch: TrainingBatch) -> TrainingBatch {
         let n = batch.inputs.shape[0]
         let (start, end) = (rank * n / size, (rank + 1) * n / size)
