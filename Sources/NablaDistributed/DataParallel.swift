@@ -43,6 +43,10 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
     private var examples = 1
     /// The gradients of the current step on their way through all-reduce.
     private var exchange: Exchange?
+    /// Whether the current gradients came from ``backward(_:)``, weighted by the examples.
+    private var backwardScaled = false
+    /// The buckets' memory, kept from step to step.
+    private let buffers = BucketBuffers()
     private var finished = false
 
     /// The MPI library in use.
@@ -173,12 +177,19 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
     /// optimizer's step then waits for them (a custom loop calls this instead of `backward()`).
     public func backward(_ loss: Tensor) throws {
         if let previous = exchange { _ = try? previous.finish() }
-        let exchange = Exchange(weight: Float(examples), limit: bucketBytes)
+        let exchange = Exchange(weight: Float(examples), limit: bucketBytes, prescaled: true, buffers: buffers)
         self.exchange = exchange
-        GradientReady.$handler.withValue({ exchange.add($0, $1) }) { loss.backward() }
+        backwardScaled = true
+        // Backward of the loss times this rank's examples: the gradients arrive weighted, and
+        // the buckets are plain copies.
+        let weighted = loss * Float(examples)
+        GradientReady.$handler.withValue(GradientReady { exchange.add($0, $1) }) { weighted.backward() }
+        // Communication: the copies into the buckets started during backward (their all-reduces
+        // overlapped it), then the whole of the last bucket.
+        let start = DispatchTime.now().uptimeNanoseconds
+        let copies = exchange.copySeconds
         try exchange.launchRest()
-        // Only the bucket copies count as communication here: the rest overlapped backward.
-        communicationSeconds += exchange.copySeconds
+        communicationSeconds += copies + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// Averages `gradients` over the ranks, weighted by each rank's examples: the exchange that
@@ -200,13 +211,14 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
         if let exchange {
             ready = exchange
         } else {
-            ready = Exchange(weight: Float(examples), limit: bucketBytes)
+            ready = Exchange(weight: Float(examples), limit: bucketBytes, prescaled: backwardScaled, buffers: buffers)
             for index in gradients.indices.reversed() {
                 ready.add(ids[index] ?? ObjectIdentifier(parameters[index]), gradients[index])
             }
             try ready.launchRest()
         }
         let averaged = try ready.finish()
+        backwardScaled = false
         return zip(gradients.indices, ids).map { index, id in
             averaged[id ?? ObjectIdentifier(parameters[index])] ?? gradients[index]
         }
@@ -245,6 +257,9 @@ private final class Exchange: @unchecked Sendable {
         var request: UnsafeMutableRawPointer?
     }
     let weight: Float, limit: Int
+    /// Whether the gradients come already multiplied by `weight` (backward ran on the loss
+    /// times the example count).
+    let prescaled: Bool
     private var launched: [Bucket] = []
     private var waiting: [(ObjectIdentifier, Tensor)] = []
     private var waitingCount = 0
@@ -253,9 +268,11 @@ private final class Exchange: @unchecked Sendable {
     /// Seconds spent copying gradients into buckets.
     private(set) var copySeconds = 0.0
 
-    init(weight: Float, limit: Int) { (self.weight, self.limit) = (weight, limit) }
+    let buffers: BucketBuffers
 
-    deinit { for bucket in launched { bucket.buffer.deallocate() } }
+    init(weight: Float, limit: Int, prescaled: Bool, buffers: BucketBuffers) {
+        (self.weight, self.limit, self.prescaled, self.buffers) = (weight, limit, prescaled, buffers)
+    }
 
     /// Every gradient added, in order.
     var identities: [ObjectIdentifier] { launched.flatMap(\.identities) + waiting.map(\.0) }
@@ -278,7 +295,7 @@ private final class Exchange: @unchecked Sendable {
         guard !finished else { return [:] }
         finished = true
         if let failure { throw failure }
-        for i in launched.indices {
+        for i in launched.indices where launched[i].request != nil {
             try DataParallel.check(nbl_mpi_wait(&launched[i].request), "MPI_Wait")
         }
         guard let last = launched.last, let total = last.buffer.last, total > 0 else {
@@ -304,11 +321,17 @@ private final class Exchange: @unchecked Sendable {
         guard failure == nil, !waiting.isEmpty || withCount else { return }
         let started = DispatchTime.now().uptimeNanoseconds
         let count = waitingCount + (withCount ? 1 : 0)
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        let buffer = buffers.take(launched.count, count: count)
         var offset = 0
         for (_, gradient) in waiting {
             gradient.withUnsafeBytes { bytes in
-                for (i, v) in bytes.bindMemory(to: Float.self).enumerated() { buffer[offset + i] = v * weight }
+                let source = bytes.bindMemory(to: Float.self)
+                let target = UnsafeMutableBufferPointer(rebasing: buffer[offset..<offset + source.count])
+                if prescaled {
+                    _ = target.update(fromContentsOf: source)
+                } else {
+                    for i in source.indices { target[i] = source[i] * weight }
+                }
             }
             offset += gradient.count
         }
@@ -317,12 +340,38 @@ private final class Exchange: @unchecked Sendable {
             identities: waiting.map(\.0), shapes: waiting.map(\.1.shape), buffer: buffer, request: nil)
         copySeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         do {
-            try DataParallel.check(
-                nbl_mpi_iallreduce_sum_f32(buffer.baseAddress, count, &bucket.request), "MPI_Iallreduce")
+            // The last bucket is reduced at once (blocking): the step needs it next, and Open MPI's
+            // blocking all-reduce is several times faster than its non-blocking one here. Earlier
+            // buckets start without blocking, while backward goes on.
+            if withCount {
+                try DataParallel.check(
+                    nbl_mpi_allreduce(buffer.baseAddress, count, 0, Int32(NBL_MPI_SUM)), "MPI_Allreduce")
+            } else {
+                try DataParallel.check(
+                    nbl_mpi_iallreduce_sum_f32(buffer.baseAddress, count, &bucket.request), "MPI_Iallreduce")
+            }
         } catch {
             failure = error
         }
         launched.append(bucket)
         (waiting, waitingCount) = ([], 0)
+    }
+}
+
+/// The buckets' memory, reused by every step (one step's exchange at a time): no allocation and
+/// no page faults per step.
+private final class BucketBuffers: @unchecked Sendable {
+    private var buffers: [UnsafeMutableBufferPointer<Float>] = []
+
+    deinit { for buffer in buffers { buffer.deallocate() } }
+
+    /// Bucket `index`'s buffer, at least `count` floats long.
+    func take(_ index: Int, count: Int) -> UnsafeMutableBufferPointer<Float> {
+        while buffers.count <= index { buffers.append(.allocate(capacity: 0)) }
+        if buffers[index].count < count {
+            buffers[index].deallocate()
+            buffers[index] = .allocate(capacity: count)
+        }
+        return UnsafeMutableBufferPointer(rebasing: buffers[index][0..<count])
     }
 }

@@ -115,7 +115,7 @@ extension Tensor {
             guard let backward = node.backward else {
                 node.gradient = node.gradient.map { $0 + grad } ?? grad.contiguous()
                 // Every consumer of a leaf comes before it in this order: its gradient is final.
-                if let gradient = node.gradient { GradientReady.handler?(ObjectIdentifier(node), gradient) }
+                if let gradient = node.gradient { GradientReady.handler?.body(ObjectIdentifier(node), gradient) }
                 continue
             }
             let inputGrads = backward(grad)
@@ -156,12 +156,19 @@ extension Tensor {
     }
 }
 
+// A class holding the closure: a task-local of function type crashed in release builds here
+// (Swift 6.3.1, swift_task_localValuePush).
 /// A hook into ``Tensor/backward()`` that sees each gradient as soon as it is final.
 ///
-/// While `handler` is set (for the current task), it is called with each leaf's
+/// While `handler` is set (for the current task), its body is called with each leaf's
 /// ``Tensor/gradientIdentity`` and gradient once every op that reads the leaf has contributed,
 /// before backward goes on to earlier layers. Data-parallel training starts reducing gradients
 /// there, so that communication overlaps the rest of backward.
-public enum GradientReady {
-    @TaskLocal public static var handler: (@Sendable (ObjectIdentifier, Tensor) -> Void)?
+public final class GradientReady: Sendable {
+    @TaskLocal public static var handler: GradientReady?
+
+    let body: @Sendable (ObjectIdentifier, Tensor) -> Void
+
+    /// A handler that calls `body` with each final gradient.
+    public init(_ body: @escaping @Sendable (ObjectIdentifier, Tensor) -> Void) { self.body = body }
 }

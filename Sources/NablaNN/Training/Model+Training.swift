@@ -79,6 +79,13 @@ extension Model {
         return parts.count == 1 ? parts[0] : concat(parts, axis: 0)
     }
 
+    /// The classes the metrics count: the output's last dimension, two for one sigmoid output,
+    /// none without metrics.
+    private var countedClasses: Int {
+        guard !metrics.isEmpty, let last = outputShape?.last else { return 0 }
+        return last == 1 ? 2 : last
+    }
+
     /// The metric names' top-k values.
     private var topKs: [Int] { metrics.compactMap { if case .topKAccuracy(let k) = $0 { k } else { nil } } }
 
@@ -167,7 +174,7 @@ extension Model {
             guard step > 0 || stopTraining else {
                 throw NablaError(.invalidArgument, "fit: epoch \(epoch) of the training data holds no examples")
             }
-            if let processGroup { try totals.reduce(over: processGroup) }
+            if let processGroup { try totals.reduce(over: processGroup, classes: countedClasses) }
             var logs = epochLogs(totals, batchLoss: false)
             if let validation {
                 for (k, v) in try evaluate(validation, loss, checkingEachBatch: checks.validation) {
@@ -208,7 +215,13 @@ extension Model {
         let stream = data.makeEpoch(0)
         var index = 0
         try withoutGradients {
-            while let batch = try stream.next() {
+            while var batch = try stream.next() {
+                // Data-parallel: each rank evaluates its share; the totals are summed below.
+                if let processGroup {
+                    let rows = processGroup.rows(of: batch.inputs.shape[0])
+                    guard !rows.isEmpty else { continue }
+                    batch = batch.rows(rows)
+                }
                 try checkBatch(batch, index, "evaluation")
                 if checksTargets { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
                 let predictions = self(batch.inputs)
@@ -219,6 +232,7 @@ extension Model {
                 index += 1
             }
         }
+        if let processGroup { try totals.reduce(over: processGroup, classes: countedClasses) }
         return epochLogs(totals, batchLoss: false)
     }
 }

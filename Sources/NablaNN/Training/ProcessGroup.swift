@@ -6,7 +6,8 @@ import Nabla
 ///
 /// With a group set, `fit` gives this process its share of each batch, shows progress only on
 /// rank 0, and sums the epoch's loss and metric counts over the group, so every rank logs the
-/// same, global history.
+/// same, global history. `evaluate` (and `fit`'s validation) also runs each rank on its share
+/// and sums the totals, so every rank must call it; `predict` stays local.
 public protocol ProcessGroup: AnyObject {
     /// This process's index, from 0.
     var rank: Int { get }
@@ -22,21 +23,19 @@ public protocol ProcessGroup: AnyObject {
 }
 
 extension ProcessGroup {
-    /// This process's rows of `batch`.
+    /// The rows of an `n`-row batch this process takes: `[r·n/size, (r+1)·n/size)`, so the
+    /// ranks together take each row once.
+    public func rows(of n: Int) -> Range<Int> { rank * n / size..<(rank + 1) * n / size }
+
+    /// This process's rows of `batch` (``rows(of:)``), their count given to
+    /// ``willTrain(examples:)``.
     ///
-    /// Rows `[r·n/size, (r+1)·n/size)` of its `n`, so the ranks together see each batch once;
-    /// their count goes to ``willTrain(examples:)``. A rank whose share would be empty (a last
-    /// batch smaller than the group) gets the first row with weight zero, so that it still takes
-    /// part in every collective step.
+    /// A rank whose share would be empty (a last batch smaller than the group) gets the first row
+    /// with weight zero, so that it still takes part in every collective step.
     public func share(of batch: TrainingBatch) -> TrainingBatch {
-        let n = batch.inputs.shape[0]
-        let (start, end) = (rank * n / size, (rank + 1) * n / size)
-        willTrain(examples: end - start)
-        let (from, to) = end > start ? (start, end) : (0, 1)
-        return TrainingBatch(
-            inputs: batch.inputs.slice(axis: 0, start: from, end: to),
-            targets: batch.targets.slice(axis: 0, start: from, end: to),
-            weights: batch.weights?.slice(axis: 0, start: from, end: to))
+        let rows = rows(of: batch.inputs.shape[0])
+        willTrain(examples: rows.count)
+        return batch.rows(rows.isEmpty ? 0..<1 : rows)
     }
 
     /// This process's share of each batch of `source` (``share(of:)``), for a custom training
@@ -63,10 +62,11 @@ struct ShardedBatches: BatchSource {
 }
 
 extension RunningTotals {
-    /// Sums the loss, the example count and the classification counts over `group`.
-    func reduce(over group: any ProcessGroup) throws {
+    /// Sums the loss, the example count and the classification counts (of `classes` classes:
+    /// a rank that saw no batch has none of its own) over `group`.
+    func reduce(over group: any ProcessGroup, classes: Int) throws {
         flush()
-        var values = [lossSum, Double(seen)] + counts.summable()
+        var values = [lossSum, Double(seen)] + counts.summable(classes: classes)
         try group.sum(&values)
         replace(lossSum: values[0], seen: Int(values[1]))
         counts.replace(with: values[2...])
@@ -76,8 +76,9 @@ extension RunningTotals {
 extension ClassificationCounts {
     /// The counts as numbers to add up across processes: the total, the top-k hits in order of
     /// `topKs`, then the confusion matrix row by row.
-    func summable() -> [Double] {
-        let matrix = self.matrix
+    func summable(classes: Int) -> [Double] {
+        let matrix =
+            self.matrix.isEmpty ? Array(repeating: Array(repeating: 0, count: classes), count: classes) : self.matrix
         return [Double(total)] + topKs.map { Double(topKHits(for: $0)) } + matrix.flatMap { $0.map(Double.init) }
     }
 
@@ -90,5 +91,15 @@ extension ClassificationCounts {
             total: Int(values[0]),
             hits: Dictionary(uniqueKeysWithValues: topKs.enumerated().map { ($1, Int(values[1 + $0])) }),
             matrix: (0..<classes).map { i in (0..<classes).map { Int(values[offset + i * classes + $0]) } })
+    }
+}
+
+extension TrainingBatch {
+    /// The rows `range` of the batch.
+    func rows(_ range: Range<Int>) -> TrainingBatch {
+        TrainingBatch(
+            inputs: inputs.slice(axis: 0, start: range.lowerBound, end: range.upperBound),
+            targets: targets.slice(axis: 0, start: range.lowerBound, end: range.upperBound),
+            weights: weights?.slice(axis: 0, start: range.lowerBound, end: range.upperBound))
     }
 }
