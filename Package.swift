@@ -42,6 +42,9 @@ let package = Package(
         // Data-parallel training over MPI, loaded with dlopen at run time (nothing MPI at build time).
         .target(name: "CNablaMPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "NablaDistributed", dependencies: ["Nabla", "NablaNN", "CNablaMPI"]),
+        // NVIDIA's driver API, loaded with dlopen at run time: finding GPUs and choosing a device.
+        .target(name: "CNablaCUDA", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "NablaCUDA", dependencies: ["Nabla", "CNablaCUDA"]),
         // Formats other tools own (ONNX), written by hand: no code generator runs at build time.
         .target(name: "NablaIO", dependencies: ["Nabla", "NablaNN", "NablaData"]),
         // The inference server: Open Inference Protocol v2 over HTTP, a page to try models, batching.
@@ -55,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "NablaCLI",
             dependencies: [
-                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO", "NablaDistributed",
+                "Nabla", "NablaNN", "NablaData", "NablaModels", "NablaIO", "NablaDistributed", "NablaCUDA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // A separate binary so that `nabla` (training, prediction) builds without the server's
@@ -76,7 +79,8 @@ let package = Package(
         .testTarget(name: "NablaIOTests", dependencies: ["NablaIO", "NablaModels", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaFuzzTests", dependencies: ["NablaFuzz", "NablaIO", "NablaNN"], resources: [.copy("Corpus")]),
         .testTarget(
-            name: "NablaCLITests", dependencies: ["NablaCLI", "NablaServeCLI", "Nabla", "NablaNN", "NablaData", "NablaTestSupport"],
+            name: "NablaCLITests",
+            dependencies: ["NablaCLI", "NablaServeCLI", "Nabla", "NablaNN", "NablaData", "NablaCUDA", "NablaTestSupport"],
             exclude: ["Snapshots", "Clients"]),
     ]
 )

@@ -45,3 +45,4 @@ print(String(format: "fashion.onnx: largest difference from the original %.2e", 
 // Predictions are probabilities; argmax gives the class.
 let predicted = expected.argmax(axis: 1).toArray(Int64.self).prefix(5).map { test.classNames[Int($0)] }
 print("first five test images:", predicted)
+if !same || difference > 1e-4 { fatalError("a round trip changed the model's outputs") }

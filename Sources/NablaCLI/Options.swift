@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NablaCUDA
 import NablaData
 import NablaIO
 import NablaModels
@@ -172,3 +173,5 @@ struct AugmentList: ExpressibleByArgument {
 
     static var allValueStrings: [String] { AugmentName.allCases.map(\.rawValue) }
 }
+
+extension CUDADriver.Request: ExpressibleByArgument {}

@@ -7,9 +7,10 @@ import NablaNN
 /// trains on its share of every batch, and averages the gradients with an all-reduce before each
 /// update, so the weights stay identical on every rank.
 ///
-/// Launch the same program with `mpirun -np N`. ``fromLauncher()`` finds the rank and the number of
-/// processes from the launcher's environment and loads MPI (Open MPI's `libmpi.so.40`, or
-/// `NABLA_MPI_LIBRARY`) at run time. Run alone, it returns nil and nothing MPI is loaded.
+/// Launch the same program with `mpirun -np N`. ``fromLauncher(environment:)`` finds the rank
+/// and the number of processes from the launcher's environment and loads MPI (Open MPI's
+/// `libmpi.so.40`, or `NABLA_MPI_LIBRARY`) at run time. Run alone, it returns nil and nothing
+/// MPI is loaded.
 ///
 /// ```swift
 /// let parallel = try DataParallel.fromLauncher()

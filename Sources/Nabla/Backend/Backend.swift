@@ -254,6 +254,13 @@ public enum Backends {
         table[backend.device] = backend
     }
 
+    /// Whether a backend computes on `device`.
+    public static func isRegistered(_ device: Device) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return device == .cpu || table[device] != nil
+    }
+
     /// Returns the backend of `device`.
     ///
     /// - Precondition: one is registered.

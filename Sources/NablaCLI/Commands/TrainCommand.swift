@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Nabla
+import NablaCUDA
 import NablaData
 import NablaDistributed
 import NablaIO
@@ -175,6 +176,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The random seed: weights, shuffling, dropout, augmentation (default: 42).")
     var seed: UInt64?
 
+    @Option(
+        help:
+            "Train on cpu, cuda (an NVIDIA GPU; an error without one) or auto (a GPU when there is one, else the CPU).")
+    var device: CUDADriver.Request = .auto
+
     @Option(name: .customLong("limit"), help: "Use only the first N training examples (for quick runs).")
     var limit: Int?
 
@@ -275,6 +281,9 @@ struct TrainCommand: ParsableCommand {
 
     func train(parallel: DataParallel?) throws {
         let isMain = parallel?.isMain ?? true
+        // Until the CUDA kernels land, every choice that succeeds is the CPU.
+        let (_, note) = try reportingErrors { try CUDADriver.choose(device) }
+        if device != .cpu { print(note) }
         // Every rank reads a resumed run's folder; only rank 0 creates and writes one.
         let opened = try (resume ?? output).flatMap { path in
             isMain || resume != nil ? try RunFolder(path: path, resuming: resume != nil) : nil
