@@ -20,7 +20,6 @@ static int (*p_allreduce)(const void *, void *, int, handle, handle, handle);
 static int (*p_iallreduce)(const void *, void *, int, handle, handle, handle, handle *);
 static int (*p_wait)(handle *, void *);
 static int (*p_bcast)(void *, int, handle, int, handle);
-static int (*p_barrier)(handle);
 static int (*p_abort)(handle, int);
 static int (*p_finalize)(void);
 static int (*p_set_errhandler)(handle, handle);
@@ -60,7 +59,6 @@ int nbl_mpi_load(const char *libraries, char *error, size_t error_size) {
         *(void **)&p_iallreduce = symbol(lib, "MPI_Iallreduce", &missing);
         *(void **)&p_wait = symbol(lib, "MPI_Wait", &missing);
         *(void **)&p_bcast = symbol(lib, "MPI_Bcast", &missing);
-        *(void **)&p_barrier = symbol(lib, "MPI_Barrier", &missing);
         *(void **)&p_abort = symbol(lib, "MPI_Abort", &missing);
         *(void **)&p_finalize = symbol(lib, "MPI_Finalize", &missing);
         *(void **)&p_set_errhandler = symbol(lib, "MPI_Comm_set_errhandler", &missing);
@@ -104,7 +102,6 @@ int nbl_mpi_bcast_f32(float *buffer, long count, int root) {
     return p_bcast(buffer, (int)count, type_float, root, comm_world);
 }
 
-int nbl_mpi_barrier(void) { return p_barrier(comm_world); }
 void nbl_mpi_abort(int code) { p_abort(comm_world, code); }
 int nbl_mpi_finalize(void) { return p_finalize(); }
 

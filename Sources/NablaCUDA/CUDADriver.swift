@@ -31,7 +31,9 @@ public enum CUDADriver {
     public static func probe(environment: [String: String] = ProcessInfo.processInfo.environment) -> Probe {
         let libraries = environment["NABLA_CUDA_DRIVER"] ?? "libcuda.so.1"
         var error = [CChar](repeating: 0, count: 512)
-        guard nbl_cuda_probe(libraries, &error, error.count) == 0 else { return .unavailable(reason: text(error)) }
+        guard nbl_cuda_probe(libraries, &error, error.count) == 0 else {
+            return .unavailable(reason: String(cBuffer: error))
+        }
         var (count, version): (Int32, Int32) = (0, 0)
         guard nbl_cuda_device_count(&count) == 0, nbl_cuda_driver_version(&version) == 0 else {
             return .unavailable(reason: "the CUDA driver could not count its devices")
@@ -42,7 +44,7 @@ public enum CUDADriver {
             var bytes = 0
             _ = nbl_cuda_device_name(index, &name, name.count)
             _ = nbl_cuda_device_memory(index, &bytes)
-            return GPU(index: Int(index), name: text(name), memoryBytes: bytes)
+            return GPU(index: Int(index), name: String(cBuffer: name), memoryBytes: bytes)
         }
         return .available(driverVersion: Int(version), gpus: gpus)
     }
@@ -79,9 +81,5 @@ public enum CUDADriver {
             }
             return (.cuda(0), "device: cuda:0 (\(names))")
         }
-    }
-
-    private static func text(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

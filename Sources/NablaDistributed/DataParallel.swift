@@ -75,7 +75,7 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
         guard nbl_mpi_load(libraries, &error, error.count) == 1 else {
             throw NablaError(
                 .notFound,
-                "launched as one of \(size) processes, but MPI cannot be loaded: \(Self.text(error)) (install Open MPI, e.g. apt install openmpi-bin, or set NABLA_MPI_LIBRARY)"
+                "launched as one of \(size) processes, but MPI cannot be loaded: \(String(cBuffer: error)) (install Open MPI, e.g. apt install openmpi-bin, or set NABLA_MPI_LIBRARY)"
             )
         }
         var (rank, count): (Int32, Int32) = (0, 0)
@@ -108,22 +108,15 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
     /// Copies rank 0's parameter values to every rank.
     public func broadcastParameters(of model: Layer) throws {
         let parameters = model.parameters().map(\.parameter)
-        let total = parameters.reduce(0) { $0 + $1.value.count }
-        var buffer = [Float](repeating: 0, count: total)
-        var offset = 0
-        for p in parameters {
-            p.value.withUnsafeBytes { bytes in
-                for (i, v) in bytes.bindMemory(to: Float.self).enumerated() { buffer[offset + i] = v }
-            }
-            offset += p.value.count
-        }
+        var buffer = parameters.flatMap { $0.value.toArray(Float.self) }
+        let total = buffer.count
         for start in stride(from: 0, to: total, by: bucketBytes / 4) {
             let count = min(bucketBytes / 4, total - start)
             try buffer.withUnsafeMutableBufferPointer {
                 try Self.check(nbl_mpi_bcast_f32($0.baseAddress.map { $0 + start }, count, 0), "MPI_Bcast")
             }
         }
-        offset = 0
+        var offset = 0
         withoutGradients {
             for p in parameters {
                 p.value.assign(Tensor(Array(buffer[offset..<offset + p.value.count]), shape: p.value.shape))
@@ -150,9 +143,6 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
     public func sum(_ values: inout [Double]) throws { try reduce(&values, op: NBL_MPI_SUM) }
 
     public func willTrain(examples: Int) { self.examples = examples }
-
-    /// Waits until every rank arrives here.
-    public func barrier() throws { try Self.check(nbl_mpi_barrier(), "MPI_Barrier") }
 
     /// Ends MPI on this rank; every rank calls it once training is done.
     public func finish() throws {
@@ -225,16 +215,11 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
         }
     }
 
-    /// The C string in `buffer`, up to its terminating zero.
-    static func text(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     static func check(_ status: Int32, _ call: String) throws {
         guard status != 0 else { return }
         var text = [CChar](repeating: 0, count: 300)
         nbl_mpi_error_string(status, &text, text.count)
-        throw NablaError(.io, "\(call) failed: \(Self.text(text))")
+        throw NablaError(.io, "\(call) failed: \(String(cBuffer: text))")
     }
 }
 

@@ -24,7 +24,6 @@ int nbl_mpi_wait(void **request);
 /// Broadcasts `count` floats from `root` to every rank.
 int nbl_mpi_bcast_f32(float *buffer, long count, int root);
 
-int nbl_mpi_barrier(void);
 /// Stops every rank of the job with `code`.
 void nbl_mpi_abort(int code);
 int nbl_mpi_finalize(void);

@@ -369,7 +369,8 @@ struct TrainCommand: ParsableCommand {
             network.compile(
                 optimizer: tuning.makeOptimizer(steps: more * batches), loss: settings.loss,
                 metrics: network.metrics)
-            try parallel?.prepare(network)
+            // The weights are still identical on every rank: the new optimizer only needs the averaging.
+            if let parallel, let optimizer = network.optimizer { parallel.install(on: optimizer) }
             print("fine-tuning from '\(layer)' at learning rate \(rate) for \(more) epochs")
             try data.fit(
                 network, settings: settings, epochs: settings.epochs + more, initialEpoch: settings.epochs,

@@ -27,7 +27,7 @@ public enum ImageCodec {
                     bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, Int32(channels),
                     out.bindMemory(to: UInt8.self).baseAddress, out.count, &error, error.count)
             }
-            if code != 0 { failure = text(error) }
+            if code != 0 { failure = String(cBuffer: error) }
         }
         if let failure { throw NablaError(.corruptFile, "cannot decode the image: \(failure)", path: path) }
         return image
@@ -60,7 +60,7 @@ public enum ImageCodec {
             )
         }
         guard status == 0, width > 0, height > 0 else {
-            throw NablaError(.corruptFile, "cannot decode the image: \(text(error))", path: path)
+            throw NablaError(.corruptFile, "cannot decode the image: \(String(cBuffer: error))", path: path)
         }
         return (width, height, native)
     }
@@ -94,13 +94,10 @@ public enum ImageCodec {
             return quality.map { nbl_jpeg_encode(p, w, h, c, Int32($0), &buffer, &size, &error, error.count) }
                 ?? nbl_png_encode(p, w, h, c, &buffer, &size, &error, error.count)
         }
-        guard status == 0, let buffer else { throw NablaError(.io, "cannot encode the image: \(text(error))") }
+        guard status == 0, let buffer else {
+            throw NablaError(.io, "cannot encode the image: \(String(cBuffer: error))")
+        }
         defer { nbl_image_free(buffer) }
         return Data(bytes: buffer, count: size)
-    }
-
-    /// Returns the C string in `buffer` (up to its terminating zero).
-    private static func text(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

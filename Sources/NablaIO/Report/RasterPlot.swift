@@ -1,7 +1,6 @@
 import Foundation
 import Nabla
 import NablaData
-import NablaNN
 
 /// A line plot drawn into pixels, written as PNG: a picture that needs no browser.
 ///
@@ -97,7 +96,7 @@ public struct RasterPlot {
         return Tensor(canvas.pixels, shape: [height, width, 3])
     }
 
-    /// A tick label: three significant digits, no trailing zeros past one decimal.
+    /// A tick label: two decimals, or scientific notation below 0.001.
     static func format(_ v: Double) -> String {
         abs(v) >= 1e-3 || v == 0 ? String(format: "%.2f", v) : String(format: "%.1e", v)
     }

@@ -45,7 +45,7 @@ extension Model {
                 initialEpoch..<epochs, data, validationData, checks, callbacks, verbose, optimizer, loss, seed)
         }
         return try trainEpochs(
-            initialEpoch..<epochs, ShardedBatches(base: data, group: group), validationData, checks, callbacks,
+            initialEpoch..<epochs, group.shard(data), validationData, checks, callbacks,
             group.rank == 0 ? verbose : .silent, optimizer, loss, seed)
     }
 

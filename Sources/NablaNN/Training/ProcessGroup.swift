@@ -69,7 +69,7 @@ extension RunningTotals {
         var values = [lossSum, Double(seen)] + counts.summable(classes: classes)
         try group.sum(&values)
         replace(lossSum: values[0], seen: Int(values[1]))
-        counts.replace(with: values[2...])
+        counts.replace(with: values[2...], classes: classes)
     }
 }
 
@@ -82,10 +82,9 @@ extension ClassificationCounts {
         return [Double(total)] + topKs.map { Double(topKHits(for: $0)) } + matrix.flatMap { $0.map(Double.init) }
     }
 
-    /// Sets the counts from ``summable()``'s layout.
-    func replace(with values: ArraySlice<Double>) {
+    /// Sets the counts from ``summable(classes:)``'s layout.
+    func replace(with values: ArraySlice<Double>, classes: Int) {
         let values = Array(values)
-        let classes = Int(Double(values.count - 1 - topKs.count).squareRoot())
         let offset = 1 + topKs.count
         setTotals(
             total: Int(values[0]),
