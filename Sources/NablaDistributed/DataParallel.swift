@@ -29,7 +29,13 @@ import NablaNN
 /// custom loop) each bucket's all-reduce starts as soon as backward has produced its gradients,
 /// so communication overlaps the rest of backward. Each rank's gradient is weighted
 /// by its number of examples, so the average equals the gradient of the mean loss over the whole
-/// global batch, even when the shares differ. Batch normalisation statistics stay per rank.
+/// global batch, even when the shares differ.
+///
+/// Batch normalisation uses each rank's statistics by default; `fit` averages the moving
+/// statistics over the ranks after each epoch (a custom loop calls
+/// ``NablaNN/ProcessGroup/averageMovingStatistics(of:)``). Layers with
+/// ``NablaNN/BatchNormalization/synchronized`` set use the global batch's statistics once the
+/// group is the model's ``NablaNN/Model/processGroup`` (``prepare(_:)`` sets it).
 public final class DataParallel: ProcessGroup, @unchecked Sendable {
     public let rank: Int
     public let size: Int
@@ -149,6 +155,12 @@ public final class DataParallel: ProcessGroup, @unchecked Sendable {
         guard !finished else { return }
         finished = true
         try Self.check(nbl_mpi_finalize(), "MPI_Finalize")
+    }
+
+    /// Prints `error` on standard error and stops every rank of the job.
+    public func fail(_ error: any Error) -> Never {
+        FileHandle.standardError.write(Data("error (rank \(rank)): \(error)\n".utf8))
+        abort()
     }
 
     /// Stops every rank of the job (after an error on this one), exiting with `code`.

@@ -166,6 +166,11 @@ open class Layer: @unchecked Sendable {
         return out
     }
 
+    /// Returns this layer and its descendants that are `T`, depth first.
+    public func layers<T: Layer>(of type: T.Type) -> [T] {
+        ((self as? T).map { [$0] } ?? []) + children.flatMap { $0.layers(of: type) }
+    }
+
     /// Returns the parameters an optimizer updates.
     public func trainableParameters() -> [Parameter] { parameters().map(\.parameter).filter(\.isTrainable) }
 

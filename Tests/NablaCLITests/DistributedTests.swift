@@ -132,6 +132,38 @@ enum MPIRun {
         #expect(resumed.stdout.contains("parameters bit-identical on every rank: yes"))
     }
 
+    /// Batch norm under MPI, both ways, keeps the ranks identical.
+    ///
+    /// On mnist-cnn-bn: per-rank statistics (their moving
+    /// averages averaged over the ranks after each epoch) and `--sync-batch-norm` (the global
+    /// batch's statistics; the exact arithmetic is checked in NablaNN's SyncBatchNormTests). Either
+    /// way every rank ends with the same model, bit for bit, and the two ways train different ones.
+    @Test func batchNormPerRankAndSynchronizedKeepRanksIdentical() throws {
+        let folder = TrainedRun.folder()
+        let export = try runNabla([
+            "data", "export", "fashion-mnist", "--split", "train", "--format", "kaggle-csv", "--per-class", "8",
+            "--output", folder + "/small.csv",
+        ])
+        try #require(export.status == 0, "\(export.stderr)")
+        let arguments = [
+            "train", "--dataset", folder + "/small.csv", "--model", "mnist-cnn-bn", "--validation-split", "0.25",
+            "--batch-size", "20", "--epochs", "2", "--seed", "3",
+        ]
+        var means: [[Float]] = []
+        for (name, extra) in [("per-rank", [String]()), ("sync", ["--sync-batch-norm"])] {
+            let run = try MPIRun.train(ranks: 2, arguments + extra + ["--output", folder + "/" + name])
+            try #require(run.status == 0, "\(name): \(run.stderr.suffix(1500))")
+            #expect(run.stdout.contains("parameters bit-identical on every rank: yes"), "\(name)")
+            let model = try Model.load(folder + "/\(name)/model.nabla")
+            let layers = model.layers(of: BatchNormalization.self)
+            #expect(layers.count == 5 && layers.allSatisfy { $0.synchronized == (name == "sync") }, "\(name)")
+            means.append(layers.flatMap { $0.movingMean?.value.toArray(Float.self) ?? [] })
+        }
+        #expect(means[0] != means[1])
+        let refused = try runNabla(["train", "--model", "mlp", "--sync-batch-norm", "--epochs", "1", "--limit", "10"])
+        #expect(refused.status != 0 && refused.stderr.contains("has no batch normalisation"), "\(refused.stderr)")
+    }
+
     /// The values of a column of a history CSV.
     static func column(_ name: String, _ csv: String) -> [Double] {
         let lines = csv.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }

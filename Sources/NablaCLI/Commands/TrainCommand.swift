@@ -25,6 +25,8 @@ struct TrainSettings: Codable, Equatable {
     var fineTuneEpochs: Int?
     /// Two classes through one sigmoid output and binary cross-entropy (Keras's dogs vs cats).
     var binary = false
+    /// Under mpirun: batch-norm statistics over the global batch rather than each rank's share.
+    var syncBatchNorm: Bool?
 
     /// The loss for these settings.
     var loss: any Loss { binary ? BinaryCrossEntropy() : SparseCategoricalCrossEntropy() }
@@ -153,6 +155,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "A two-class dataset: one sigmoid output trained with binary cross-entropy.")
     var binary = false
 
+    @Flag(
+        name: .customLong("sync-batch-norm"),
+        help: "Under mpirun: batch-norm statistics over the whole batch of every rank, not each rank's share.")
+    var syncBatchNorm = false
+
     @Option(help: "Train until this many passes over the training set (default: 12).")
     var epochs: Int?
 
@@ -236,6 +243,7 @@ struct TrainCommand: ParsableCommand {
         if let fineTuneLearningRate { s.fineTuneLearningRate = fineTuneLearningRate }
         if let fineTuneEpochs { s.fineTuneEpochs = fineTuneEpochs }
         if binary { s.binary = true }
+        if syncBatchNorm { s.syncBatchNorm = true }
         if let epochs { s.epochs = epochs }
         if let batchSize { s.batchSize = batchSize }
         if case .rate(let rate) = learningRate { s.learningRate = rate }
@@ -314,6 +322,13 @@ struct TrainCommand: ParsableCommand {
         if settings.binary { data.binaryTargets() }
         let network = try makeModel(settings, data: data, base: base)
         network.classNames = data.classNames
+        if settings.syncBatchNorm == true {
+            let layers = network.layers(of: BatchNormalization.self)
+            if layers.isEmpty {
+                throw CLIError(message: "--sync-batch-norm: \(network.name) has no batch normalisation")
+            }
+            for layer in layers { layer.synchronized = true }
+        }
         let batches = (data.train.count + settings.batchSize - 1) / settings.batchSize
         network.compile(
             optimizer: settings.makeOptimizer(steps: settings.epochs * batches), loss: settings.loss,

@@ -7,18 +7,29 @@ import Nabla
 /// (the same for the variance, made unbiased by `n / (n - 1)` as PyTorch does). Inference: the moving
 /// statistics, as also when the layer is frozen (``Layer/isTrainable`` off). `gamma` starts at one, `beta` at zero; defaults `momentum` 0.99, `epsilon` 1e-3 (Keras).
 ///
+/// In data-parallel training (a model with a ``Model/processGroup``) each process normalises its
+/// share of the batch with its own statistics by default, and the moving statistics are averaged
+/// over the processes at the end of each epoch. With `synchronized` the statistics are those of
+/// the whole global batch (PyTorch's `SyncBatchNorm`, Keras's `SyncBatchNormalization`), at the
+/// cost of two small all-reduces per step: for small per-process batches.
+///
 /// - Paper: https://arxiv.org/abs/1502.03167
 public final class BatchNormalization: Layer, @unchecked Sendable {
     public let momentum: Float
     public let epsilon: Float
+    /// Whether training statistics are computed over every process of the model's group.
+    public var synchronized: Bool
+    /// The group the statistics are synchronised over (set with the model's ``Model/processGroup``).
+    public var processGroup: (any ProcessGroup)?
     public private(set) var gamma: Parameter?
     public private(set) var beta: Parameter?
     public private(set) var movingMean: Parameter?
     public private(set) var movingVariance: Parameter?
 
-    public init(momentum: Float = 0.99, epsilon: Float = 1e-3, name: String? = nil) {
+    public init(momentum: Float = 0.99, epsilon: Float = 1e-3, synchronized: Bool = false, name: String? = nil) {
         self.momentum = momentum
         self.epsilon = epsilon
+        self.synchronized = synchronized
         super.init(name: name)
     }
 
@@ -43,8 +54,18 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
                 input, mean: movingMean.value, variance: movingVariance.value, scale: gamma.value, offset: beta.value,
                 epsilon: epsilon)
         }
-        let (y, mean, variance) = batchNorm(input, scale: gamma.value, offset: beta.value, epsilon: epsilon)
-        let n = Float(input.count / Swift.max(input.shape.last ?? 1, 1))
+        let globalRows = RowCount()
+        var combine: ((inout [Double]) -> Void)?
+        if synchronized, let group = processGroup, group.size > 1 {
+            combine = { values in
+                do { try group.sum(&values) } catch { group.fail(error) }
+                // The first call is the forward's, whose sums start with the rows of every process.
+                if globalRows.value == nil { globalRows.value = values[0] }
+            }
+        }
+        let (y, mean, variance) = batchNorm(
+            input, scale: gamma.value, offset: beta.value, epsilon: epsilon, combine: combine)
+        let n = Float(globalRows.value ?? Double(input.count / Swift.max(input.shape.last ?? 1, 1)))
         withoutGradients {
             let unbiased = variance * (n / Swift.max(n - 1, 1))
             movingMean.value.assign(movingMean.value * momentum + mean * (1 - momentum))
@@ -55,9 +76,19 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
 }
 
 extension BatchNormalization: SerializableLayer {
-    public var config: LayerConfig { LayerConfig(["momentum": JSONValue(momentum), "epsilon": JSONValue(epsilon)]) }
+    public var config: LayerConfig {
+        var values = ["momentum": JSONValue(momentum), "epsilon": JSONValue(epsilon)]
+        if synchronized { values["synchronized"] = .bool(true) }
+        return LayerConfig(values)
+    }
     public static func make(_ config: LayerConfig, children: [Layer]) throws -> Layer {
         BatchNormalization(
-            momentum: try config.float("momentum", in: 0...1), epsilon: try config.float("epsilon", in: 0...1))
+            momentum: try config.float("momentum", in: 0...1), epsilon: try config.float("epsilon", in: 0...1),
+            synchronized: config["synchronized"] == nil ? false : try config.bool("synchronized"))
     }
+}
+
+/// The global batch's rows, learnt in the forward's all-reduce.
+private final class RowCount {
+    var value: Double?
 }

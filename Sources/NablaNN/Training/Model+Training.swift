@@ -174,7 +174,10 @@ extension Model {
             guard step > 0 || stopTraining else {
                 throw NablaError(.invalidArgument, "fit: epoch \(epoch) of the training data holds no examples")
             }
-            if let processGroup { try totals.reduce(over: processGroup, classes: countedClasses) }
+            if let processGroup {
+                try totals.reduce(over: processGroup, classes: countedClasses)
+                try processGroup.averageMovingStatistics(of: self)
+            }
             var logs = epochLogs(totals, batchLoss: false)
             if let validation {
                 for (k, v) in try evaluate(validation, loss, checkingEachBatch: checks.validation) {

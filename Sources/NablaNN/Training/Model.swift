@@ -25,7 +25,9 @@ open class Model: Layer, @unchecked Sendable {
     /// saved in checkpoints, restored by ``loadCheckpoint(from:)``).
     public internal(set) var progress: TrainingProgress?
     /// The processes this model trains with, data-parallel (nil: it trains alone).
-    public var processGroup: (any ProcessGroup)?
+    public var processGroup: (any ProcessGroup)? {
+        didSet { for layer in layers(of: BatchNormalization.self) { layer.processGroup = processGroup } }
+    }
 
     /// The first layer that has no sublayers (the one that meets the data).
     var firstLayer: Layer {

@@ -20,6 +20,8 @@ public protocol ProcessGroup: AnyObject {
     func willTrain(examples: Int)
     /// Runs `loss.backward()`; a group may start exchanging gradients while it runs.
     func backward(_ loss: Tensor) throws
+    /// Stops every process after `error` where it cannot be thrown (inside backward).
+    func fail(_ error: any Error) -> Never
 }
 
 extension ProcessGroup {
@@ -41,6 +43,26 @@ extension ProcessGroup {
     /// This process's share of each batch of `source` (``share(of:)``), for a custom training
     /// loop; `fit` shards by itself.
     public func shard(_ source: some BatchSource) -> any BatchSource { ShardedBatches(base: source, group: self) }
+
+    /// Averages the moving statistics of `model`'s unsynchronised batch-norm layers over the
+    /// processes (each gathered them from its own share), so that every process holds the same
+    /// model; `fit` calls it after each epoch's training.
+    public func averageMovingStatistics(of model: Layer) throws {
+        let moving = model.layers(of: BatchNormalization.self).filter { !$0.synchronized }
+            .flatMap { [$0.movingMean, $0.movingVariance].compactMap { $0 } }
+        guard size > 1, !moving.isEmpty else { return }
+        var values = moving.flatMap { $0.value.toArray(Float.self).map(Double.init) }
+        try sum(&values)
+        var offset = 0
+        withoutGradients {
+            for p in moving {
+                let count = p.value.count
+                p.value.assign(
+                    Tensor(values[offset..<offset + count].map { Float($0 / Double(size)) }, shape: p.value.shape))
+                offset += count
+            }
+        }
+    }
 }
 
 /// Each batch of `base`, cut to one process's share.
