@@ -33,9 +33,8 @@ import NablaNN
 ///
 /// Batch normalisation uses each rank's statistics by default; `fit` averages the moving
 /// statistics over the ranks after each epoch (a custom loop calls
-/// ``NablaNN/ProcessGroup/averageMovingStatistics(of:)``). Layers with
-/// ``NablaNN/BatchNormalization/synchronized`` set use the global batch's statistics once the
-/// group is the model's ``NablaNN/Model/processGroup`` (``prepare(_:)`` sets it).
+/// `averageMovingStatistics(of:)`). Layers with `BatchNormalization.synchronized` set use the
+/// global batch's statistics once the group is the model's `processGroup` (``prepare(_:)`` sets it).
 public final class DataParallel: ProcessGroup, @unchecked Sendable {
     public let rank: Int
     public let size: Int
