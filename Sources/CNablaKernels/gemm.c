@@ -72,7 +72,15 @@ static void pack_a(long mc, long kc, const float *A, long rs, long cs, float *ou
         long m = mc - i0 < MR ? mc - i0 : MR;
         const float *src = A + i0 * rs;
         if (cs == 1 && m == MR) {
-            for (long p = 0; p < kc; p++)
+            // Eight columns at a time: each row read contiguously, then the 6×8 block transposed.
+            long p = 0;
+            for (; p + 8 <= kc; p += 8) {
+                float block[MR][8];
+                for (int i = 0; i < MR; i++) memcpy(block[i], src + i * rs + p, sizeof block[i]);
+                for (int q = 0; q < 8; q++)
+                    for (int i = 0; i < MR; i++) out[(p + q) * MR + i] = block[i][q];
+            }
+            for (; p < kc; p++)
                 for (int i = 0; i < MR; i++) out[p * MR + i] = src[i * rs + p];
         } else if (rs == 1 && m == MR) {
             for (long p = 0; p < kc; p++) memcpy(out + p * MR, src + p * cs, MR * sizeof(float));
@@ -86,15 +94,34 @@ static void pack_a(long mc, long kc, const float *A, long rs, long cs, float *ou
 
 // Packs B[pc:pc+kc, jc:jc+nc] into micro-panels of NR columns: panel p holds (kc, NR), zero-padded.
 static void pack_b(long kc, long nc, const float *B, long rs, long cs, float *out) {
+    if (cs == 1) {
+        // Row by row, so each row of B is read once and in order (panel by panel, every row's
+        // 64 bytes came from a line far from the last); its NR-wide pieces go to their panels.
+        long full = nc / NR * NR;
+        for (long p = 0; p < kc; p++) {
+            float *dst = out + p * NR;
+            for (long j0 = 0; j0 < full; j0 += NR, dst += kc * NR) memcpy(dst, B + p * rs + j0, NR * sizeof(float));
+        }
+        B += full;
+        nc -= full;
+        out += full * kc;
+    }
     for (long j0 = 0; j0 < nc; j0 += NR) {
         long n = nc - j0 < NR ? nc - j0 : NR;
         const float *src = B + j0 * cs;
-        if (cs == 1 && n == NR) {
-            for (long p = 0; p < kc; p++) memcpy(out + p * NR, src + p * rs, NR * sizeof(float));
-        } else {
-            for (long p = 0; p < kc; p++)
-                for (int j = 0; j < NR; j++) out[p * NR + j] = j < n ? src[p * rs + j * cs] : 0.0f;
+        long p = 0;
+        if (rs == 1 && n == NR) {
+            // A transposed B (columns contiguous): eight rows at a time, each column read
+            // contiguously, then the 16×8 block transposed.
+            for (; p + 8 <= kc; p += 8) {
+                float block[NR][8];
+                for (int j = 0; j < NR; j++) memcpy(block[j], src + j * cs + p, sizeof block[j]);
+                for (int q = 0; q < 8; q++)
+                    for (int j = 0; j < NR; j++) out[(p + q) * NR + j] = block[j][q];
+            }
         }
+        for (; p < kc; p++)
+            for (int j = 0; j < NR; j++) out[p * NR + j] = j < n ? src[p * rs + j * cs] : 0.0f;
         out += kc * NR;
     }
 }
@@ -147,6 +174,12 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
     }
 #endif
     nbl_microkernel kernel = nbl_kernel_for(nbl_gemm_isa());
+    // A row-major A with a narrow N is read in place (its full MR-row tiles; the last, partial
+    // one is packed): packed, each element would serve only N / NR micro-kernel calls.
+    int direct = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    direct = csA == 1 && N <= 4 * NR && nbl_gemm_isa() == NBL_ISA_AVX2_FMA;
+#endif
     float *pa = nbl_pack_a_buffer, *pb = nbl_pack_b_buffer;
     for (long jc = 0; jc < N; jc += NC) {
         long nc = N - jc < NC ? N - jc : NC;
@@ -156,12 +189,21 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
             pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, pb);
             for (long ic = 0; ic < M; ic += MC) {
                 long mc = M - ic < MC ? M - ic : MC;
-                pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, pa);
+                long packed_from = direct ? mc / MR * MR : 0;
+                if (packed_from < mc)
+                    pack_a(mc - packed_from, kc, A + (ic + packed_from) * rsA + pc * csA, rsA, csA, pa);
                 for (long jr = 0; jr < nc; jr += NR) {
                     int nr = (int)(nc - jr < NR ? nc - jr : NR);
                     for (long ir = 0; ir < mc; ir += MR) {
                         int mr = (int)(mc - ir < MR ? mc - ir : MR);
-                        kernel(kc, pa + ir * kc, pb + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, acc, mr, nr);
+                        float *c = C + (ic + ir) * ldc + jc + jr;
+#if defined(__x86_64__) || defined(__i386__)
+                        if (ir < packed_from) {
+                            nbl_microkernel_avx2_direct(kc, A + (ic + ir) * rsA + pc, rsA, pb + jr * kc, c, ldc, acc, nr);
+                            continue;
+                        }
+#endif
+                        kernel(kc, pa + (ir - packed_from) * kc, pb + jr * kc, c, ldc, acc, mr, nr);
                     }
                 }
             }

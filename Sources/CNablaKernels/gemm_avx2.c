@@ -10,8 +10,11 @@
 
 #define NBL_AVX2 __attribute__((target("avx2,fma")))
 
-NBL_AVX2 void nbl_microkernel_avx2(long kc, const float *a, const float *b, float *c, long ldc, int accumulate,
-                                   int mr, int nr) {
+// The kernel's body: element (i, p) of A is a[i * ars + p * aps]. Inlined into each caller with
+// constant strides, so the packed and the direct loops are each compiled for their own layout.
+static inline __attribute__((always_inline)) NBL_AVX2 void tile_6x16(long kc, const float *a, long ars, long aps,
+                                                                     const float *b, float *c, long ldc,
+                                                                     int accumulate, int mr, int nr) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -22,13 +25,13 @@ NBL_AVX2 void nbl_microkernel_avx2(long kc, const float *a, const float *b, floa
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         __builtin_prefetch(b + 8 * NBL_GEMM_NR);
         __m256 av;
-        av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
-        av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
-        av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
-        av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
-        av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
-        av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
-        a += NBL_GEMM_MR;
+        av = _mm256_broadcast_ss(a + 0 * ars); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a + 1 * ars); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a + 2 * ars); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a + 3 * ars); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a + 4 * ars); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a + 5 * ars); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+        a += aps;
         b += NBL_GEMM_NR;
     }
     __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
@@ -52,6 +55,19 @@ NBL_AVX2 void nbl_microkernel_avx2(long kc, const float *a, const float *b, floa
     }
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i][j] : tile[i][j];
+}
+
+NBL_AVX2 void nbl_microkernel_avx2(long kc, const float *a, const float *b, float *c, long ldc, int accumulate,
+                                   int mr, int nr) {
+    tile_6x16(kc, a, 1, NBL_GEMM_MR, b, c, ldc, accumulate, mr, nr);
+}
+
+// A row-major A read in place (six rows of kc contiguous floats, lda apart): for products whose
+// packed A would be used by few B panels (a narrow N, as in convolutions), where packing A costs
+// about as much as the multiply. The same FMAs in the same order as the packed kernel.
+NBL_AVX2 void nbl_microkernel_avx2_direct(long kc, const float *a, long lda, const float *b, float *c, long ldc,
+                                          int accumulate, int nr) {
+    tile_6x16(kc, a, lda, 1, b, c, ldc, accumulate, NBL_GEMM_MR, nr);
 }
 
 // A few rows of A times a row-major B (csB == 1), without packing: what a batch of one through a

@@ -81,4 +81,17 @@ import Testing
             expectClose(rows, expected, atol: 1e-4)
         }
     }
+
+    /// A narrow product (N ≤ 64, as in convolutions) reads a row-major A in place on AVX2; its
+    /// columns come out bit for bit as the same columns of a wider, packed product, so splitting
+    /// N over threads cannot change a result.
+    @Test func narrowProductsMatchTheSameColumnsOfAWiderOne() {
+        let (M, K) = (131, 300)  // M has a partial tile of rows; K crosses a cache block
+        let a = randomTensor([M, K], seed: 13), wide = randomTensor([K, 80], seed: 14)
+        let whole = matmul(a, wide)
+        for n in [16, 40, 64] {
+            let narrow = matmul(a, wide.slice(axis: 1, start: 0, end: n).contiguous())
+            #expect(narrow.toArray() == whole.slice(axis: 1, start: 0, end: n).contiguous().toArray(), "N = \(n)")
+        }
+    }
 }
