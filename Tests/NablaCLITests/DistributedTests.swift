@@ -147,7 +147,7 @@ enum MPIRun {
         try #require(export.status == 0, "\(export.stderr)")
         let arguments = [
             "train", "--dataset", folder + "/small.csv", "--model", "mnist-cnn-bn", "--validation-split", "0.25",
-            "--batch-size", "20", "--epochs", "2", "--seed", "3",
+            "--batch-size", "20", "--epochs", "1", "--seed", "3",
         ]
         var means: [[Float]] = []
         for (name, extra) in [("per-rank", [String]()), ("sync", ["--sync-batch-norm"])] {
