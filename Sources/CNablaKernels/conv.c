@@ -10,50 +10,79 @@
 #include <math.h>
 #include <string.h>
 
+// The output pixel of row `row` of the column matrix, as (image, oh, ow).
+#define NBL_PIXEL_OF(row) \
+    long n = (row) / (g->OH * g->OW), oh = (row) % (g->OH * g->OW) / g->OW, ow = (row) % g->OW
+// The next output pixel, without a division per row.
+#define NBL_NEXT_PIXEL()                   \
+    if (++ow == g->OW) {                   \
+        ow = 0;                            \
+        if (++oh == g->OH) (oh = 0, n++);  \
+    }
+
+// Whether the KW window columns at one kh are one contiguous run of KW·cg floats in x: consecutive
+// pixels (dilation 1) of every channel, all inside the row.
+static int nbl_window_row_is_run(const nbl_conv_geometry *g, long cg, long iw0) {
+    return g->dilationW == 1 && cg == g->C && iw0 >= 0 && iw0 + g->KW <= g->W;
+}
+
 void nbl_im2col_nhwc(const nbl_conv_geometry *g, const float *x, long c0, long cg, long row0, long rows,
                      float *col) {
     long width = g->KH * g->KW * cg;
+    NBL_PIXEL_OF(row0);
     for (long r = 0; r < rows; r++) {
-        long row = row0 + r;
-        long n = row / (g->OH * g->OW), rem = row % (g->OH * g->OW);
-        long oh = rem / g->OW, ow = rem % g->OW;
         float *dst = col + r * width;
+        long iw0 = ow * g->strideW - g->padLeft;
         for (long kh = 0; kh < g->KH; kh++) {
             long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+            int inside = ih >= 0 && ih < g->H;
+            const float *line = inside ? x + (n * g->H + ih) * g->W * g->C + c0 : NULL;
+            if (inside && nbl_window_row_is_run(g, cg, iw0)) {
+                memcpy(dst, line + iw0 * g->C, (size_t)(g->KW * cg) * sizeof(float));
+                dst += g->KW * cg;
+                continue;
+            }
             for (long kw = 0; kw < g->KW; kw++) {
-                long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
-                if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) {
+                long iw = iw0 + kw * g->dilationW;
+                if (!inside || iw < 0 || iw >= g->W) {
                     memset(dst, 0, (size_t)cg * sizeof(float));
                 } else {
-                    const float *src = x + ((n * g->H + ih) * g->W + iw) * g->C + c0;
-                    if (cg == 1) dst[0] = src[0];
-                    else memcpy(dst, src, (size_t)cg * sizeof(float));
+                    memcpy(dst, line + iw * g->C, (size_t)cg * sizeof(float));
                 }
                 dst += cg;
             }
         }
+        NBL_NEXT_PIXEL();
     }
 }
 
 void nbl_col2im_nhwc(const nbl_conv_geometry *g, const float *col, long c0, long cg, long row0, long rows,
                      float *dx) {
     long width = g->KH * g->KW * cg;
+    NBL_PIXEL_OF(row0);
     for (long r = 0; r < rows; r++) {
-        long row = row0 + r;
-        long n = row / (g->OH * g->OW), rem = row % (g->OH * g->OW);
-        long oh = rem / g->OW, ow = rem % g->OW;
         const float *src = col + r * width;
+        long iw0 = ow * g->strideW - g->padLeft;
         for (long kh = 0; kh < g->KH; kh++) {
             long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+            int inside = ih >= 0 && ih < g->H;
+            float *line = inside ? dx + (n * g->H + ih) * g->W * g->C + c0 : NULL;
+            if (inside && nbl_window_row_is_run(g, cg, iw0)) {
+                float *dst = line + iw0 * g->C;
+                for (long c = 0; c < g->KW * cg; c++) dst[c] += src[c];
+                src += g->KW * cg;
+                continue;
+            }
             for (long kw = 0; kw < g->KW; kw++) {
-                long iw = ow * g->strideW - g->padLeft + kw * g->dilationW;
-                if (ih >= 0 && ih < g->H && iw >= 0 && iw < g->W) {
-                    float *dst = dx + ((n * g->H + ih) * g->W + iw) * g->C + c0;
+                long iw = iw0 + kw * g->dilationW;
+                if (inside && iw >= 0 && iw < g->W) {
+                    float *dst = line + iw * g->C;
                     for (long c = 0; c < cg; c++) dst[c] += src[c];
                 }
                 src += cg;
             }
         }
+        NBL_NEXT_PIXEL();
     }
 }
 
