@@ -164,14 +164,26 @@ extension CPUBackend {
             }
             let r0 = n0 * pixels, n = (n1 - n0) * pixels
             let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
+            let transposed =
+                partial != nil && width > kg
+                ? Tensor(uninitializedShape: [kg, width], dtype: .float32, backend: self) : nil
             for group in 0..<groups {
                 let doutGroup = pd.value + r0 * K + group * kg
                 if let partial, let xp = px.value {
                     withUnsafePointer(to: g) { nbl_im2col_nhwc($0, xp, group * cg, cg, r0, n, col.cpuFloats) }
-                    // dW_g[width, Kg] = colᵀ · dOut_g
-                    GEMM.multiply(
-                        M: width, N: kg, K: n, A: col.cpuFloats, rsA: 1, csA: width, B: doutGroup, rsB: K, csB: 1,
-                        C: partial + group * kg, ldc: K, threads: 1)
+                    if width > kg, let t = transposed?.cpuFloats {
+                        // dW_gᵀ[Kg, width] = dOut_gᵀ · col, the wide side as N (col's rows packed as
+                        // they lie), then transposed in: the same sums in the same order as below.
+                        GEMM.multiply(
+                            M: kg, N: width, K: n, A: doutGroup, rsA: 1, csA: K, B: col.cpuFloats, rsB: width,
+                            csB: 1, C: t, ldc: width, threads: 1)
+                        for i in 0..<width { for j in 0..<kg { partial[group * kg + i * K + j] = t[j * width + i] } }
+                    } else {
+                        // dW_g[width, Kg] = colᵀ · dOut_g
+                        GEMM.multiply(
+                            M: width, N: kg, K: n, A: col.cpuFloats, rsA: 1, csA: width, B: doutGroup, rsB: K, csB: 1,
+                            C: partial + group * kg, ldc: K, threads: 1)
+                    }
                 }
                 if let dxp = pdx.value, let wp = pw.value {
                     // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
