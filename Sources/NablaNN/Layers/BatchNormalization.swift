@@ -11,7 +11,9 @@ import Nabla
 /// share of the batch with its own statistics by default, and the moving statistics are averaged
 /// over the processes at the end of each epoch. With `synchronized` the statistics are those of
 /// the whole global batch (PyTorch's `SyncBatchNorm`, Keras's `SyncBatchNormalization`), at the
-/// cost of two small all-reduces per step: for small per-process batches.
+/// cost of two small all-reduces per step: for small per-process batches. (A rank whose share of
+/// a last, small batch is empty takes part with one row of weight zero, ``ProcessGroup/share(of:)``;
+/// synchronised, that row counts in the statistics.)
 ///
 /// - Paper: https://arxiv.org/abs/1502.03167
 public final class BatchNormalization: Layer, @unchecked Sendable {
