@@ -66,20 +66,27 @@ void nbl_microkernel_portable(long kc, const float *a, const float *b, float *c,
     }
 }
 
+// Packs `width` lanes (rows of A or columns of B, `stride` apart, each contiguous along k) into a
+// micro-panel, out[p * width + lane], eight k at a time: each lane read contiguously, then the
+// width×8 block transposed. Returns the k it reached (the rest, under eight, is the caller's).
+static long pack_lanes_by_8(long kc, const float *src, long stride, int width, float *out) {
+    long p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        float block[NR][8];
+        for (int l = 0; l < width; l++) memcpy(block[l], src + l * stride + p, sizeof block[l]);
+        for (int q = 0; q < 8; q++)
+            for (int l = 0; l < width; l++) out[(p + q) * width + l] = block[l][q];
+    }
+    return p;
+}
+
 // Packs A[ic:ic+mc, pc:pc+kc] into micro-panels of MR rows: panel p holds (kc, MR), zero-padded.
 static void pack_a(long mc, long kc, const float *A, long rs, long cs, float *out) {
     for (long i0 = 0; i0 < mc; i0 += MR) {
         long m = mc - i0 < MR ? mc - i0 : MR;
         const float *src = A + i0 * rs;
         if (cs == 1 && m == MR) {
-            // Eight columns at a time: each row read contiguously, then the 6×8 block transposed.
-            long p = 0;
-            for (; p + 8 <= kc; p += 8) {
-                float block[MR][8];
-                for (int i = 0; i < MR; i++) memcpy(block[i], src + i * rs + p, sizeof block[i]);
-                for (int q = 0; q < 8; q++)
-                    for (int i = 0; i < MR; i++) out[(p + q) * MR + i] = block[i][q];
-            }
+            long p = pack_lanes_by_8(kc, src, rs, MR, out);
             for (; p < kc; p++)
                 for (int i = 0; i < MR; i++) out[p * MR + i] = src[i * rs + p];
         } else if (rs == 1 && m == MR) {
@@ -109,17 +116,8 @@ static void pack_b(long kc, long nc, const float *B, long rs, long cs, float *ou
     for (long j0 = 0; j0 < nc; j0 += NR) {
         long n = nc - j0 < NR ? nc - j0 : NR;
         const float *src = B + j0 * cs;
-        long p = 0;
-        if (rs == 1 && n == NR) {
-            // A transposed B (columns contiguous): eight rows at a time, each column read
-            // contiguously, then the 16×8 block transposed.
-            for (; p + 8 <= kc; p += 8) {
-                float block[NR][8];
-                for (int j = 0; j < NR; j++) memcpy(block[j], src + j * cs + p, sizeof block[j]);
-                for (int q = 0; q < 8; q++)
-                    for (int j = 0; j < NR; j++) out[(p + q) * NR + j] = block[j][q];
-            }
-        }
+        // A transposed B (columns contiguous) goes through the same eight-wide blocks as A.
+        long p = rs == 1 && n == NR ? pack_lanes_by_8(kc, src, cs, NR, out) : 0;
         for (; p < kc; p++)
             for (int j = 0; j < NR; j++) out[p * NR + j] = j < n ? src[p * rs + j * cs] : 0.0f;
         out += kc * NR;

@@ -56,18 +56,20 @@ public final class BatchNormalization: Layer, @unchecked Sendable {
                 input, mean: movingMean.value, variance: movingVariance.value, scale: gamma.value, offset: beta.value,
                 epsilon: epsilon)
         }
-        let globalRows = RowCount()
+        var globalRows: RowCount?
         var combine: ((inout [Double]) -> Void)?
         if synchronized, let group = processGroup, group.size > 1 {
+            let rows = RowCount()
+            globalRows = rows
             combine = { values in
                 do { try group.sum(&values) } catch { group.fail(error) }
                 // The first call is the forward's, whose sums start with the rows of every process.
-                if globalRows.value == nil { globalRows.value = values[0] }
+                if rows.value == nil { rows.value = values[0] }
             }
         }
         let (y, mean, variance) = batchNorm(
             input, scale: gamma.value, offset: beta.value, epsilon: epsilon, combine: combine)
-        let n = Float(globalRows.value ?? Double(input.count / Swift.max(input.shape.last ?? 1, 1)))
+        let n = Float(globalRows?.value ?? Double(input.count / Swift.max(input.shape.last ?? 1, 1)))
         withoutGradients {
             let unbiased = variance * (n / Swift.max(n - 1, 1))
             movingMean.value.assign(movingMean.value * momentum + mean * (1 - momentum))

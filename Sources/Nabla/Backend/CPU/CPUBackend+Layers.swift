@@ -171,7 +171,7 @@ extension CPUBackend {
                 let doutGroup = pd.value + r0 * K + group * kg
                 if let partial, let xp = px.value {
                     withUnsafePointer(to: g) { nbl_im2col_nhwc($0, xp, group * cg, cg, r0, n, col.cpuFloats) }
-                    if width > kg, let t = transposed?.cpuFloats {
+                    if let t = transposed?.cpuFloats {
                         // dW_gᵀ[Kg, width] = dOut_gᵀ · col, the wide side as N (col's rows packed as
                         // they lie), then transposed in: the same sums in the same order as below.
                         GEMM.multiply(
