@@ -4,7 +4,7 @@
 //   - portable: plain C loops over a 6×16 tile (any CPU; the reference for the others);
 //   - AVX2+FMA (gemm_avx2.c): 12 ymm accumulators, chosen when cpuid reports AVX2 and FMA;
 //   - NEON (gemm_neon.c): 24 q-register accumulators, always on arm64.
-// Loops, outermost first: jc over N by NC (B panel in L3), pc over K by KC (pack B), ic over M by
+// Loops, outermost first: jc over N by NC (B panel in L3), pc over K by blocks of at most KC (pack B), ic over M by
 // MC (pack A into L2), then jr / ir over the micro-tiles. Packing buffers are thread-local and kept,
 // so a steady-state call allocates nothing. Results do not depend on how callers split M or N:
 // every element of C sums over K in the same order.
@@ -13,7 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MR = NBL_GEMM_MR, NR = NBL_GEMM_NR, KC = 256, MC = 120, NC = 3072 };
+enum { MR = NBL_GEMM_MR, NR = NBL_GEMM_NR, KC = 320, MC = 120, NC = 3072 };
+
+// The K block: K cut into equal blocks of at most KC (288 stays whole; 1024 is four of 256), so
+// no product ends on a short block that costs a full write-back of C for a few steps of k.
+static long block_k(long K) {
+    long blocks = (K + KC - 1) / KC;
+    return (K + blocks - 1) / blocks;
+}
 
 static int nbl_isa = -1;
 // A per-thread choice that overrides nbl_isa (tests compare the ISAs while other work runs).
@@ -167,7 +174,7 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
 #if defined(__x86_64__) || defined(__i386__)
     // A few rows against a row-major B (a batch of one through a dense layer): no packing.
     if (M <= 4 && csB == 1 && nbl_gemm_isa() == NBL_ISA_AVX2_FMA) {
-        nbl_sgemm_rows_avx2(M, N, K, A, rsA, csA, B, rsB, C, ldc, accumulate, KC);
+        nbl_sgemm_rows_avx2(M, N, K, A, rsA, csA, B, rsB, C, ldc, accumulate, block_k(K));
         return;
     }
 #endif
@@ -181,8 +188,8 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
     float *pa = nbl_pack_a_buffer, *pb = nbl_pack_b_buffer;
     for (long jc = 0; jc < N; jc += NC) {
         long nc = N - jc < NC ? N - jc : NC;
-        for (long pc = 0; pc < K; pc += KC) {
-            long kc = K - pc < KC ? K - pc : KC;
+        for (long pc = 0, kb = block_k(K); pc < K; pc += kb) {
+            long kc = K - pc < kb ? K - pc : kb;
             int acc = accumulate || pc > 0;
             pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, pb);
             for (long ic = 0; ic < M; ic += MC) {
@@ -190,17 +197,22 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
                 long packed_from = direct ? mc / MR * MR : 0;
                 if (packed_from < mc)
                     pack_a(mc - packed_from, kc, A + (ic + packed_from) * rsA + pc * csA, rsA, csA, pa);
+#if defined(__x86_64__) || defined(__i386__)
+                // Rows read in place: each six-row tile of A stays in L1 while it meets every
+                // panel of B, which streams in order from L2.
+                for (long ir = 0; ir < packed_from; ir += MR) {
+                    for (long jr = 0; jr < nc; jr += NR) {
+                        int nr = (int)(nc - jr < NR ? nc - jr : NR);
+                        float *c = C + (ic + ir) * ldc + jc + jr;
+                        nbl_microkernel_avx2_direct(kc, A + (ic + ir) * rsA + pc, rsA, pb + jr * kc, c, ldc, acc, nr);
+                    }
+                }
+#endif
                 for (long jr = 0; jr < nc; jr += NR) {
                     int nr = (int)(nc - jr < NR ? nc - jr : NR);
-                    for (long ir = 0; ir < mc; ir += MR) {
+                    for (long ir = packed_from; ir < mc; ir += MR) {
                         int mr = (int)(mc - ir < MR ? mc - ir : MR);
                         float *c = C + (ic + ir) * ldc + jc + jr;
-#if defined(__x86_64__) || defined(__i386__)
-                        if (ir < packed_from) {
-                            nbl_microkernel_avx2_direct(kc, A + (ic + ir) * rsA + pc, rsA, pb + jr * kc, c, ldc, acc, nr);
-                            continue;
-                        }
-#endif
                         kernel(kc, pa + (ir - packed_from) * kc, pb + jr * kc, c, ldc, acc, mr, nr);
                     }
                 }

@@ -3,7 +3,8 @@
 // Every kernel works on float32 unless its name says otherwise, and states its layout in a
 // comment. Strides and sizes are in elements, never bytes, unless the name says bytes.
 // Nothing here allocates on the heap in steady state: GEMM packing buffers are per thread and
-// reused. Nothing here starts threads: the Swift side splits work and calls these on ranges.
+// reused. The Swift side splits work and calls these on ranges; the only threads started here
+// are the pool's (pool.c), which run what the Swift side hands them.
 #ifndef CNABLA_KERNELS_H
 #define CNABLA_KERNELS_H
 
@@ -42,6 +43,16 @@ int nbl_gemm_set_isa(int isa);
 /// C is M×N row-major with leading dimension ldc. Transposed operands are just swapped strides.
 void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
                long csB, float *C, long ldc, int accumulate);
+
+// MARK: - Worker threads (pool.c)
+
+/// Starts worker threads until `count` exist, which spin for `spin_microseconds` (-1: keep the
+/// current setting, 200 by default) after their last task before they sleep; returns how many exist.
+int nbl_pool_start(int count, long spin_microseconds);
+/// Runs `function(context, task)` for every task in [0, tasks) on the workers and the calling
+/// thread, and returns 1 when all have finished. Returns 0 without running anything when the pool
+/// is busy with another caller's job, has no workers, or is called from inside one of its tasks.
+int nbl_pool_run(long tasks, void (*function)(void *, long), void *context);
 
 // MARK: - Optional system BLAS (blas.c)
 

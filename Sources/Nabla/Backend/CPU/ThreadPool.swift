@@ -1,3 +1,4 @@
+import CNablaKernels
 import Dispatch
 import Foundation
 
@@ -37,13 +38,10 @@ public enum ThreadPool {
             return
         }
         let per = (count + chunks - 1) / chunks
-        withoutActuallyEscaping(body) { body in
-            let box = UnsafeSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let start = c * per
-                let end = min(count, start + per)
-                if start < end { box.value(start, end) }
-            }
+        run(chunks) { c in
+            let start = c * per
+            let end = min(count, start + per)
+            if start < end { body(start, end) }
         }
     }
 
@@ -54,11 +52,30 @@ public enum ThreadPool {
             for t in 0..<tasks { body(t) }
             return
         }
+        run(tasks, body)
+    }
+
+    /// Whether the spinning workers are there (`threadCount - 1` of them, started on first use).
+    private static let hasWorkers: Bool = nbl_pool_start(Int32(clamping: threadCount - 1), -1) > 0
+
+    /// Runs `body(task)` for every task on the spinning workers and this thread, or, when they are
+    /// busy with another caller's work (or this is one of their tasks), on Dispatch's threads.
+    private static func run(_ tasks: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
+            var job = body
+            let ran =
+                hasWorkers
+                && withUnsafeMutablePointer(to: &job) { pointer in
+                    nbl_pool_run(
+                        tasks,
+                        { context, task in
+                            context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(task)
+                        }, pointer) != 0
+                }
+            if ran { return }
             let box = UnsafeSendable(body)
-            let workers = min(threadCount, tasks)
             let next = AtomicCounter()
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            DispatchQueue.concurrentPerform(iterations: min(threadCount, tasks)) { _ in
                 while true {
                     let t = next.increment()
                     if t >= tasks { break }
