@@ -159,6 +159,9 @@ static void sgemm_small(long M, long N, long K, const float *A, long rsA, long c
     }
 }
 
+static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
+                          long csB, const float *packed, float *C, long ldc, int accumulate);
+
 void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB, long csB,
                float *C, long ldc, int accumulate) {
     if (M <= 0 || N <= 0) return;
@@ -178,6 +181,33 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
         return;
     }
 #endif
+    sgemm_blocked(M, N, K, A, rsA, csA, B, rsB, csB, NULL, C, ldc, accumulate);
+}
+
+long nbl_sgemm_packed_size(long N, long K) { return (N + NR - 1) / NR * NR * (K > 0 ? K : 0); }
+
+void nbl_sgemm_pack(long N, long K, const float *B, long rsB, long csB, float *out) {
+    for (long jc = 0; jc < N; jc += NC) {
+        long nc = N - jc < NC ? N - jc : NC, ncp = (nc + NR - 1) / NR * NR;
+        for (long pc = 0, kb = block_k(K); pc < K; pc += kb)
+            pack_b(K - pc < kb ? K - pc : kb, nc, B + pc * rsB + jc * csB, rsB, csB, out + jc * K + pc * ncp);
+    }
+}
+
+void nbl_sgemm_packed(long M, long N, long K, const float *A, long rsA, long csA, const float *packedB, float *C,
+                      long ldc, int accumulate) {
+    if (M <= 0 || N <= 0 || K <= 0 || !nbl_ensure_buffers()) {
+        if (M > 0 && N > 0 && K <= 0 && !accumulate)
+            for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    sgemm_blocked(M, N, K, A, rsA, csA, NULL, 0, 0, packedB, C, ldc, accumulate);
+}
+
+// The blocked loops, on B packed here block by block, or on all of B packed beforehand
+// (`packed`, laid out as nbl_sgemm_pack writes it).
+static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
+                          long csB, const float *packed, float *C, long ldc, int accumulate) {
     nbl_microkernel kernel = nbl_kernel_for(nbl_gemm_isa());
     // A row-major A with a narrow N is read in place (its full MR-row tiles; the last, partial
     // one is packed): packed, each element would serve only N / NR micro-kernel calls.
@@ -185,13 +215,14 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
 #if defined(__x86_64__) || defined(__i386__)
     direct = csA == 1 && N <= 4 * NR && nbl_gemm_isa() == NBL_ISA_AVX2_FMA;
 #endif
-    float *pa = nbl_pack_a_buffer, *pb = nbl_pack_b_buffer;
+    float *pa = nbl_pack_a_buffer;
     for (long jc = 0; jc < N; jc += NC) {
-        long nc = N - jc < NC ? N - jc : NC;
+        long nc = N - jc < NC ? N - jc : NC, ncp = (nc + NR - 1) / NR * NR;
         for (long pc = 0, kb = block_k(K); pc < K; pc += kb) {
             long kc = K - pc < kb ? K - pc : kb;
             int acc = accumulate || pc > 0;
-            pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, pb);
+            const float *pb = packed ? packed + jc * K + pc * ncp : nbl_pack_b_buffer;
+            if (!packed) pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, nbl_pack_b_buffer);
             for (long ic = 0; ic < M; ic += MC) {
                 long mc = M - ic < MC ? M - ic : MC;
                 long packed_from = direct ? mc / MR * MR : 0;

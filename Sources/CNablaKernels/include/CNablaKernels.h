@@ -54,6 +54,15 @@ int nbl_pool_start(int count, long spin_microseconds);
 /// is busy with another caller's job, has no workers, or is called from inside one of its tasks.
 int nbl_pool_run(long tasks, void (*function)(void *, long), void *context);
 
+/// The floats B takes packed for nbl_sgemm_packed (K×N).
+long nbl_sgemm_packed_size(long N, long K);
+/// Packs B (K×N, B(k,j) = B[k*rsB + j*csB]) for nbl_sgemm_packed, into nbl_sgemm_packed_size floats.
+void nbl_sgemm_pack(long N, long K, const float *B, long rsB, long csB, float *out);
+/// nbl_sgemm on a B packed beforehand, for many products with the same B (a convolution's chunks):
+/// every element is summed exactly as nbl_sgemm's blocked path sums it, whatever M is.
+void nbl_sgemm_packed(long M, long N, long K, const float *A, long rsA, long csA, const float *packedB,
+                      float *C, long ldc, int accumulate);
+
 // MARK: - Optional system BLAS (blas.c)
 
 /// Loads cblas_sgemm from the first library in a colon-separated list; returns 1 on success.

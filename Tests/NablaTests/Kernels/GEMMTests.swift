@@ -86,7 +86,7 @@ import Testing
     /// columns come out bit for bit as the same columns of a wider, packed product, so splitting
     /// N over threads cannot change a result.
     @Test func narrowProductsMatchTheSameColumnsOfAWiderOne() {
-        let (M, K) = (131, 300)  // M has a partial tile of rows; K crosses a cache block
+        let (M, K) = (131, 700)  // M has a partial tile of rows; K crosses two cache blocks
         let a = randomTensor([M, K], seed: 13), wide = randomTensor([K, 80], seed: 14)
         let whole = matmul(a, wide)
         for n in [16, 40, 64] {

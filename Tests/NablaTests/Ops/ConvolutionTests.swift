@@ -119,4 +119,28 @@ import Testing
             #expect(fused.toArray() == composed.toArray(), "kernel \(kernel), groups \(groups), relu \(relu)")
         }
     }
+
+    /// A batch is cut into chunks of rows (forward) and of images (backward) that depend on its
+    /// size and the thread count; each image comes out bit for bit the same alone as inside a
+    /// batch of five, forward and for both gradients of the inputs, for a plain and a grouped
+    /// convolution: the chunking cannot change a result.
+    @Test(arguments: [1, 2])
+    func imagesComeOutTheSameAloneAsInABatch(groups: Int) {
+        let x = randomTensor([5, 11, 13, 6], seed: 31)
+        let w = randomTensor([3, 3, 6 / groups, 10], seed: 32)
+        func run(_ input: Tensor) -> (out: [Float], dx: [Float]) {
+            var xv = input.detached()
+            xv.requiresGradient = true
+            let y = conv2d(xv, w, padding: .same, groups: groups)
+            (y * y).sum().backward()
+            return (y.toArray(), xv.gradient?.toArray() ?? [])
+        }
+        let batch = run(x)
+        let (outPer, inPer) = (11 * 13 * 10, 11 * 13 * 6)
+        for n in 0..<5 {
+            let alone = run(x.slice(axis: 0, start: n, end: n + 1).contiguous())
+            #expect(alone.out == Array(batch.out[n * outPer..<(n + 1) * outPer]), "image \(n), output")
+            #expect(alone.dx == Array(batch.dx[n * inPer..<(n + 1) * inPer]), "image \(n), input gradient")
+        }
+    }
 }

@@ -85,14 +85,20 @@ extension CPUBackend {
         let width = plan.width
         let (chunkRows, tasks) = Self.forwardChunks(rows: rows, width: width)
         let (cg, kg) = (plan.Cg, plan.Kg)
+        // Each group's filters packed once for every chunk's product.
+        let (packed, size) = packFilters(groups: groups, N: kg, K: width, rsB: K, csB: 1) {
+            UnsafePointer(pw.value + $0 * kg)
+        }
+        let pp = UnsafeSendable(UnsafePointer<Float>(packed.cpuFloats))
+        defer { withExtendedLifetime(packed) {} }
         ThreadPool.forEachTask(tasks) { t in
             let r0 = t * chunkRows, n = Swift.min(chunkRows, rows - r0)
             let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
             for group in 0..<groups {
                 withUnsafePointer(to: g) { nbl_im2col_nhwc($0, px.value, group * cg, cg, r0, n, col.cpuFloats) }
-                GEMM.multiply(
-                    M: n, N: kg, K: width, A: col.cpuFloats, rsA: width, csA: 1, B: pw.value + group * kg, rsB: K,
-                    csB: 1, C: po.value + r0 * K + group * kg, ldc: K, threads: 1)
+                nbl_sgemm_packed(
+                    n, kg, width, col.cpuFloats, width, 1, pp.value + group * size,
+                    po.value + r0 * K + group * kg, K, 0)
             }
             finish(r0, n)
         }
@@ -112,6 +118,17 @@ extension CPUBackend {
         if tasks < 4 * threads { tasks = Swift.min((tasks + threads - 1) / threads * threads, (rows + mr - 1) / mr) }
         let per = ((rows + tasks - 1) / tasks + mr - 1) / mr * mr
         return (per, (rows + per - 1) / per)
+    }
+
+    /// Each group's `K×N` filter matrix, `B(group)[k*rsB + j*csB]`, packed for `nbl_sgemm_packed`:
+    /// group `g`'s at `g * size` floats into `buffer`.
+    private func packFilters(
+        groups: Int, N: Int, K: Int, rsB: Int, csB: Int, _ B: (Int) -> UnsafePointer<Float>
+    ) -> (buffer: Tensor, size: Int) {
+        let size = nbl_sgemm_packed_size(N, K)
+        let buffer = Tensor(uninitializedShape: [Swift.max(groups * size, 1)], dtype: .float32, backend: self)
+        for group in 0..<groups { nbl_sgemm_pack(N, K, B(group), rsB, csB, buffer.cpuFloats + group * size) }
+        return (buffer, size)
     }
 
     public func conv2dBackwardData(
@@ -165,6 +182,12 @@ extension CPUBackend {
         if let partials { fill(partials, value: 0) }
         let pp = UnsafeSendable(partials?.cpuFloats)
         let filterCount = dw?.count ?? 0
+        // For dx, each group's transposed filters packed once for every chunk.
+        let packedT = pw.value.map { wp in
+            packFilters(groups: depthwise ? 0 : groups, N: width, K: kg, rsB: 1, csB: K) { UnsafePointer(wp + $0 * kg) }
+        }
+        let pt = UnsafeSendable(packedT.map { UnsafePointer<Float>($0.buffer.cpuFloats) })
+        defer { withExtendedLifetime(packedT) {} }
         ThreadPool.forEachTask(tasks) { t in
             let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
             let partial = pp.value.map { $0 + t * filterCount }
@@ -200,11 +223,9 @@ extension CPUBackend {
                             C: partial + group * kg, ldc: K, threads: 1)
                     }
                 }
-                if let dxp = pdx.value, let wp = pw.value {
+                if let dxp = pdx.value, let wt = pt.value, let size = packedT?.size {
                     // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
-                    GEMM.multiply(
-                        M: n, N: width, K: kg, A: doutGroup, rsA: K, csA: 1, B: wp + group * kg, rsB: 1, csB: K,
-                        C: col.cpuFloats, ldc: width, threads: 1)
+                    nbl_sgemm_packed(n, width, kg, doutGroup, K, 1, wt + group * size, col.cpuFloats, width, 0)
                     withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, dxp) }
                 }
             }

@@ -45,7 +45,7 @@ public enum ThreadPool {
         }
     }
 
-    /// Runs `body(task)` for each task in `0..<tasks` on the pool (tasks are claimed in order).
+    /// Runs `body(task)` for each task in `0..<tasks` on the pool.
     static func forEachTask(_ tasks: Int, _ body: (Int) -> Void) {
         guard tasks > 0 else { return }
         if tasks == 1 || threadCount == 1 || isSerial {
@@ -74,13 +74,9 @@ public enum ThreadPool {
                 }
             if ran { return }
             let box = UnsafeSendable(body)
-            let next = AtomicCounter()
-            DispatchQueue.concurrentPerform(iterations: min(threadCount, tasks)) { _ in
-                while true {
-                    let t = next.increment()
-                    if t >= tasks { break }
-                    box.value(t)
-                }
+            let workers = min(threadCount, tasks)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for t in stride(from: w, to: tasks, by: workers) { box.value(t) }
             }
         }
     }
@@ -90,18 +86,4 @@ public enum ThreadPool {
 struct UnsafeSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
-}
-
-/// A lock-protected counter for handing out task numbers.
-final class AtomicCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    /// Returns the current value and adds one.
-    func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value - 1
-    }
 }
