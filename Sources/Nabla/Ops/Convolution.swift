@@ -142,17 +142,18 @@ public func conv2d(
 
 /// Returns `conv2d(input, filter) + bias`, then ReLU when `relu`: a convolution layer's output.
 ///
-/// When nothing records (inference, no gradients and no trace) the bias and ReLU are applied to
-/// each block of the output while it is in cache; otherwise the three ops run and record as
-/// usual. The results are the same bit for bit.
+/// The bias and ReLU are applied to each block of the output while it is in cache, instead of in
+/// two more passes over memory, and when gradients are recorded the three steps are one record
+/// whose backward masks the gradient, sums it for the bias and runs the convolution's backward.
+/// Under a trace (a graph being exported) the three ops run and record one by one. The results
+/// and gradients are the same bit for bit either way.
 ///
 /// - Precondition: as ``conv2d(_:_:strides:padding:dilation:groups:)``; `bias` is `[K]`.
 public func conv2d(
     _ input: Tensor, _ filter: Tensor, bias: Tensor?, relu: Bool, strides: (Int, Int) = (1, 1),
     padding: Padding = .valid, dilation: (Int, Int) = (1, 1), groups: Int = 1
 ) -> Tensor {
-    let recording = GradientMode.shouldRecord(input, filter) || bias.map { GradientMode.shouldRecord($0) } == true
-    guard !recording, Tracer.current == nil, bias.map({ $0.dtype == .float32 }) ?? true else {
+    guard Tracer.current == nil, bias.map({ $0.dtype == .float32 }) ?? true else {
         var y = conv2d(input, filter, strides: strides, padding: padding, dilation: dilation, groups: groups)
         if let bias { y = y + bias }
         return relu ? y.relu() : y
@@ -162,7 +163,27 @@ public func conv2d(
     if let bias { require(bias.shape == [K], "conv2d: bias \(bias.shape) must be [\(K)] for filter \(filter.shape)") }
     let out = Tensor(uninitializedShape: geometry.outputShape + [K], dtype: .float32, backend: backend)
     backend.conv2d(x, w, bias: bias?.contiguous(), relu: relu, geometry: geometry, groups: groups, into: out)
-    return out
+    let inputs = [input, filter] + (bias.map { [$0] } ?? [])
+    guard GradientMode.shouldRecord(inputs) else { return out }
+    let (xd, wd) = (x.detached(), w.detached())
+    let (needX, needW) = (input.node != nil, filter.node != nil)
+    var attributes = geometry.attributes
+    attributes["groups"] = .int(groups)
+    attributes["bias"] = .int(bias == nil ? 0 : 1)
+    attributes["relu"] = .int(relu ? 1 : 0)
+    return out.recorded(.conv2d, attributes, inputs: inputs) { g in
+        var masked = g.contiguous()
+        if relu {
+            // ReLU's output is positive exactly where its input is, so it serves as the mask.
+            let gm = Tensor(uninitializedShape: out.shape, dtype: .float32, backend: backend)
+            backend.unaryBackward(.relu, x: out, y: out, gradient: masked, alpha: 0, beta: 0, into: gm)
+            masked = gm
+        }
+        let dw = needW ? Tensor(uninitializedShape: wd.shape, dtype: .float32, backend: backend) : nil
+        let dx = needX ? Tensor.zeros(xd.shape, like: xd) : nil
+        backend.conv2dBackward(xd, wd, gradient: masked, geometry: geometry, groups: groups, dx: dx, dw: dw)
+        return [dx, dw] + (bias.map { [masked.sumTo($0.shape)] } ?? [])
+    }
 }
 
 /// The checks of a convolution and what its kernels take: the geometry, contiguous operands and
