@@ -123,21 +123,7 @@ public func conv2d(
     _ input: Tensor, _ filter: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid,
     dilation: (Int, Int) = (1, 1), groups: Int = 1
 ) -> Tensor {
-    let (geometry, x, w, backend) = convolution(input, filter, strides, padding, dilation, groups)
-    let K = w.shape[3]
-    let out = Tensor(uninitializedShape: geometry.outputShape + [K], dtype: .float32, backend: backend)
-    backend.conv2d(x, w, geometry: geometry, groups: groups, into: out)
-    guard GradientMode.shouldRecord(input, filter) else { return out }
-    let (xd, wd) = (x.detached(), w.detached())
-    let needX = input.node != nil, needW = filter.node != nil
-    var attributes = geometry.attributes
-    attributes["groups"] = .int(groups)
-    return out.recorded(.conv2d, attributes, inputs: [input, filter]) { g in
-        let dw = needW ? Tensor(uninitializedShape: wd.shape, dtype: .float32, backend: backend) : nil
-        let dx = needX ? Tensor.zeros(xd.shape, like: xd) : nil
-        backend.conv2dBackward(xd, wd, gradient: g.contiguous(), geometry: geometry, groups: groups, dx: dx, dw: dw)
-        return [dx, dw]
-    }
+    convolution(input, filter, bias: nil, relu: false, strides, padding, dilation, groups)
 }
 
 /// Returns `conv2d(input, filter) + bias`, then ReLU when `relu`: a convolution layer's output.
@@ -158,6 +144,14 @@ public func conv2d(
         if let bias { y = y + bias }
         return relu ? y.relu() : y
     }
+    return convolution(input, filter, bias: bias, relu: relu, strides, padding, dilation, groups)
+}
+
+/// The convolution, with the bias and ReLU when given, as one op and one record.
+private func convolution(
+    _ input: Tensor, _ filter: Tensor, bias: Tensor?, relu: Bool, _ strides: (Int, Int), _ padding: Padding,
+    _ dilation: (Int, Int), _ groups: Int
+) -> Tensor {
     let (geometry, x, w, backend) = convolution(input, filter, strides, padding, dilation, groups)
     let K = w.shape[3]
     if let bias { require(bias.shape == [K], "conv2d: bias \(bias.shape) must be [\(K)] for filter \(filter.shape)") }
@@ -165,12 +159,9 @@ public func conv2d(
     backend.conv2d(x, w, bias: bias?.contiguous(), relu: relu, geometry: geometry, groups: groups, into: out)
     let inputs = [input, filter] + (bias.map { [$0] } ?? [])
     guard GradientMode.shouldRecord(inputs) else { return out }
-    let (xd, wd) = (x.detached(), w.detached())
-    let (needX, needW) = (input.node != nil, filter.node != nil)
+    let (xd, wd, needX, needW) = (x.detached(), w.detached(), input.node != nil, filter.node != nil)
     var attributes = geometry.attributes
     attributes["groups"] = .int(groups)
-    attributes["bias"] = .int(bias == nil ? 0 : 1)
-    attributes["relu"] = .int(relu ? 1 : 0)
     return out.recorded(.conv2d, attributes, inputs: inputs) { g in
         var masked = g.contiguous()
         if relu {
