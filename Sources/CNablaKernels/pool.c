@@ -14,6 +14,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -70,7 +71,9 @@ static void *worker_main(void *unused) {
             generation = atomic_load(&word) >> (2 * FIELD);
             if (generation != seen) break;
             NBL_RELAX();
-            if ((i & 63) == 63 && now_ns() - start > spin_ns) {
+            if ((i & 63) != 63) continue;
+            sched_yield();  // lets another thread have this core when there are more threads than cores
+            if (now_ns() - start > spin_ns) {
                 pthread_mutex_lock(&sleep_lock);
                 atomic_fetch_add(&sleepers, 1);
                 while ((generation = atomic_load(&word) >> (2 * FIELD)) == seen) pthread_cond_wait(&wake, &sleep_lock);
@@ -121,7 +124,10 @@ int nbl_pool_run(long tasks, void (*function)(void *, long), void *context) {
     inside = 1;
     run_tasks(generation);
     inside = 0;
-    while (atomic_load(&done) < tasks) NBL_RELAX();
+    for (int i = 1; atomic_load(&done) < tasks; i++) {
+        NBL_RELAX();
+        if ((i & 63) == 0) sched_yield();
+    }
     pthread_mutex_unlock(&submit);
     return 1;
 }

@@ -179,7 +179,7 @@ extension CPUBackend {
         let (width, cg, kg, depthwise) = (plan.width, plan.Cg, plan.Kg, plan.isDepthwise)
         // Filter gradients are summed per chunk, then the chunks in order: deterministic.
         let partials = dw.map { Tensor(uninitializedShape: [tasks] + $0.shape, dtype: .float32, backend: self) }
-        if let partials { fill(partials, value: 0) }
+        if let partials, depthwise { fill(partials, value: 0) }  // the others write every element
         let pp = UnsafeSendable(partials?.cpuFloats)
         let filterCount = dw?.count ?? 0
         // For dx, each group's transposed filters packed once for every chunk.
