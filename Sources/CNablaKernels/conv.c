@@ -272,3 +272,50 @@ void nbl_avgpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, lo
         }
     }
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+// The KW·C floats under one window row (dilation 1 along W) of image n: x's row ih from column
+// iw0, zeros where the window leaves the image.
+static void nbl_window_run(const nbl_conv_geometry *g, const float *x, long n, long ih, long iw0, float *dst) {
+    for (long kw = 0; kw < g->KW; kw++, dst += g->C) {
+        long iw = iw0 + kw;
+        if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) memset(dst, 0, (size_t)g->C * sizeof(float));
+        else memcpy(dst, x + ((n * g->H + ih) * g->W + iw) * g->C, (size_t)g->C * sizeof(float));
+    }
+}
+
+void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long row0,
+                           long rows, float *out, float *scratch) {
+    long run = g->KW * g->C, block = nbl_sgemm_packed_size(K, run);
+    float *gathered = scratch, *partial = scratch + NBL_GEMM_MR * run;
+    for (long r = 0; r < rows; r += NBL_GEMM_MR) {
+        long m = rows - r < NBL_GEMM_MR ? rows - r : NBL_GEMM_MR;
+        NBL_PIXEL_OF(row0 + r);
+        long iw0 = ow * g->strideW - g->padLeft, last = iw0 + (NBL_GEMM_MR - 1) * g->strideW;
+        float *c = m == NBL_GEMM_MR ? out + (row0 + r) * K : partial;
+        for (long kh = 0; kh < g->KH; kh++) {
+            long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
+            const float *a = gathered;
+            long lda = run;
+            if (m == NBL_GEMM_MR && ow + NBL_GEMM_MR <= g->OW && ih >= 0 && ih < g->H && iw0 >= 0 &&
+                last + g->KW <= g->W) {
+                a = x + ((n * g->H + ih) * g->W + iw0) * g->C;  // six runs in place, strideW·C apart
+                lda = g->strideW * g->C;
+            } else {
+                for (long i = 0; i < NBL_GEMM_MR; i++) {
+                    long q = row0 + r + i, pixels = g->OH * g->OW, qh = q % pixels / g->OW, qw = q % g->OW;
+                    if (i < m)
+                        nbl_window_run(g, x, q / pixels, qh * g->strideH - g->padTop + kh * g->dilationH,
+                                       qw * g->strideW - g->padLeft, gathered + i * run);
+                    else
+                        memset(gathered + i * run, 0, (size_t)run * sizeof(float));
+                }
+            }
+            for (long j = 0; j < K; j += NBL_GEMM_NR)
+                nbl_microkernel_avx2_direct(run, a, lda, packed + kh * block + j * run, c + j, K, kh > 0,
+                                            (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR));
+        }
+        if (c == partial) memcpy(out + (row0 + r) * K, partial, (size_t)(m * K) * sizeof(float));
+    }
+}
+#endif

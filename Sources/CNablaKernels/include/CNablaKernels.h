@@ -140,6 +140,14 @@ typedef struct {
 /// row-major order; its columns are (kh, kw, c) for channels [c0, c0+cg). col is (rows, KH*KW*cg).
 void nbl_im2col_nhwc(const nbl_conv_geometry *g, const float *x, long c0, long cg, long row0, long rows,
                      float *col);
+/// Output rows [row0, row0+rows) of a convolution with one group and dilation 1 along W, out
+/// (rows of K), without an im2col matrix (AVX2+FMA only): kernel row by kernel row, six output
+/// pixels' window rows (KW·C floats each) are read in place from x where they lie inside it, or
+/// gathered with zeros into `scratch` (6·(KW·C + K) floats), against the filter rows of that kh,
+/// `packed + kh * nbl_sgemm_packed_size(K, KW*C)` (nbl_sgemm_pack layout). Each element is the sum
+/// over kh, in order, of one FMA chain over KW·C from zero: the same whichever rows a call gets.
+void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long row0,
+                           long rows, float *out, float *scratch);
 /// Adds the im2col rows [row0, row0+rows) back into dx (N,H,W,C), channels [c0, c0+cg).
 void nbl_col2im_nhwc(const nbl_conv_geometry *g, const float *col, long c0, long cg, long row0, long rows,
                      float *dx);

@@ -2,7 +2,8 @@ import Nabla
 import NablaTestSupport
 import Testing
 
-/// conv2d against the naive loop, over every combination of padding, stride, dilation and groups.
+/// conv2d against the naive loop, over every combination of padding, stride, dilation and groups,
+/// with 6 and with 24 input channels (window rows of 48 floats: read in place on AVX2).
 @Suite struct ConvolutionTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let padding: String
@@ -28,7 +29,11 @@ import Testing
 
     @Test(arguments: cases)
     func matchesNaiveLoop(_ c: Case) {
-        let (N, H, W, C, KH, KW) = (2, 9, 8, 6, 3, 2)
+        for C in [6, 24] { matchesNaiveLoop(c, channels: C) }
+    }
+
+    func matchesNaiveLoop(_ c: Case, channels C: Int) {
+        let (N, H, W, KH, KW) = (2, 9, 8, 3, 2)
         let K = c.groups == 6 ? 12 : 4
         let x = randomTensor([N, H, W, C], seed: 1), w = randomTensor([KH, KW, C / c.groups, K], seed: 2)
         let padding: Padding

@@ -35,6 +35,15 @@ private struct ConvolutionPlan {
         groups == 1 && g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0
             && g.padLeft == 0 && g.OH == g.H && g.OW == g.W
     }
+    /// Whether the forward reads window rows in place (`nbl_conv2d_rows_by_kh`).
+    ///
+    /// One group, rows of KW·C contiguous floats (dilation 1 along W) that fill a micro-kernel's K block without
+    /// leaving L1 (32…320 floats), on AVX2+FMA. A property of the layer alone, so one layer's
+    /// results never depend on the batch or the threads.
+    var readsWindowRowsInPlace: Bool {
+        groups == 1 && g.dilationW == 1 && (32...320).contains(g.KW * g.C)
+            && nbl_gemm_isa() == Int32(NBL_ISA_AVX2_FMA)
+    }
     /// Images per backward work chunk: enough to keep an im2col buffer near 512 KiB, at least one.
     var imagesPerChunk: Int {
         let perImage = Swift.max(g.OH * g.OW * width, 1)
@@ -85,6 +94,24 @@ extension CPUBackend {
         let width = plan.width
         let (chunkRows, tasks) = Self.forwardChunks(rows: rows, width: width)
         let (cg, kg) = (plan.Cg, plan.Kg)
+        if plan.readsWindowRowsInPlace {
+            // No im2col: each kernel row's filters packed once, and window rows read from x.
+            let run = g.KW * g.C
+            let (packed, _) = packFilters(groups: g.KH, N: K, K: run, rsB: K, csB: 1) {
+                UnsafePointer(pw.value + $0 * run * K)
+            }
+            let pp = UnsafeSendable(UnsafePointer<Float>(packed.cpuFloats))
+            defer { withExtendedLifetime(packed) {} }
+            ThreadPool.forEachTask(tasks) { t in
+                let r0 = t * chunkRows, n = Swift.min(chunkRows, rows - r0)
+                let scratch = Tensor(uninitializedShape: [Int(NBL_GEMM_MR) * (run + K)], dtype: .float32, backend: self)
+                withUnsafePointer(to: g) {
+                    nbl_conv2d_rows_by_kh($0, px.value, pp.value, K, r0, n, po.value, scratch.cpuFloats)
+                }
+                finish(r0, n)
+            }
+            return
+        }
         // Each group's filters packed once for every chunk's product.
         let (packed, size) = packFilters(groups: groups, N: kg, K: width, rsB: K, csB: 1) {
             UnsafePointer(pw.value + $0 * kg)
