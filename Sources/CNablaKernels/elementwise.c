@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <string.h>
 
 static inline float nbl_sigmoid(float x) {
     // NOTE: split by sign so exp never overflows.
@@ -183,4 +184,14 @@ void nbl_bias_relu_rows(float *c, long rows, long cols, const float *bias, int r
         if (relu)
             for (long j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : 0.0f;
     }
+}
+
+void nbl_mask_and_sum_rows(const float *g, const float *y, long rows, long K, float *out, float *sums) {
+    if (sums) memset(sums, 0, (size_t)K * sizeof(float));
+    for (long r = 0; r < rows; r++)
+        for (long k = 0, i = r * K; k < K; k++, i++) {
+            float v = y && !(y[i] > 0) ? 0.0f : g[i];
+            if (out) out[i] = v;
+            if (sums) sums[k] += v;
+        }
 }

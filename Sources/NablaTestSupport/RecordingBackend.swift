@@ -140,6 +140,16 @@ public final class RecordingBackend: Backend, @unchecked Sendable {
         cpu.conv2dBackwardFilter(host(x), host(gradient), geometry: geometry, groups: groups, into: host(dw))
     }
 
+    public func conv2dBackward(
+        _ x: Tensor, _ w: Tensor, gradient: Tensor, reluOutput: Tensor?, geometry: WindowGeometry, groups: Int,
+        dx: Tensor?, dw: Tensor?, dbias: Tensor?
+    ) {
+        record("conv2dBackward")
+        cpu.conv2dBackward(
+            host(x), host(w), gradient: host(gradient), reluOutput: reluOutput.map(host), geometry: geometry,
+            groups: groups, dx: dx.map(host), dw: dw.map(host), dbias: dbias.map(host))
+    }
+
     public func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor) {
         record("maxPool2d")
         cpu.maxPool2d(host(x), geometry: geometry, into: host(out), argmax: host(argmax))

@@ -82,12 +82,15 @@ public protocol ConvolutionBackend {
     /// The gradient with respect to the filter, into `dw` (overwritten).
     func conv2dBackwardFilter(
         _ x: Tensor, _ gradient: Tensor, geometry: WindowGeometry, groups: Int, into dw: Tensor)
-    /// Both gradients, each when its output is given (`dx` zero-filled, `dw` overwritten).
+    /// The gradients of a convolution layer, each when its output is given (`dx` zero-filled, `dw`
+    /// and `dbias` (`[K]`) overwritten); with `reluOutput` the layer ended in a ReLU, whose output
+    /// masks `gradient` first (kept where positive).
     ///
-    /// The default calls the two primitives above; a backend may fuse them (the CPU's shares one
-    /// im2col buffer and one read of the output gradient).
+    /// The default masks and sums in whole passes and calls the two primitives above; a backend may
+    /// fuse them (the CPU's masks and sums each chunk in cache, and shares one im2col buffer).
     func conv2dBackward(
-        _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?)
+        _ x: Tensor, _ w: Tensor, gradient: Tensor, reluOutput: Tensor?, geometry: WindowGeometry, groups: Int,
+        dx: Tensor?, dw: Tensor?, dbias: Tensor?)
 }
 
 extension ConvolutionBackend {
@@ -105,10 +108,14 @@ extension ConvolutionBackend {
     }
 
     public func conv2dBackward(
-        _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
+        _ x: Tensor, _ w: Tensor, gradient: Tensor, reluOutput: Tensor?, geometry: WindowGeometry, groups: Int,
+        dx: Tensor?, dw: Tensor?, dbias: Tensor?
     ) {
-        if let dw { conv2dBackwardFilter(x, gradient, geometry: geometry, groups: groups, into: dw) }
-        if let dx { conv2dBackwardData(gradient, w, geometry: geometry, groups: groups, into: dx) }
+        // ReLU's output is 0 or positive: its sign is the mask.
+        let g = composing { reluOutput.map { gradient * $0.sign() } ?? gradient }
+        if let dbias { composing { dbias.backend.copy(g.sumTo(dbias.shape), into: dbias) } }
+        if let dw { conv2dBackwardFilter(x, g, geometry: geometry, groups: groups, into: dw) }
+        if let dx { conv2dBackwardData(g, w, geometry: geometry, groups: groups, into: dx) }
     }
 }
 

@@ -163,17 +163,14 @@ private func convolution(
     var attributes = geometry.attributes
     attributes["groups"] = .int(groups)
     return out.recorded(.conv2d, attributes, inputs: inputs) { g in
-        var masked = g.contiguous()
-        if relu {
-            // ReLU's output is positive exactly where its input is, so it serves as the mask.
-            let gm = Tensor(uninitializedShape: out.shape, dtype: .float32, backend: backend)
-            backend.unaryBackward(.relu, x: out, y: out, gradient: masked, alpha: 0, beta: 0, into: gm)
-            masked = gm
-        }
         let dw = needW ? Tensor(uninitializedShape: wd.shape, dtype: .float32, backend: backend) : nil
         let dx = needX ? Tensor.zeros(xd.shape, like: xd) : nil
-        backend.conv2dBackward(xd, wd, gradient: masked, geometry: geometry, groups: groups, dx: dx, dw: dw)
-        return [dx, dw] + (bias.map { [masked.sumTo($0.shape)] } ?? [])
+        let db = bias.map { Tensor(uninitializedShape: $0.shape, dtype: .float32, backend: backend) }
+        // ReLU's output is positive exactly where its input is, so it serves as the mask.
+        backend.conv2dBackward(
+            xd, wd, gradient: g.contiguous(), reluOutput: relu ? out : nil, geometry: geometry, groups: groups, dx: dx,
+            dw: dw, dbias: db)
+        return [dx, dw] + (db.map { [$0] } ?? [])
     }
 }
 

@@ -150,8 +150,9 @@ import Testing
     }
 
     /// Recorded, the fused convolution is one op whose backward masks the gradient by the ReLU
-    /// and sums it for the bias: its output and all three gradients are bit for bit those of the
-    /// three ops run one after the other.
+    /// and sums it for the bias, chunk by chunk: its output and the input and filter gradients
+    /// are bit for bit those of the three ops run one after the other, and the bias gradient
+    /// (summed image by image, then over the images) agrees to rounding.
     @Test(arguments: [(3, 1), (3, 4), (1, 1)])
     func fusedRecordedGradientsMatchTheUnfusedOps(kernel: Int, groups: Int) {
         let x = randomTensor([2, 7, 8, 4], seed: 41)
@@ -177,7 +178,8 @@ import Testing
                 grads.append([xv, wv, bv].map { $0.gradient?.toArray() ?? [] })
             }
             #expect(outputs[0] == outputs[1], "output, relu \(relu)")
-            #expect(grads[0] == grads[1], "gradients, relu \(relu)")
+            #expect(grads[0][0] == grads[1][0] && grads[0][1] == grads[1][1], "gradients, relu \(relu)")
+            expectClose(grads[0][2], grads[1][2], atol: 1e-4, "bias gradient, relu \(relu)")
             #expect(grads[0].allSatisfy { !$0.isEmpty })
         }
     }

@@ -170,22 +170,34 @@ extension CPUBackend {
         convolutionBackward(x: x, w: nil, gradient: gradient, geometry: geometry, groups: groups, dx: nil, dw: dw)
     }
 
-    /// Both gradients in one pass over the output gradient: each chunk of images is unfolded
-    /// once, and its column buffer serves the filter gradient and then the input gradient.
+    /// All gradients in one pass over the output gradient: each chunk of images is masked by the
+    /// ReLU and summed for the bias in cache, and unfolded once, its column buffer serving the
+    /// filter gradient and then the input gradient.
     public func conv2dBackward(
-        _ x: Tensor, _ w: Tensor, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
+        _ x: Tensor, _ w: Tensor, gradient: Tensor, reluOutput: Tensor?, geometry: WindowGeometry, groups: Int,
+        dx: Tensor?, dw: Tensor?, dbias: Tensor?
     ) {
-        convolutionBackward(x: x, w: w, gradient: gradient, geometry: geometry, groups: groups, dx: dx, dw: dw)
+        convolutionBackward(
+            x: x, w: w, gradient: gradient, geometry: geometry, groups: groups, dx: dx, dw: dw, reluOutput: reluOutput,
+            dbias: dbias)
     }
 
-    /// The convolution backward for whichever of `dx` (zero-filled, needs `w`) and `dw`
-    /// (overwritten, needs `x`) are given.
+    /// The convolution backward for whichever of `dx` (zero-filled, needs `w`), `dw` (overwritten,
+    /// needs `x`) and `dbias` are given, on `gradient` masked by `reluOutput` when given.
     private func convolutionBackward(
-        x: Tensor?, w: Tensor?, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?
+        x: Tensor?, w: Tensor?, gradient: Tensor, geometry: WindowGeometry, groups: Int, dx: Tensor?, dw: Tensor?,
+        reluOutput: Tensor? = nil, dbias: Tensor? = nil
     ) {
         guard let K = dw?.shape[3] ?? w?.shape[3] else { return }
         let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: K)
         let g = plan.g
+        if (reluOutput != nil || dbias != nil) && (plan.isPointwise || plan.isDepthwise), let x, let w {
+            // These paths read the whole gradient at once: mask and sum it in one pass first.
+            let masked = Tensor(uninitializedShape: gradient.shape, dtype: .float32, backend: self)
+            nbl_mask_and_sum_rows(
+                gradient.cpuFloats, reluOutput?.cpuFloats, plan.rows, K, masked.cpuFloats, dbias?.cpuFloats)
+            return convolutionBackward(x: x, w: w, gradient: masked, geometry: geometry, groups: groups, dx: dx, dw: dw)
+        }
         let pd = UnsafeSendable(gradient.cpuFloats)
         let (px, pw) = (UnsafeSendable(x?.cpuFloats), UnsafeSendable(w?.cpuFloats))
         let (pdx, pdw) = (UnsafeSendable(dx?.cpuFloats), UnsafeSendable(dw?.cpuFloats))
@@ -215,6 +227,11 @@ extension CPUBackend {
         }
         let pt = UnsafeSendable(packedT.map { UnsafePointer<Float>($0.buffer.cpuFloats) })
         defer { withExtendedLifetime(packedT) {} }
+        // The bias gradient too: per chunk, then the chunks in order.
+        let biasPartials = dbias.map { _ in Tensor(uninitializedShape: [tasks, K], dtype: .float32, backend: self) }
+        let (pr, pb) = (
+            UnsafeSendable(reluOutput.map { UnsafePointer($0.cpuFloats) }), UnsafeSendable(biasPartials?.cpuFloats)
+        )
         ThreadPool.forEachTask(tasks) { t in
             let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
             let partial = pp.value.map { $0 + t * filterCount }
@@ -228,12 +245,19 @@ extension CPUBackend {
                 return
             }
             let r0 = n0 * pixels, n = (n1 - n0) * pixels
+            let masked = pr.value != nil ? Tensor(uninitializedShape: [n, K], dtype: .float32, backend: self) : nil
+            if pr.value != nil || pb.value != nil {
+                nbl_mask_and_sum_rows(
+                    pd.value + r0 * K, pr.value.map { $0 + r0 * K }, n, K, masked?.cpuFloats,
+                    pb.value.map { $0 + t * K })
+            }
+            let dout = masked.map { UnsafePointer($0.cpuFloats) } ?? UnsafePointer(pd.value + r0 * K)
             let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
             let transposed =
                 partial != nil && width > kg
                 ? Tensor(uninitializedShape: [kg, width], dtype: .float32, backend: self) : nil
             for group in 0..<groups {
-                let doutGroup = pd.value + r0 * K + group * kg
+                let doutGroup = dout + group * kg
                 if let partial, let xp = px.value {
                     withUnsafePointer(to: g) { nbl_im2col_nhwc($0, xp, group * cg, cg, r0, n, col.cpuFloats) }
                     if let t = transposed?.cpuFloats {
@@ -258,6 +282,7 @@ extension CPUBackend {
             }
         }
         if let partials, let dw { reduce(.sum, partials, axes: [0], into: dw.reshaped([1] + dw.shape)) }
+        if let biasPartials, let dbias { reduce(.sum, biasPartials, axes: [0], into: dbias.reshaped([1, K])) }
     }
 
     // MARK: Pooling
