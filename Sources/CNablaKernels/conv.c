@@ -26,32 +26,32 @@ static int nbl_window_row_is_run(const nbl_conv_geometry *g, long cg, long iw0) 
     return g->dilationW == 1 && cg == g->C && iw0 >= 0 && iw0 + g->KW <= g->W;
 }
 
+// The KW·cg floats under one window row of image n: x's row ih from column iw0, channels
+// [c0, c0+cg) of each window column, zeros where the window leaves the image.
+static void nbl_window_row(const nbl_conv_geometry *g, const float *x, long c0, long cg, long n, long ih, long iw0,
+                           float *dst) {
+    int inside = ih >= 0 && ih < g->H;
+    const float *line = inside ? x + (n * g->H + ih) * g->W * g->C + c0 : NULL;
+    if (inside && nbl_window_row_is_run(g, cg, iw0)) {
+        memcpy(dst, line + iw0 * g->C, (size_t)(g->KW * cg) * sizeof(float));
+        return;
+    }
+    for (long kw = 0; kw < g->KW; kw++, dst += cg) {
+        long iw = iw0 + kw * g->dilationW;
+        if (!inside || iw < 0 || iw >= g->W) memset(dst, 0, (size_t)cg * sizeof(float));
+        else memcpy(dst, line + iw * g->C, (size_t)cg * sizeof(float));
+    }
+}
+
 void nbl_im2col_nhwc(const nbl_conv_geometry *g, const float *x, long c0, long cg, long row0, long rows,
                      float *col) {
     long width = g->KH * g->KW * cg;
     NBL_PIXEL_OF(row0);
     for (long r = 0; r < rows; r++) {
-        float *dst = col + r * width;
         long iw0 = ow * g->strideW - g->padLeft;
-        for (long kh = 0; kh < g->KH; kh++) {
-            long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
-            int inside = ih >= 0 && ih < g->H;
-            const float *line = inside ? x + (n * g->H + ih) * g->W * g->C + c0 : NULL;
-            if (inside && nbl_window_row_is_run(g, cg, iw0)) {
-                memcpy(dst, line + iw0 * g->C, (size_t)(g->KW * cg) * sizeof(float));
-                dst += g->KW * cg;
-                continue;
-            }
-            for (long kw = 0; kw < g->KW; kw++) {
-                long iw = iw0 + kw * g->dilationW;
-                if (!inside || iw < 0 || iw >= g->W) {
-                    memset(dst, 0, (size_t)cg * sizeof(float));
-                } else {
-                    memcpy(dst, line + iw * g->C, (size_t)cg * sizeof(float));
-                }
-                dst += cg;
-            }
-        }
+        for (long kh = 0; kh < g->KH; kh++)
+            nbl_window_row(g, x, c0, cg, n, oh * g->strideH - g->padTop + kh * g->dilationH, iw0,
+                           col + r * width + kh * g->KW * cg);
         NBL_NEXT_PIXEL();
     }
 }
@@ -274,16 +274,6 @@ void nbl_avgpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, lo
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-// The KW·C floats under one window row (dilation 1 along W) of image n: x's row ih from column
-// iw0, zeros where the window leaves the image.
-static void nbl_window_run(const nbl_conv_geometry *g, const float *x, long n, long ih, long iw0, float *dst) {
-    for (long kw = 0; kw < g->KW; kw++, dst += g->C) {
-        long iw = iw0 + kw;
-        if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) memset(dst, 0, (size_t)g->C * sizeof(float));
-        else memcpy(dst, x + ((n * g->H + ih) * g->W + iw) * g->C, (size_t)g->C * sizeof(float));
-    }
-}
-
 void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long row0,
                            long rows, float *out, float *scratch) {
     long run = g->KW * g->C, block = nbl_sgemm_packed_size(K, run);
@@ -305,7 +295,7 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                 for (long i = 0; i < NBL_GEMM_MR; i++) {
                     long q = row0 + r + i, pixels = g->OH * g->OW, qh = q % pixels / g->OW, qw = q % g->OW;
                     if (i < m)
-                        nbl_window_run(g, x, q / pixels, qh * g->strideH - g->padTop + kh * g->dilationH,
+                        nbl_window_row(g, x, 0, g->C, q / pixels, qh * g->strideH - g->padTop + kh * g->dilationH,
                                        qw * g->strideW - g->padLeft, gathered + i * run);
                     else
                         memset(gathered + i * run, 0, (size_t)run * sizeof(float));

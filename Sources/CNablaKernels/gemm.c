@@ -4,8 +4,8 @@
 //   - portable: plain C loops over a 6×16 tile (any CPU; the reference for the others);
 //   - AVX2+FMA (gemm_avx2.c): 12 ymm accumulators, chosen when cpuid reports AVX2 and FMA;
 //   - NEON (gemm_neon.c): 24 q-register accumulators, always on arm64.
-// Loops, outermost first: jc over N by NC (B panel in L3), pc over K by blocks of at most KC (pack B), ic over M by
-// MC (pack A into L2), then jr / ir over the micro-tiles. Packing buffers are thread-local and kept,
+// Loops, outermost first: jc over N by NC (B panel in L3), pc over K by equal blocks of at most KC
+// (pack B), ic over M by MC (pack A into L2), then jr / ir over the micro-tiles. Packing buffers are thread-local and kept,
 // so a steady-state call allocates nothing. Results do not depend on how callers split M or N:
 // every element of C sums over K in the same order.
 #include "internal.h"
@@ -196,11 +196,11 @@ void nbl_sgemm_pack(long N, long K, const float *B, long rsB, long csB, float *o
 
 void nbl_sgemm_packed(long M, long N, long K, const float *A, long rsA, long csA, const float *packedB, float *C,
                       long ldc, int accumulate) {
-    if (M <= 0 || N <= 0 || K <= 0 || !nbl_ensure_buffers()) {
-        if (M > 0 && N > 0 && K <= 0 && !accumulate)
-            for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+    if (M <= 0 || N <= 0 || K <= 0) {
+        nbl_sgemm(M, N, K, A, rsA, csA, NULL, 0, 0, C, ldc, accumulate);  // empty: reads no B
         return;
     }
+    if (!nbl_ensure_buffers()) return;
     sgemm_blocked(M, N, K, A, rsA, csA, NULL, 0, 0, packedB, C, ldc, accumulate);
 }
 

@@ -37,7 +37,7 @@ static _Atomic unsigned long long word;  // generation << 48 | tasks << 24 | nex
 static atomic_int done, sleepers, workers;
 static void (*job_function)(void *, long);
 static void *job_context;
-static long spin_ns = 200000;
+enum { SPIN_NS = 200000 };  // how long an idle worker spins before it sleeps
 static _Thread_local int inside;  // this thread is running a task of the pool
 
 static long now_ns(void) {
@@ -73,7 +73,7 @@ static void *worker_main(void *unused) {
             NBL_RELAX();
             if ((i & 63) != 63) continue;
             sched_yield();  // lets another thread have this core when there are more threads than cores
-            if (now_ns() - start > spin_ns) {
+            if (now_ns() - start > SPIN_NS) {
                 pthread_mutex_lock(&sleep_lock);
                 atomic_fetch_add(&sleepers, 1);
                 while ((generation = atomic_load(&word) >> (2 * FIELD)) == seen) pthread_cond_wait(&wake, &sleep_lock);
@@ -88,9 +88,8 @@ static void *worker_main(void *unused) {
     return NULL;
 }
 
-int nbl_pool_start(int count, long spin_microseconds) {
+int nbl_pool_start(int count) {
     pthread_mutex_lock(&submit);
-    if (spin_microseconds >= 0) spin_ns = spin_microseconds * 1000;
     int started = atomic_load(&workers);
     while (started < count && started < MAX_WORKERS) {
         pthread_t thread;

@@ -46,9 +46,9 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
 
 // MARK: - Worker threads (pool.c)
 
-/// Starts worker threads until `count` exist, which spin for `spin_microseconds` (-1: keep the
-/// current setting, 200 by default) after their last task before they sleep; returns how many exist.
-int nbl_pool_start(int count, long spin_microseconds);
+/// Starts worker threads until `count` exist, which spin for 200 µs after their last task before
+/// they sleep; returns how many exist.
+int nbl_pool_start(int count);
 /// Runs `function(context, task)` for every task in [0, tasks) on the workers and the calling
 /// thread, and returns 1 when all have finished. Returns 0 without running anything when the pool
 /// is busy with another caller's job, has no workers, or is called from inside one of its tasks.

@@ -37,9 +37,9 @@ private struct ConvolutionPlan {
     }
     /// Whether the forward reads window rows in place (`nbl_conv2d_rows_by_kh`).
     ///
-    /// One group, rows of KW·C contiguous floats (dilation 1 along W) that fill a micro-kernel's K block without
-    /// leaving L1 (32…320 floats), on AVX2+FMA. A property of the layer alone, so one layer's
-    /// results never depend on the batch or the threads.
+    /// One group, rows of KW·C contiguous floats (dilation 1 along W) that fill a micro-kernel's K
+    /// block without leaving L1 (32…320 floats), on AVX2+FMA. A property of the layer alone, so
+    /// one layer's results never depend on the batch or the threads.
     var readsWindowRowsInPlace: Bool {
         groups == 1 && g.dilationW == 1 && (32...320).contains(g.KW * g.C)
             && nbl_gemm_isa() == Int32(NBL_ISA_AVX2_FMA)
@@ -133,10 +133,11 @@ extension CPUBackend {
 
     /// Rows per forward chunk and the chunk count.
     ///
-    /// At most ~512 KiB of im2col per chunk, and, when there are few chunks, a multiple of the thread count of them, equal in size and whole
-    /// micro-tiles each, so no thread waits on a bigger share (a batch of one through mnist_cnn's
-    /// second convolution: 576 rows were one chunk of 450 and one of 126). Every output row is
-    /// computed the same way whatever its chunk, so the split does not change results.
+    /// At most ~512 KiB of im2col per chunk, and, when there are few chunks, a multiple of the
+    /// thread count of them, equal in size and whole micro-tiles each, so no thread waits on a
+    /// bigger share (a batch of one through mnist_cnn's second convolution: 576 rows were one chunk
+    /// of 450 and one of 126). Every output row is computed the same way whatever its chunk, so the
+    /// split does not change results.
     static func forwardChunks(rows: Int, width: Int) -> (rows: Int, tasks: Int) {
         let mr = Int(NBL_GEMM_MR)
         let largest = Swift.max(mr, (1 << 17) / Swift.max(width, 1) / mr * mr)
@@ -232,6 +233,8 @@ extension CPUBackend {
         let (pr, pb) = (
             UnsafeSendable(reluOutput.map { UnsafePointer($0.cpuFloats) }), UnsafeSendable(biasPartials?.cpuFloats)
         )
+        // The filter gradient's transposed copy: [width, Kg] read from Kgᵀ rows, written K apart.
+        let transpose = (shape: [width, kg], from: [1, width], to: [K, 1])
         ThreadPool.forEachTask(tasks) { t in
             let n0 = t * per, n1 = Swift.min(g.N, n0 + per)
             let partial = pp.value.map { $0 + t * filterCount }
@@ -266,7 +269,8 @@ extension CPUBackend {
                         GEMM.multiply(
                             M: kg, N: width, K: n, A: doutGroup, rsA: 1, csA: K, B: col.cpuFloats, rsB: width,
                             csB: 1, C: t, ldc: width, threads: 1)
-                        for i in 0..<width { for j in 0..<kg { partial[group * kg + i * K + j] = t[j * width + i] } }
+                        nbl_copy_strided(
+                            2, transpose.shape, t, transpose.from, partial + group * kg, transpose.to, 4, 0, width * kg)
                     } else {
                         // dW_g[width, Kg] = colᵀ · dOut_g
                         GEMM.multiply(

@@ -56,7 +56,7 @@ public enum ThreadPool {
     }
 
     /// Whether the spinning workers are there (`threadCount - 1` of them, started on first use).
-    private static let hasWorkers: Bool = nbl_pool_start(Int32(clamping: threadCount - 1), -1) > 0
+    private static let hasWorkers: Bool = nbl_pool_start(Int32(clamping: threadCount - 1)) > 0
 
     /// Runs `body(task)` for every task on the spinning workers and this thread, or, when they are
     /// busy with another caller's work (or this is one of their tasks), on Dispatch's threads.
