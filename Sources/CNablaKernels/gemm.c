@@ -10,6 +10,7 @@
 // every element of C sums over K in the same order.
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,7 @@ static long block_k(long K) {
     return (K + blocks - 1) / blocks;
 }
 
-static int nbl_isa = -1;
+static _Atomic int nbl_isa = -1;  // found on first use, by whichever thread comes first
 // A per-thread choice that overrides nbl_isa (tests compare the ISAs while other work runs).
 static _Thread_local int nbl_isa_override = -1;
 

@@ -118,29 +118,30 @@ extension Zoo.Entry {
     /// the default size, takes one Adam step on two random images, and checks that the step
     /// changed the predictions and that a save and reload predicts bit for bit.
     public func checkOneStep(inputShape: [Int]? = nil) throws -> StepCheck {
-        Random.seed(3)
-        let start = Date()
-        let input = inputShape ?? defaultInput
-        let model = try built(inputShape: input)
-        var failures: [String] = []
-        let counts = model.parameterCounts
-        if input == defaultInput, counts.trainable + counts.nonTrainable != parameters {
-            failures.append("\(name): \(counts) parameters, expected \(parameters)")
+        try Random.withSeed(3) {
+            let start = Date()
+            let input = inputShape ?? defaultInput
+            let model = try built(inputShape: input)
+            var failures: [String] = []
+            let counts = model.parameterCounts
+            if input == defaultInput, counts.trainable + counts.nonTrainable != parameters {
+                failures.append("\(name): \(counts) parameters, expected \(parameters)")
+            }
+            let batch = 2
+            let images = Tensor.uniform([batch] + input, high: 256).asType(.uint8)
+            let labels = Tensor((0..<batch).map { Int64($0 % defaultClasses) })
+            let before = try model.predict(images)
+            model.compile(optimizer: Adam(learningRate: 1e-3), loss: SparseCategoricalCrossEntropy())
+            try model.fit(x: images, y: labels, batchSize: batch, epochs: 1, verbose: .silent, seed: 1)
+            let after = try model.predict(images)
+            if before.toArray() == after.toArray() { failures.append("\(name): the training step changed nothing") }
+            let path = NSTemporaryDirectory() + "nabla-zoo-step-\(UUID().uuidString).nabla"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try model.save(to: path)
+            if try Model.load(path).predict(images).toArray() != after.toArray() {
+                failures.append("\(name): the reloaded model predicts differently")
+            }
+            return StepCheck(parameters: counts, failures: failures, seconds: Date().timeIntervalSince(start))
         }
-        let batch = 2
-        let images = Tensor.uniform([batch] + input, high: 256).asType(.uint8)
-        let labels = Tensor((0..<batch).map { Int64($0 % defaultClasses) })
-        let before = try model.predict(images)
-        model.compile(optimizer: Adam(learningRate: 1e-3), loss: SparseCategoricalCrossEntropy())
-        try model.fit(x: images, y: labels, batchSize: batch, epochs: 1, verbose: .silent, seed: 1)
-        let after = try model.predict(images)
-        if before.toArray() == after.toArray() { failures.append("\(name): the training step changed nothing") }
-        let path = NSTemporaryDirectory() + "nabla-zoo-step-\(UUID().uuidString).nabla"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try model.save(to: path)
-        if try Model.load(path).predict(images).toArray() != after.toArray() {
-            failures.append("\(name): the reloaded model predicts differently")
-        }
-        return StepCheck(parameters: counts, failures: failures, seconds: Date().timeIntervalSince(start))
     }
 }

@@ -31,24 +31,25 @@ enum ONNXRuntime {
         let entry = try #require(Zoo.entry(named: name))
         let small = entry.defaultInput.count < 3 || entry.defaultInput[0] * entry.defaultInput[1] <= 32 * 32
         let input = small ? entry.defaultInput : [32, 32, entry.defaultInput[2]]
-        Random.seed(5)
-        let model = try entry.built(inputShape: input, classes: 10)
-        let folder = NSTemporaryDirectory() + "nabla-onnx-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let path = "\(folder)/model.onnx"
-        do { try ONNXExport.write(model, to: path) } catch {
-            Issue.record("\(name): \(error)")
-            return
+        try Random.withSeed(5) {
+            let model = try entry.built(inputShape: input, classes: 10)
+            let folder = NSTemporaryDirectory() + "nabla-onnx-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let path = "\(folder)/model.onnx"
+            do { try ONNXExport.write(model, to: path) } catch {
+                Issue.record("\(name): \(error)")
+                return
+            }
+            let x = Tensor.uniform([3] + input, high: 256).asType(.uint8)
+            try x.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path + ".input"))
+            let y = try model.predict(x)
+            try y.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: "\(folder)/expected"))
+            let output = try PythonCheck.run(
+                Self.script, path, "uint8", ([3] + input).map(String.init).joined(separator: ","), "\(folder)/expected")
+            let parts = output.split(separator: " ", maxSplits: 1)
+            let difference = Double(parts.first ?? "") ?? .nan
+            #expect(difference <= 1e-4, "\(name): ONNX Runtime said \(output)")
+            #expect(parts.count == 2 && parts[1].hasPrefix("[3, 10]"), "\(name): \(output)")
         }
-        let x = Tensor.uniform([3] + input, high: 256).asType(.uint8)
-        try x.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path + ".input"))
-        let y = try model.predict(x)
-        try y.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: "\(folder)/expected"))
-        let output = try PythonCheck.run(
-            Self.script, path, "uint8", ([3] + input).map(String.init).joined(separator: ","), "\(folder)/expected")
-        let parts = output.split(separator: " ", maxSplits: 1)
-        let difference = Double(parts.first ?? "") ?? .nan
-        #expect(difference <= 1e-4, "\(name): ONNX Runtime said \(output)")
-        #expect(parts.count == 2 && parts[1].hasPrefix("[3, 10]"), "\(name): \(output)")
     }
 }

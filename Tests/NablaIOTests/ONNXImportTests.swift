@@ -100,8 +100,9 @@ enum ForeignModel {
                 train.labels.slice(axis: 0, start: 0, end: 512)
             )
         } else {
-            Random.seed(3)
-            data = (Tensor.uniform([512, 28, 28, 1], low: 0, high: 255), Tensor((0..<512).map { Int64($0 % 10) }))
+            data = Random.withSeed(3) {
+                (Tensor.uniform([512, 28, 28, 1], low: 0, high: 255), Tensor((0..<512).map { Int64($0 % 10) }))
+            }
         }
         let probe = data.x.slice(axis: 0, start: 0, end: 16).contiguous()
         let before = withoutGradients { model(probe) }.toArray(Float.self)

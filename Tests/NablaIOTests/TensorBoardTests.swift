@@ -32,53 +32,55 @@ let tensorBoardAvailable = (try? PythonCheck.run("import tensorboard; print('ok'
         """
 
     @Test func aTrainingRunReadsBackInTensorBoard() throws {
-        Random.seed(4)
-        let model = Sequential(inputShape: [4, 4, 1]) {
-            Flatten()
-            Dense(units: 8, activation: .relu)
-            Dense(units: 3, activation: .softmax)
-        }
-        model.compile(optimizer: Adam(learningRate: 0.01), loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
-        let x = Tensor.uniform([24, 4, 4, 1], high: 255), y = Tensor((0..<24).map { Int64($0 % 3) })
-        let folder = NSTemporaryDirectory() + "nabla-tb-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let callback = TensorBoardCallback(
-            logDirectory: folder, updateEvery: 2, sampleImages: x.slice(axis: 0, start: 0, end: 5))
-        let history = try model.fit(
-            x: x, y: y, batchSize: 4, epochs: 3, validationData: (x, y), callbacks: [callback], verbose: .silent)
+        try Random.withSeed(4) {
+            let model = Sequential(inputShape: [4, 4, 1]) {
+                Flatten()
+                Dense(units: 8, activation: .relu)
+                Dense(units: 3, activation: .softmax)
+            }
+            model.compile(
+                optimizer: Adam(learningRate: 0.01), loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
+            let x = Tensor.uniform([24, 4, 4, 1], high: 255), y = Tensor((0..<24).map { Int64($0 % 3) })
+            let folder = NSTemporaryDirectory() + "nabla-tb-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let callback = TensorBoardCallback(
+                logDirectory: folder, updateEvery: 2, sampleImages: x.slice(axis: 0, start: 0, end: 5))
+            let history = try model.fit(
+                x: x, y: y, batchSize: 4, epochs: 3, validationData: (x, y), callbacks: [callback], verbose: .silent)
 
-        let text = try PythonCheck.run(Self.reader, folder)
-        let runs = try #require(
-            try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: Any]], "\(text)")
-        let train = try #require(runs["train"]), validation = try #require(runs["validation"])
-        let scalars = try #require(train["scalars"] as? [String: [[Double]]])
-        // 6 batches an epoch, logged every 2nd: steps 2, 4, … 18.
-        #expect(scalars["batch_loss"]?.map { Int($0[0]) } == Array(stride(from: 2, through: 18, by: 2)))
-        for (tag, metric) in [("epoch_loss", "loss"), ("epoch_accuracy", "accuracy")] {
-            let logged = try #require(scalars[tag], "\(scalars.keys)")
-            #expect(logged.map { Int($0[0]) } == [0, 1, 2])
-            for (event, value) in zip(logged, history[metric]) {
-                #expect(abs(event[1] - value) <= 1e-6 * max(1, abs(value)))
+            let text = try PythonCheck.run(Self.reader, folder)
+            let runs = try #require(
+                try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: Any]], "\(text)")
+            let train = try #require(runs["train"]), validation = try #require(runs["validation"])
+            let scalars = try #require(train["scalars"] as? [String: [[Double]]])
+            // 6 batches an epoch, logged every 2nd: steps 2, 4, … 18.
+            #expect(scalars["batch_loss"]?.map { Int($0[0]) } == Array(stride(from: 2, through: 18, by: 2)))
+            for (tag, metric) in [("epoch_loss", "loss"), ("epoch_accuracy", "accuracy")] {
+                let logged = try #require(scalars[tag], "\(scalars.keys)")
+                #expect(logged.map { Int($0[0]) } == [0, 1, 2])
+                for (event, value) in zip(logged, history[metric]) {
+                    #expect(abs(event[1] - value) <= 1e-6 * max(1, abs(value)))
+                }
+                let val = try #require((validation["scalars"] as? [String: [[Double]]])?[tag])
+                for (event, value) in zip(val, history["val_" + metric]) {
+                    #expect(abs(event[1] - value) <= 1e-6 * max(1, abs(value)))
+                }
+                #expect(val.count == 3)
             }
-            let val = try #require((validation["scalars"] as? [String: [[Double]]])?[tag])
-            for (event, value) in zip(val, history["val_" + metric]) {
-                #expect(abs(event[1] - value) <= 1e-6 * max(1, abs(value)))
-            }
-            #expect(val.count == 3)
+            #expect(scalars["epoch_learning_rate"]?.map { $0[1] } == Array(repeating: Double(Float(0.01)), count: 3))
+            let histograms = try #require(train["histograms"] as? [String: [[Double]]])
+            let weights = try #require(
+                model.parameters().first { $0.name.hasSuffix("kernel") || $0.name.hasSuffix("weight") })
+            let logged = try #require(histograms[weights.name + "/histogram"], "\(histograms.keys)")
+            #expect(logged.count == 3 && logged.last?[1] == Double(weights.parameter.value.count))
+            let values = weights.parameter.value.toArray(Float.self)
+            #expect(logged.last?[2] == Double(values.min() ?? 0) && logged.last?[3] == Double(values.max() ?? 0))
+            #expect(histograms.keys.contains { $0.hasSuffix("/gradient") })
+            let images = try #require((train["images"] as? [String: [[Int]]])?["sample_inputs"])
+            #expect(images.count == 1 && images[0][1] == 5 * 4 && images[0][2] == 4)
+            let summary = try #require((train["tensors"] as? [String: [String]])?["model_summary"])
+            #expect(summary.first?.contains("Dense") == true)
         }
-        #expect(scalars["epoch_learning_rate"]?.map { $0[1] } == Array(repeating: Double(Float(0.01)), count: 3))
-        let histograms = try #require(train["histograms"] as? [String: [[Double]]])
-        let weights = try #require(
-            model.parameters().first { $0.name.hasSuffix("kernel") || $0.name.hasSuffix("weight") })
-        let logged = try #require(histograms[weights.name + "/histogram"], "\(histograms.keys)")
-        #expect(logged.count == 3 && logged.last?[1] == Double(weights.parameter.value.count))
-        let values = weights.parameter.value.toArray(Float.self)
-        #expect(logged.last?[2] == Double(values.min() ?? 0) && logged.last?[3] == Double(values.max() ?? 0))
-        #expect(histograms.keys.contains { $0.hasSuffix("/gradient") })
-        let images = try #require((train["images"] as? [String: [[Int]]])?["sample_inputs"])
-        #expect(images.count == 1 && images[0][1] == 5 * 4 && images[0][2] == 4)
-        let summary = try #require((train["tensors"] as? [String: [String]])?["model_summary"])
-        #expect(summary.first?.contains("Dense") == true)
     }
 
     @Test func crcMatchesTheStandardCheckValue() {

@@ -15,7 +15,15 @@ public final class RandomGenerator: @unchecked Sendable {
     public init(seed: UInt64) { self.seed = seed }
 
     /// The process-wide generator, re-seeded by ``Random/seed(_:)``.
-    nonisolated(unsafe) public static var global = RandomGenerator(seed: 0x5EED)
+    ///
+    /// Reads and writes take a lock: a reference read on one thread while another thread replaces
+    /// (and so releases) it would retain a freed object.
+    public static var global: RandomGenerator {
+        get { globalLock.withLock { globalStorage } }
+        set { globalLock.withLock { globalStorage = newValue } }
+    }
+    private static let globalLock = NSLock()
+    nonisolated(unsafe) private static var globalStorage = RandomGenerator(seed: 0x5EED)
 
     /// A generator that replaces ``global`` inside ``Random/withSeed(_:_:)`` (per task and thread).
     @TaskLocal static var scoped: RandomGenerator?
@@ -68,8 +76,9 @@ public final class RandomGenerator: @unchecked Sendable {
 public enum Random {
     /// Re-seeds the global generator, as `torch.manual_seed` does.
     ///
-    /// This is process-wide; code that runs concurrently with other seeded work (tests, servers)
-    /// uses ``withSeed(_:_:)`` instead.
+    /// This is process-wide: safe from any thread, but draws made concurrently elsewhere take
+    /// their share of its streams, so code that runs alongside other seeded work (tests, servers)
+    /// and wants its own sequence uses ``withSeed(_:_:)`` instead.
     public static func seed(_ value: UInt64) { RandomGenerator.global = RandomGenerator(seed: value) }
 
     /// Runs `body` with every random draw that takes the default generator coming from a fresh

@@ -54,35 +54,36 @@ final class TwoHeads: Model, SerializableLayer, @unchecked Sendable {
     /// same configuration, names, trainability and outputs.
     @Test func nestedBranchingAndCustomLayersRoundTrip() throws {
         LayerRegistry.register(Scale.self)
-        Random.seed(3)
-        let model = Sequential(inputShape: [6, 6, 2], name: "net") {
-            Rescaling(scale: 1.0 / 255)
-            Sequential(name: "stem") {
-                Conv2D(filters: 4, kernelSize: 3, padding: .same, activation: .leakyRelu(alpha: 0.2))
-                BatchNormalization(momentum: 0.9)
+        try Random.withSeed(3) {
+            let model = Sequential(inputShape: [6, 6, 2], name: "net") {
+                Rescaling(scale: 1.0 / 255)
+                Sequential(name: "stem") {
+                    Conv2D(filters: 4, kernelSize: 3, padding: .same, activation: .leakyRelu(alpha: 0.2))
+                    BatchNormalization(momentum: 0.9)
+                }
+                Residual(
+                    Sequential {
+                        Conv2D(filters: 4, kernelSize: 3, padding: .same, useBias: false, kernelInitializer: .heNormal)
+                        ActivationLayer(.relu)
+                    }, activation: .relu)
+                Scale(factor: 0.5)
+                MaxPool2D(poolSize: 2, strides: [1, 2], padding: .explicit(top: 0, bottom: 1, left: 0, right: 0))
+                Flatten()
+                Dense(units: 3, activation: .softmax)
             }
-            Residual(
-                Sequential {
-                    Conv2D(filters: 4, kernelSize: 3, padding: .same, useBias: false, kernelInitializer: .heNormal)
-                    ActivationLayer(.relu)
-                }, activation: .relu)
-            Scale(factor: 0.5)
-            MaxPool2D(poolSize: 2, strides: [1, 2], padding: .explicit(top: 0, bottom: 1, left: 0, right: 0))
-            Flatten()
-            Dense(units: 3, activation: .softmax)
+            model.layers[1].isTrainable = false
+            model.classNames = ["x", "y", "z"]
+            let path = Self.path("net.nabla")
+            try model.save(to: path)
+            let loaded = try #require(try Model.load(path) as? Sequential)
+            #expect(loaded.name == "net" && loaded.classNames == ["x", "y", "z"])
+            #expect(loaded.parameters().map(\.name) == model.parameters().map(\.name))
+            #expect(loaded.parameters().map(\.parameter.isTrainable) == model.parameters().map(\.parameter.isTrainable))
+            #expect(loaded.inputSpec == InputSpec(shape: [6, 6, 2], dtype: .uint8))
+            #expect(loaded.summary() == model.summary())
+            let x = Tensor.uniform([5, 6, 6, 2], high: 255)
+            #expect(try loaded.predict(x).toArray() == (try model.predict(x)).toArray())
         }
-        model.layers[1].isTrainable = false
-        model.classNames = ["x", "y", "z"]
-        let path = Self.path("net.nabla")
-        try model.save(to: path)
-        let loaded = try #require(try Model.load(path) as? Sequential)
-        #expect(loaded.name == "net" && loaded.classNames == ["x", "y", "z"])
-        #expect(loaded.parameters().map(\.name) == model.parameters().map(\.name))
-        #expect(loaded.parameters().map(\.parameter.isTrainable) == model.parameters().map(\.parameter.isTrainable))
-        #expect(loaded.inputSpec == InputSpec(shape: [6, 6, 2], dtype: .uint8))
-        #expect(loaded.summary() == model.summary())
-        let x = Tensor.uniform([5, 6, 6, 2], high: 255)
-        #expect(try loaded.predict(x).toArray() == (try model.predict(x)).toArray())
     }
 
     @Test func customBranchingModelRoundTrips() throws {
@@ -187,12 +188,13 @@ final class TwoHeads: Model, SerializableLayer, @unchecked Sendable {
     @Test func resumingFromACheckpointEqualsTheUninterruptedRun() throws {
         let (x, y) = Toy.data()
         func compiled() -> Sequential {
-            Random.seed(11)
-            let model = Toy.model()
-            model.compile(
-                optimizer: Adam(learningRate: 0.01, schedule: CosineDecay(initial: 0.01, decaySteps: 20)),
-                loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
-            return model
+            Random.withSeed(11) {
+                let model = Toy.model()
+                model.compile(
+                    optimizer: Adam(learningRate: 0.01, schedule: CosineDecay(initial: 0.01, decaySteps: 20)),
+                    loss: SparseCategoricalCrossEntropy(), metrics: [.accuracy])
+                return model
+            }
         }
         let whole = compiled()
         let full = try whole.fit(x: x, y: y, batchSize: 16, epochs: 4, validationSplit: 0.25, verbose: .silent, seed: 9)

@@ -7,21 +7,22 @@ import Testing
 /// and a model and optimizer left exactly as they were.
 @Suite struct LearningRateFinderTests {
     static func problem() -> (Model, Tensor, Tensor) {
-        Random.seed(11)
-        let model = Sequential(inputShape: [6]) {
-            Dense(units: 16, activation: .relu)
-            Dense(units: 3, activation: .softmax)
+        Random.withSeed(11) {
+            let model = Sequential(inputShape: [6]) {
+                Dense(units: 16, activation: .relu)
+                Dense(units: 3, activation: .softmax)
+            }
+            model.compile(optimizer: Adam(learningRate: 1e-3), loss: SparseCategoricalCrossEntropy())
+            let x = Tensor.uniform([96, 6], low: -1, high: 1)
+            // A learnable rule: the class is the largest of three sums of the features.
+            let v = x.toArray(Float.self)
+            let y = Tensor(
+                (0..<96).map { i -> Int64 in
+                    let s = [v[i * 6] + v[i * 6 + 1], v[i * 6 + 2] + v[i * 6 + 3], v[i * 6 + 4] + v[i * 6 + 5]]
+                    return Int64(s.indices.max { s[$0] < s[$1] } ?? 0)
+                })
+            return (model, x, y)
         }
-        model.compile(optimizer: Adam(learningRate: 1e-3), loss: SparseCategoricalCrossEntropy())
-        let x = Tensor.uniform([96, 6], low: -1, high: 1)
-        // A learnable rule: the class is the largest of three sums of the features.
-        let v = x.toArray(Float.self)
-        let y = Tensor(
-            (0..<96).map { i -> Int64 in
-                let s = [v[i * 6] + v[i * 6 + 1], v[i * 6 + 2] + v[i * 6 + 3], v[i * 6 + 4] + v[i * 6 + 5]]
-                return Int64(s.indices.max { s[$0] < s[$1] } ?? 0)
-            })
-        return (model, x, y)
     }
 
     @Test func sweepsExponentiallyAndPutsEverythingBack() throws {
