@@ -275,7 +275,7 @@ void nbl_avgpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, lo
 
 #if defined(__x86_64__) || defined(__i386__)
 void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long row0,
-                           long rows, float *out, float *scratch) {
+                           long rows, const float *bias, int relu, float *out, float *scratch) {
     long run = g->KW * g->C, block = nbl_sgemm_packed_size(K, run);
     float *gathered = scratch, *partial = scratch + NBL_GEMM_MR * run;
     for (long r = 0; r < rows; r += NBL_GEMM_MR) {
@@ -306,6 +306,7 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                                             (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR));
         }
         if (c == partial) memcpy(out + (row0 + r) * K, partial, (size_t)(m * K) * sizeof(float));
+        if (bias || relu) nbl_bias_relu_rows(out + (row0 + r) * K, m, K, bias, relu);  // while the tile is in L1
     }
 }
 #endif

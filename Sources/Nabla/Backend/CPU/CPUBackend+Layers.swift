@@ -106,9 +106,9 @@ extension CPUBackend {
                 let r0 = t * chunkRows, n = Swift.min(chunkRows, rows - r0)
                 let scratch = Tensor(uninitializedShape: [Int(NBL_GEMM_MR) * (run + K)], dtype: .float32, backend: self)
                 withUnsafePointer(to: g) {
-                    nbl_conv2d_rows_by_kh($0, px.value, pp.value, K, r0, n, po.value, scratch.cpuFloats)
+                    nbl_conv2d_rows_by_kh(
+                        $0, px.value, pp.value, K, r0, n, pb.value, relu ? 1 : 0, po.value, scratch.cpuFloats)
                 }
-                finish(r0, n)
             }
             return
         }
