@@ -255,6 +255,7 @@ extension CPUBackend {
                     pb.value.map { $0 + t * K })
             }
             let dout = masked.map { UnsafePointer($0.cpuFloats) } ?? UnsafePointer(pd.value + r0 * K)
+            defer { withExtendedLifetime(masked) {} }  // dout points into it
             let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
             let transposed =
                 partial != nil && width > kg
