@@ -69,6 +69,7 @@ enum MPIRun {
             #expect(x.count == y.count, "\(name)")
             for (u, v) in zip(x, y) { largest = max(largest, abs(u - v) / max(1, abs(u))) }
         }
+        print("two ranks against one process: largest relative weight difference \(largest)")
         #expect(largest < 1e-5, "largest relative difference \(largest)")
         // The histories agree too: the logged loss is the global one, summed over the ranks.
         let historyOne = try String(contentsOfFile: folder + "/one/history.csv", encoding: .utf8)
@@ -108,6 +109,7 @@ enum MPIRun {
             stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let seconds = Date().timeIntervalSince(killed)
+        print("rank 1 killed: the launcher exited \(process.terminationStatus) after \(seconds) s")
         let message = String(decoding: stderr, as: UTF8.self) + String(decoding: stdout, as: UTF8.self)
         #expect(process.terminationStatus != 0)
         #expect(seconds < 30, "the other rank ran on for \(seconds) s")
