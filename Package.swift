@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "NablaFuzz", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaIO"]),
         .executableTarget(
             name: "NablaBench", dependencies: ["Nabla", "NablaNN", "NablaData", "NablaModels"]),
-        .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport"]),
+        .testTarget(name: "NablaTests", dependencies: ["Nabla", "NablaTestSupport", "CNablaKernels"]),
         .testTarget(name: "NablaDataTests", dependencies: ["NablaData", "NablaTestSupport", "CZlib", "CNablaImage"]),
         .testTarget(name: "NablaNNTests", dependencies: ["NablaNN", "NablaData", "NablaTestSupport"]),
         .testTarget(name: "NablaModelsTests", dependencies: ["NablaModels", "NablaTestSupport"]),

@@ -186,12 +186,24 @@ void nbl_bias_relu_rows(float *c, long rows, long cols, const float *bias, int r
     }
 }
 
+static void mask_row(const float *restrict g, const float *restrict y, float *restrict out, long K) {
+    for (long k = 0; k < K; k++) {
+        float v = g[k];  // read unconditionally, so the select vectorises without a branch
+        out[k] = y[k] > 0 ? v : 0.0f;
+    }
+}
+
+static void add_row(float *restrict sums, const float *restrict v, long K) {
+    for (long k = 0; k < K; k++) sums[k] += v[k];
+}
+
+// Callers that give y give out too: the bias gradient is summed from the masked rows.
 void nbl_mask_and_sum_rows(const float *g, const float *y, long rows, long K, float *out, float *sums) {
     if (sums) memset(sums, 0, (size_t)K * sizeof(float));
-    for (long r = 0; r < rows; r++)
-        for (long k = 0, i = r * K; k < K; k++, i++) {
-            float v = y && !(y[i] > 0) ? 0.0f : g[i];
-            if (out) out[i] = v;
-            if (sums) sums[k] += v;
-        }
+    for (long r = 0; r < rows; r++, g += K) {
+        float *o = out ? out + r * K : NULL;
+        if (y) mask_row(g, y + r * K, o, K);
+        else if (o) memcpy(o, g, (size_t)K * sizeof(float));
+        if (sums) add_row(sums, o ? o : g, K);
+    }
 }

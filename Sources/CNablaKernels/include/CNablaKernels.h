@@ -94,8 +94,8 @@ enum {
     NBL_UN_POW_SCALAR, NBL_UN_CLAMP, NBL_UN_SIGN, NBL_UN_RSQRT, NBL_UN_ERF,
 };
 
-/// Rows of K floats of a gradient g, masked where y (when given; a ReLU's output) is not positive,
-/// into out (when given), and summed per column, row after row, into sums (when given; overwritten).
+/// Rows of K floats of a gradient g, masked where y (when given, out must be too; a ReLU's output)
+/// is not positive, into out (when given), and summed per column, row after row, into sums (when given; overwritten).
 void nbl_mask_and_sum_rows(const float *g, const float *y, long rows, long K, float *out, float *sums);
 
 /// y[i] = f(x[i]) for i in [0, n); alpha and beta are the op's constants (slope, exponent, bounds).

@@ -1,3 +1,4 @@
+import CNablaKernels
 import Dispatch
 import Nabla
 import NablaTestSupport
@@ -34,6 +35,30 @@ import Testing
         let values = Set(y.toArray())
         #expect(values == [0, Float(1) / 0.75])
         #expect(abs(y.mean().item() - 1) < 0.02)
+    }
+
+    /// Dropout keeps element `i` exactly when value `i` of the uniform stream with the same seed
+    /// and stream is at least the rate.
+    ///
+    /// The uniform fill draws its Philox blocks one at a time; dropout draws eight at once where the
+    /// CPU has AVX2. Slices that start and end off a block of eight, and seeds and streams with high
+    /// words set, check the two against each other.
+    @Test(arguments: [(0, 1000), (5, 997), (31, 33), (33, 1), (64, 4099)])
+    func dropoutFollowsTheUniformStream(start: Int, count: Int) {
+        let (total, rate) = (start + count, Float(0.3))
+        let x = (0..<total).map { Float($0 % 13) - 6 }
+        for (seed, stream) in [(UInt64(7), UInt64(1)), (0xDEAD_BEEF_0123_4567, 0x1_0000_0003)] {
+            var (u, y, mask) = (
+                [Float](repeating: 0, count: total), [Float](repeating: 0, count: total),
+                [Float](repeating: 0, count: total)
+            )
+            nbl_random_f32(Int32(NBL_RNG_UNIFORM), seed, stream, 0, 1, &u, 0, total)
+            nbl_dropout_f32(x, &y, &mask, total, rate, seed, stream, start, total)
+            for i in start..<total {
+                let m: Float = u[i] >= rate ? 1 / (1 - rate) : 0
+                #expect(mask[i] == m && y[i] == x[i] * m, "element \(i): u \(u[i]), mask \(mask[i])")
+            }
+        }
     }
 
     /// Re-seeding the global generator while other threads draw from it is safe.
