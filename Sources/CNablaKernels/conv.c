@@ -301,12 +301,13 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                         memset(gathered + i * run, 0, (size_t)run * sizeof(float));
                 }
             }
+            int closing = kh == g->KH - 1;  // then bias and ReLU too, in the kernel's registers
             for (long j = 0; j < K; j += NBL_GEMM_NR)
                 nbl_microkernel_avx2_direct(run, a, lda, packed + kh * block + j * run, c + j, K, kh > 0,
-                                            (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR));
+                                            (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR),
+                                            closing && bias ? bias + j : NULL, closing && relu);
         }
         if (c == partial) memcpy(out + (row0 + r) * K, partial, (size_t)(m * K) * sizeof(float));
-        if (bias || relu) nbl_bias_relu_rows(out + (row0 + r) * K, m, K, bias, relu);  // while the tile is in L1
     }
 }
 #endif

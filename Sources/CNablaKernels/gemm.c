@@ -236,7 +236,8 @@ static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long
                     for (long jr = 0; jr < nc; jr += NR) {
                         int nr = (int)(nc - jr < NR ? nc - jr : NR);
                         float *c = C + (ic + ir) * ldc + jc + jr;
-                        nbl_microkernel_avx2_direct(kc, A + (ic + ir) * rsA + pc, rsA, pb + jr * kc, c, ldc, acc, nr);
+                        nbl_microkernel_avx2_direct(kc, A + (ic + ir) * rsA + pc, rsA, pb + jr * kc, c, ldc, acc, nr, NULL,
+                                                    0);
                     }
                 }
 #endif

@@ -14,7 +14,8 @@
 // constant strides, so the packed and the direct loops are each compiled for their own layout.
 static inline __attribute__((always_inline)) NBL_AVX2 void tile_6x16(long kc, const float *a, long ars, long aps,
                                                                      const float *b, float *c, long ldc,
-                                                                     int accumulate, int mr, int nr) {
+                                                                     int accumulate, int mr, int nr,
+                                                                     const float *bias, int relu) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -43,6 +44,14 @@ static inline __attribute__((always_inline)) NBL_AVX2 void tile_6x16(long kc, co
                 r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci));
                 r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8));
             }
+            if (bias) {
+                r0 = _mm256_add_ps(r0, _mm256_loadu_ps(bias));
+                r1 = _mm256_add_ps(r1, _mm256_loadu_ps(bias + 8));
+            }
+            if (relu) {  // x > 0 ? x : 0, as nbl_bias_relu_rows (a NaN gives 0)
+                r0 = _mm256_and_ps(r0, _mm256_cmp_ps(r0, _mm256_setzero_ps(), _CMP_GT_OQ));
+                r1 = _mm256_and_ps(r1, _mm256_cmp_ps(r1, _mm256_setzero_ps(), _CMP_GT_OQ));
+            }
             _mm256_storeu_ps(ci, r0);
             _mm256_storeu_ps(ci + 8, r1);
         }
@@ -54,20 +63,25 @@ static inline __attribute__((always_inline)) NBL_AVX2 void tile_6x16(long kc, co
         _mm256_store_ps(tile[i] + 8, rows[i][1]);
     }
     for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i][j] : tile[i][j];
+        for (int j = 0; j < nr; j++) {
+            float v = accumulate ? c[i * ldc + j] + tile[i][j] : tile[i][j];
+            if (bias) v += bias[j];
+            c[i * ldc + j] = relu && !(v > 0) ? 0.0f : v;
+        }
 }
 
 NBL_AVX2 void nbl_microkernel_avx2(long kc, const float *a, const float *b, float *c, long ldc, int accumulate,
                                    int mr, int nr) {
-    tile_6x16(kc, a, 1, NBL_GEMM_MR, b, c, ldc, accumulate, mr, nr);
+    tile_6x16(kc, a, 1, NBL_GEMM_MR, b, c, ldc, accumulate, mr, nr, NULL, 0);
 }
 
 // A row-major A read in place (six rows of kc contiguous floats, lda apart): for products whose
 // packed A would be used by few B panels (a narrow N, as in convolutions), where packing A costs
-// about as much as the multiply. The same FMAs in the same order as the packed kernel.
+// about as much as the multiply. The same FMAs in the same order as the packed kernel. Then, when
+// given, bias[j] is added to each row and ReLU applied, while the tile is still in registers.
 NBL_AVX2 void nbl_microkernel_avx2_direct(long kc, const float *a, long lda, const float *b, float *c, long ldc,
-                                          int accumulate, int nr) {
-    tile_6x16(kc, a, lda, 1, b, c, ldc, accumulate, NBL_GEMM_MR, nr);
+                                          int accumulate, int nr, const float *bias, int relu) {
+    tile_6x16(kc, a, lda, 1, b, c, ldc, accumulate, NBL_GEMM_MR, nr, bias, relu);
 }
 
 // A few rows of A times a row-major B (csB == 1), without packing: what a batch of one through a

@@ -16,7 +16,7 @@ void nbl_microkernel_portable(long kc, const float *a, const float *b, float *c,
 void nbl_microkernel_avx2(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr,
                           int nr);
 void nbl_microkernel_avx2_direct(long kc, const float *a, long lda, const float *b, float *c, long ldc,
-                                 int accumulate, int nr);
+                                 int accumulate, int nr, const float *bias, int relu);
 void nbl_sgemm_rows_avx2(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
                          float *C, long ldc, int accumulate, long kcBlock);
 #endif

@@ -150,7 +150,7 @@ void nbl_im2col_nhwc(const nbl_conv_geometry *g, const float *x, long c0, long c
 /// gathered with zeros into `scratch` (6·(KW·C + K) floats), against the filter rows of that kh,
 /// `packed + kh * nbl_sgemm_packed_size(K, KW*C)` (nbl_sgemm_pack layout). Each element is the sum
 /// over kh, in order, of one FMA chain over KW·C from zero: the same whichever rows a call gets.
-/// Then, when given, bias[K] is added and ReLU applied to each tile of six rows as it is finished.
+/// Then, when given, bias[K] is added and ReLU applied by the micro-kernel as it writes each tile.
 void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long row0,
                            long rows, const float *bias, int relu, float *out, float *scratch);
 /// Adds the im2col rows [row0, row0+rows) back into dx (N,H,W,C), channels [c0, c0+cg).

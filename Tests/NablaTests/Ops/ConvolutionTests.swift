@@ -107,8 +107,9 @@ import Testing
 
     /// The fused bias and ReLU give bit for bit what the convolution, an addition and a ReLU give
     /// one after the other, for a general convolution (12 channels: window rows read in place, with
-    /// tiles partly inside and partly gathered), a pointwise and a depthwise one.
-    @Test(arguments: [(3, 1, 8), (1, 1, 8), (3, 4, 24)])
+    /// tiles partly inside and partly gathered; 24 filters: a full and a partial panel of the
+    /// micro-kernel, which applies them), a pointwise and a depthwise one.
+    @Test(arguments: [(3, 1, 24), (1, 1, 8), (3, 4, 24)])
     func fusedBiasAndReluMatchTheUnfusedOps(kernel: Int, groupsFactor: Int, filters: Int) {
         let channels = 12
         let groups = groupsFactor == 1 ? 1 : channels
