@@ -105,6 +105,37 @@ import Testing
         expectClose(dw, expected, rtol: 1e-4, atol: 1e-3)
     }
 
+    /// The filter gradient against the naive sum, for shapes whose unfolded input is packed row by
+    /// row for the product: 625 and 361 output pixels per image (K blocks of the product that do not
+    /// divide them evenly) and windows of 72 and 45 floats (a partial panel of sixteen).
+    @Test(arguments: [(27, 8), (21, 5)])
+    func filterGradientMatchesTheNaiveSum(size: Int, channels C: Int) {
+        let (N, K, O) = (2, 4, size - 2)
+        let x = randomTensor([N, size, size, C], seed: 31), g = randomTensor([N, O, O, K], seed: 32)
+        var w = randomTensor([3, 3, C, K], seed: 33)
+        w.requiresGradient = true
+        (conv2d(x, w) * g).sum().backward()
+        let (xs, gs) = (x.toArray(), g.toArray())
+        var expected = [Float](repeating: 0, count: 9 * C * K)
+        for n in 0..<N {
+            for oh in 0..<O {
+                for ow in 0..<O {
+                    for kh in 0..<3 {
+                        for kw in 0..<3 {
+                            for c in 0..<C {
+                                let v = xs[((n * size + oh + kh) * size + ow + kw) * C + c]
+                                for k in 0..<K {
+                                    expected[((kh * 3 + kw) * C + c) * K + k] += v * gs[((n * O + oh) * O + ow) * K + k]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        expectClose(w.gradient?.toArray() ?? [], expected, rtol: 1e-4, atol: 1e-4)
+    }
+
     /// The fused bias and ReLU give bit for bit what the convolution, an addition and a ReLU give
     /// one after the other, for a general convolution (12 channels: window rows read in place, with
     /// tiles partly inside and partly gathered; 24 filters: a full and a partial panel of the

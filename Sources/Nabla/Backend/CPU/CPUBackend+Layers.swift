@@ -260,6 +260,7 @@ extension CPUBackend {
             let transposed =
                 partial != nil && width > kg
                 ? Tensor(uninitializedShape: [kg, width], dtype: .float32, backend: self) : nil
+            defer { withExtendedLifetime((col, transposed)) {} }  // pointers into them outlive their last use
             for group in 0..<groups {
                 let doutGroup = dout + group * kg
                 if let partial, let xp = px.value {
