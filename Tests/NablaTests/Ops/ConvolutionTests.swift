@@ -105,6 +105,44 @@ import Testing
         expectClose(dw, expected, rtol: 1e-4, atol: 1e-3)
     }
 
+    /// A one-channel input (a grayscale first layer: windows of a few floats, so im2col and a short
+    /// product) against the naive loop over padding, stride and dilation, with 8 filters and with 32
+    /// (dilated along W too); bias and ReLU fused give bit for bit what the separate ops give.
+    @Test(arguments: cases.filter { $0.groups == 1 })
+    func oneChannelInputMatchesNaiveLoop(_ c: Case) {
+        let (N, H, W, KH, KW) = (2, 9, 8, 3, 2)
+        for (K, dilation) in [(8, c.dilation), (32, (c.dilation.0, 2))] {
+            let x = randomTensor([N, H, W, 1], seed: 41), w = randomTensor([KH, KW, 1, K], seed: 42)
+            let b = randomTensor([K], seed: 43)
+            let padding: Padding =
+                switch c.padding {
+                case "same": .same
+                case "explicit": .explicit(top: 2, bottom: 1, left: 0, right: 3)
+                default: .valid
+                }
+            let out = conv2d(x, w, strides: c.stride, padding: padding, dilation: dilation)
+            let (oh, ow) = (out.shape[1], out.shape[2])
+            let (top, left) =
+                switch c.padding {
+                case "same":
+                    (
+                        Reference.samePadding(input: H, window: KH, stride: c.stride.0, dilation: dilation.0).0,
+                        Reference.samePadding(input: W, window: KW, stride: c.stride.1, dilation: dilation.1).0
+                    )
+                case "explicit": (2, 0)
+                default: (0, 0)
+                }
+            let expected = Reference.conv2d(
+                x.toArray(), w.toArray(), N: N, H: H, W: W, C: 1, KH: KH, KW: KW, K: K, stride: c.stride, padTop: top,
+                padLeft: left, OH: oh, OW: ow, dilation: dilation, groups: 1)
+            expectClose(out.toArray(), expected, atol: 1e-5)
+            let fused = withoutGradients {
+                conv2d(x, w, bias: b, relu: true, strides: c.stride, padding: padding, dilation: dilation)
+            }
+            #expect(fused.toArray() == (out + b).relu().toArray(), "\(c), \(K) filters, dilation \(dilation)")
+        }
+    }
+
     /// The filter gradient against the naive sum, for shapes whose unfolded input is packed row by
     /// row for the product: 625 and 361 output pixels per image (K blocks of the product that do not
     /// divide them evenly) and windows of 72 and 45 floats (a partial panel of sixteen).
