@@ -5,7 +5,7 @@ import Foundation
 ///
 /// `NABLA_BLAS=auto` (the default) uses the built-in kernel where it has a vectorised micro-kernel
 /// for this CPU (AVX2+FMA, NEON), where it runs within about 0.85–0.9 of OpenBLAS on one thread
-/// (`nabla-bench sgemm`) and, unlike it, gives the same bits for any thread count, and loads
+/// (`nabla-bench sgemm`) and gives the same bits for any thread count, and loads
 /// OpenBLAS or MKL with `dlopen` only where it would fall back to portable C.
 /// `builtin` never loads a BLAS; `openblas` uses OpenBLAS whenever it can be loaded. Nothing here
 /// is needed to build or run: the built-in path is always there.
