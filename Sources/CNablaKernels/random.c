@@ -110,6 +110,21 @@ __attribute__((target("avx2"))) static void philox8_avx2(uint64_t first, uint64_
 }
 #endif
 
+// Blocks first … first+7 of nbl_philox into u (block b's words at 4b), eight at once with AVX2.
+static void philox8(uint64_t first, uint64_t stream, uint64_t seed, int avx2, uint32_t u[32]) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (avx2) {
+        philox8_avx2(first, stream, seed, u);
+        return;
+    }
+#endif
+    (void)avx2;
+    for (int b = 0; b < 8; b++) {
+        nbl_philox_block r = nbl_philox(first + (uint64_t)b, stream, seed);
+        for (int j = 0; j < 4; j++) u[4 * b + j] = r.v[j];
+    }
+}
+
 void nbl_dropout_f32(const float *x, float *y, float *mask, long n, float rate, uint64_t seed, uint64_t offset,
                      long start, long end) {
     float scale = 1.0f / (1.0f - rate);
@@ -120,13 +135,7 @@ void nbl_dropout_f32(const float *x, float *y, float *mask, long n, float rate, 
     // Elements 32q … 32q+31 come from Philox blocks 8q … 8q+7.
     for (long q = start / 32; q * 32 < end; q++) {
         uint32_t u[32];
-#if defined(__x86_64__) || defined(__i386__)
-        if (avx2) philox8_avx2((uint64_t)q * 8, offset, seed, u);
-#endif
-        for (int b = 0; b < 8 && !avx2; b++) {
-            nbl_philox_block r = nbl_philox((uint64_t)q * 8 + (uint64_t)b, offset, seed);
-            for (int j = 0; j < 4; j++) u[4 * b + j] = r.v[j];
-        }
+        philox8((uint64_t)q * 8, offset, seed, avx2, u);
         long i0 = q * 32 > start ? q * 32 : start, i1 = q * 32 + 32 < end ? q * 32 + 32 : end;
         for (long i = i0; i < i1; i++) {
             float m = (u[i - q * 32] >> 8) >= threshold ? scale : 0.0f;

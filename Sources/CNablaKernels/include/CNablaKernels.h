@@ -95,7 +95,8 @@ enum {
 };
 
 /// Rows of K floats of a gradient g, masked where y (when given, out must be too; a ReLU's output)
-/// is not positive, into out (when given), and summed per column, row after row, into sums (when given; overwritten).
+/// is not positive, into out (when given), and summed per column, row after row, into sums (when
+/// given; overwritten).
 void nbl_mask_and_sum_rows(const float *g, const float *y, long rows, long K, float *out, float *sums);
 
 /// y[i] = f(x[i]) for i in [0, n); alpha and beta are the op's constants (slope, exponent, bounds).

@@ -5,18 +5,20 @@ import Nabla
 enum GEMMBench {
     static let sizes = [256, 512, 1024, 2048]
 
-    static func gflops(size n: Int, implementation: GEMM.Implementation) -> Double {
+    /// GFLOP/s of `implementations` on one n×n product, timed in turn product by product (with
+    /// more than one, they see the same load of a shared machine).
+    static func gflops(size n: Int, implementations: [GEMM.Implementation]) -> [Double] {
         let a = Tensor.uniform([n, n], generator: RandomGenerator(seed: 1))
         let b = Tensor.uniform([n, n], generator: RandomGenerator(seed: 2))
         let c = Tensor.zeros([n, n])
-        let repeats = n >= 2048 ? 5 : (n >= 1024 ? 9 : 25)
-        let seconds = Measure.median(warmup: 2, repeats: repeats) {
-            GEMM.benchmarkMultiply(a, b, into: c, implementation: implementation)
+        let bodies = implementations.map { implementation in
+            { GEMM.benchmarkMultiply(a, b, into: c, implementation: implementation) }
         }
-        return 2 * Double(n * n * n) / seconds / 1e9
+        let repeats = n >= 2048 ? 7 : (n >= 1024 ? 11 : 25)
+        return Measure.alternating(warmup: 2, repeats: repeats, bodies).map { 2 * Double(n * n * n) / $0 / 1e9 }
     }
 
-    static func builtinGFLOPS(size: Int) -> Double { gflops(size: size, implementation: .builtin) }
+    static func builtinGFLOPS(size: Int) -> Double { gflops(size: size, implementations: [.builtin])[0] }
 
     /// Runs the case; returns the built-in GFLOP/s at 1024 for the conv case to compare against.
     ///
@@ -27,29 +29,11 @@ enum GEMMBench {
         let haveBLAS = GEMM.loadSystemBLAS()
         var at1024 = 0.0
         for n in sizes {
-            var fields: [String: Any] = ["case": "sgemm", "size": n]
-            let builtin: Double
-            if haveBLAS {
-                let a = Tensor.uniform([n, n], generator: RandomGenerator(seed: 1))
-                let b = Tensor.uniform([n, n], generator: RandomGenerator(seed: 2))
-                let c = Tensor.zeros([n, n])
-                let bodies: [() -> Void] = [
-                    { GEMM.benchmarkMultiply(a, b, into: c, implementation: .builtin) },
-                    { GEMM.benchmarkMultiply(a, b, into: c, implementation: .openblas) },
-                ]
-                let repeats = n >= 2048 ? 7 : (n >= 1024 ? 11 : 25)
-                let rates = Measure.alternating(warmup: 2, repeats: repeats, bodies).map {
-                    2 * Double(n * n * n) / $0 / 1e9
-                }
-                builtin = rates[0]
-                fields["openblas_gflops"] = rates[1]
-                fields["builtin_over_openblas"] = rates[0] / rates[1]
-            } else {
-                builtin = gflops(size: n, implementation: .builtin)
-                fields["openblas_gflops"] = NSNull()
-            }
-            fields["builtin_gflops"] = builtin
-            if n == 1024 { at1024 = builtin }
+            let rates = gflops(size: n, implementations: haveBLAS ? [.builtin, .openblas] : [.builtin])
+            var fields: [String: Any] = ["case": "sgemm", "size": n, "builtin_gflops": rates[0]]
+            fields["openblas_gflops"] = haveBLAS ? rates[1] : NSNull()
+            if haveBLAS { fields["builtin_over_openblas"] = rates[0] / rates[1] }
+            if n == 1024 { at1024 = rates[0] }
             Measure.report(fields.merging(Measure.machine) { a, _ in a })
         }
         return at1024

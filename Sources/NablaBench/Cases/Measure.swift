@@ -5,15 +5,7 @@ import Nabla
 enum Measure {
     /// Returns the median wall time in seconds of `repeats` runs of `body`, after `warmup` runs.
     static func median(warmup: Int = 1, repeats: Int, _ body: () -> Void) -> Double {
-        for _ in 0..<warmup { body() }
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        times.sort()
-        return times[times.count / 2]
+        withoutActuallyEscaping(body) { alternating(warmup: warmup, repeats: repeats, [$0])[0] }
     }
 
     /// Returns the median wall times of `bodies`, run in turn `repeats` times after `warmup` rounds:

@@ -29,21 +29,26 @@ import Testing
 
     @Test(arguments: cases)
     func matchesNaiveLoop(_ c: Case) {
-        for C in [6, 24] { matchesNaiveLoop(c, channels: C) }
+        for C in [6, 24] { checkAgainstNaiveLoop(c, channels: C, filters: c.groups == 6 ? 12 : 4) }
     }
 
-    func matchesNaiveLoop(_ c: Case, channels C: Int) {
+    /// conv2d of a 2×9×8×C input and a 3×2 filter against the naive loop for case `c` (with
+    /// `dilation` in place of the case's when given); returns the operands and the output.
+    @discardableResult
+    func checkAgainstNaiveLoop(
+        _ c: Case, channels C: Int, filters K: Int, dilation: (Int, Int)? = nil, seeds: (UInt64, UInt64) = (1, 2)
+    ) -> (x: Tensor, w: Tensor, padding: Padding, out: Tensor) {
         let (N, H, W, KH, KW) = (2, 9, 8, 3, 2)
-        let K = c.groups == 6 ? 12 : 4
-        let x = randomTensor([N, H, W, C], seed: 1), w = randomTensor([KH, KW, C / c.groups, K], seed: 2)
+        let dilation = dilation ?? c.dilation
+        let x = randomTensor([N, H, W, C], seed: seeds.0), w = randomTensor([KH, KW, C / c.groups, K], seed: seeds.1)
         let padding: Padding
         let pads: (top: Int, left: Int, oh: Int, ow: Int)
-        let effH = (KH - 1) * c.dilation.0 + 1, effW = (KW - 1) * c.dilation.1 + 1
+        let effH = (KH - 1) * dilation.0 + 1, effW = (KW - 1) * dilation.1 + 1
         switch c.padding {
         case "same":
             padding = .same
-            let ph = Reference.samePadding(input: H, window: KH, stride: c.stride.0, dilation: c.dilation.0)
-            let pw = Reference.samePadding(input: W, window: KW, stride: c.stride.1, dilation: c.dilation.1)
+            let ph = Reference.samePadding(input: H, window: KH, stride: c.stride.0, dilation: dilation.0)
+            let pw = Reference.samePadding(input: W, window: KW, stride: c.stride.1, dilation: dilation.1)
             pads = (ph.0, pw.0, ph.2, pw.2)
         case "explicit":
             padding = .explicit(top: 2, bottom: 1, left: 0, right: 3)
@@ -52,12 +57,13 @@ import Testing
             padding = .valid
             pads = (0, 0, (H - effH) / c.stride.0 + 1, (W - effW) / c.stride.1 + 1)
         }
-        let out = conv2d(x, w, strides: c.stride, padding: padding, dilation: c.dilation, groups: c.groups)
+        let out = conv2d(x, w, strides: c.stride, padding: padding, dilation: dilation, groups: c.groups)
         #expect(out.shape == [N, pads.oh, pads.ow, K])
         let expected = Reference.conv2d(
             x.toArray(), w.toArray(), N: N, H: H, W: W, C: C, KH: KH, KW: KW, K: K, stride: c.stride,
-            padTop: pads.top, padLeft: pads.left, OH: pads.oh, OW: pads.ow, dilation: c.dilation, groups: c.groups)
+            padTop: pads.top, padLeft: pads.left, OH: pads.oh, OW: pads.ow, dilation: dilation, groups: c.groups)
         expectClose(out.toArray(), expected, atol: 1e-5)
+        return (x, w, padding, out)
     }
 
     @Test func pointwiseConvolutionIsAPlainProduct() {
@@ -110,32 +116,10 @@ import Testing
     /// (dilated along W too); bias and ReLU fused give bit for bit what the separate ops give.
     @Test(arguments: cases.filter { $0.groups == 1 })
     func oneChannelInputMatchesNaiveLoop(_ c: Case) {
-        let (N, H, W, KH, KW) = (2, 9, 8, 3, 2)
         for (K, dilation) in [(8, c.dilation), (32, (c.dilation.0, 2))] {
-            let x = randomTensor([N, H, W, 1], seed: 41), w = randomTensor([KH, KW, 1, K], seed: 42)
+            let (x, w, padding, out) = checkAgainstNaiveLoop(
+                c, channels: 1, filters: K, dilation: dilation, seeds: (41, 42))
             let b = randomTensor([K], seed: 43)
-            let padding: Padding =
-                switch c.padding {
-                case "same": .same
-                case "explicit": .explicit(top: 2, bottom: 1, left: 0, right: 3)
-                default: .valid
-                }
-            let out = conv2d(x, w, strides: c.stride, padding: padding, dilation: dilation)
-            let (oh, ow) = (out.shape[1], out.shape[2])
-            let (top, left) =
-                switch c.padding {
-                case "same":
-                    (
-                        Reference.samePadding(input: H, window: KH, stride: c.stride.0, dilation: dilation.0).0,
-                        Reference.samePadding(input: W, window: KW, stride: c.stride.1, dilation: dilation.1).0
-                    )
-                case "explicit": (2, 0)
-                default: (0, 0)
-                }
-            let expected = Reference.conv2d(
-                x.toArray(), w.toArray(), N: N, H: H, W: W, C: 1, KH: KH, KW: KW, K: K, stride: c.stride, padTop: top,
-                padLeft: left, OH: oh, OW: ow, dilation: dilation, groups: 1)
-            expectClose(out.toArray(), expected, atol: 1e-5)
             let fused = withoutGradients {
                 conv2d(x, w, bias: b, relu: true, strides: c.stride, padding: padding, dilation: dilation)
             }

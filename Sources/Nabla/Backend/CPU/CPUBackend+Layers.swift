@@ -255,12 +255,11 @@ extension CPUBackend {
                     pb.value.map { $0 + t * K })
             }
             let dout = masked.map { UnsafePointer($0.cpuFloats) } ?? UnsafePointer(pd.value + r0 * K)
-            defer { withExtendedLifetime(masked) {} }  // dout points into it
             let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
             let transposed =
                 partial != nil && width > kg
                 ? Tensor(uninitializedShape: [kg, width], dtype: .float32, backend: self) : nil
-            defer { withExtendedLifetime((col, transposed)) {} }  // pointers into them outlive their last use
+            defer { withExtendedLifetime((masked, col, transposed)) {} }  // dout, col and t point into them
             for group in 0..<groups {
                 let doutGroup = dout + group * kg
                 if let partial, let xp = px.value {
