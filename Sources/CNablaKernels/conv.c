@@ -278,6 +278,7 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                            long rows, const float *bias, int relu, float *out, float *scratch) {
     long run = g->KW * g->C, block = nbl_sgemm_packed_size(K, run);
     float *gathered = scratch, *partial = scratch + NBL_GEMM_MR * run;
+    int wide = nbl_gemm_isa() == NBL_ISA_AVX512;
     for (long r = 0; r < rows; r += NBL_GEMM_MR) {
         long m = rows - r < NBL_GEMM_MR ? rows - r : NBL_GEMM_MR;
         NBL_PIXEL_OF(row0 + r);
@@ -302,10 +303,16 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                 }
             }
             int closing = kh == g->KH - 1;  // then bias and ReLU too, in the kernel's registers
-            for (long j = 0; j < K; j += NBL_GEMM_NR)
-                nbl_microkernel_avx2_direct(run, a, lda, packed + kh * block + j * run, c + j, K, kh > 0,
-                                            (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR),
-                                            closing && bias ? bias + j : NULL, closing && relu);
+            for (long j = 0; j < K; j += NBL_GEMM_NR) {
+                int nr = (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR);
+                const float *bj = closing && bias ? bias + j : NULL;
+                if (wide)
+                    nbl_microkernel_avx512_direct(NBL_GEMM_MR, run, a, lda, packed + kh * block + j * run, c + j, K,
+                                                  kh > 0, nr, bj, closing && relu);
+                else
+                    nbl_microkernel_avx2_direct(run, a, lda, packed + kh * block + j * run, c + j, K, kh > 0, nr, bj,
+                                                closing && relu);
+            }
         }
         if (c == partial) memcpy(out + (row0 + r) * K, partial, (size_t)(m * K) * sizeof(float));
     }

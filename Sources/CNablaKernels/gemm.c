@@ -3,6 +3,8 @@
 // Variants of the micro-kernel, chosen at run time by nbl_gemm_set_isa / cpuid:
 //   - portable: plain C loops over a 6×16 tile (any CPU; the reference for the others);
 //   - AVX2+FMA (gemm_avx2.c): 12 ymm accumulators, chosen when cpuid reports AVX2 and FMA;
+//   - AVX-512 (gemm_avx512.c): 12 rows (two A panels) by 16 in 12 zmm accumulators, chosen when
+//     cpuid reports AVX-512F; the same bits as the AVX2 kernel;
 //   - NEON (gemm_neon.c): 24 q-register accumulators, always on arm64.
 // Loops, outermost first: jc over N by NC (B panel in L3), pc over K by equal blocks of at most KC
 // (pack B), ic over M by MC (pack A into L2), then jr / ir over the micro-tiles. Packing buffers are thread-local and kept,
@@ -31,6 +33,7 @@ static nbl_microkernel nbl_kernel_for(int isa) {
     switch (isa) {
 #if defined(__x86_64__) || defined(__i386__)
     case NBL_ISA_AVX2_FMA: return nbl_microkernel_avx2;
+    case NBL_ISA_AVX512: return nbl_microkernel_avx512;
 #endif
 #if defined(__aarch64__)
     case NBL_ISA_NEON: return nbl_microkernel_neon;
@@ -50,7 +53,8 @@ int nbl_gemm_set_isa(int isa) {
         nbl_isa_override = -1;
         return 1;
     }
-    if (isa == NBL_ISA_PORTABLE || isa == nbl_cpu_best_isa()) {
+    int best = nbl_cpu_best_isa();
+    if (isa == NBL_ISA_PORTABLE || isa == best || (isa == NBL_ISA_AVX2_FMA && best == NBL_ISA_AVX512)) {
         nbl_isa_override = isa;
         return 1;
     }
@@ -177,7 +181,7 @@ void nbl_sgemm(long M, long N, long K, const float *A, long rsA, long csA, const
     }
 #if defined(__x86_64__) || defined(__i386__)
     // A few rows against a row-major B (a batch of one through a dense layer): no packing.
-    if (M <= 4 && csB == 1 && nbl_gemm_isa() == NBL_ISA_AVX2_FMA) {
+    if (M <= 4 && csB == 1 && nbl_isa_has_avx2(nbl_gemm_isa())) {
         nbl_sgemm_rows_avx2(M, N, K, A, rsA, csA, B, rsB, C, ldc, accumulate, block_k(K));
         return;
     }
@@ -209,13 +213,12 @@ void nbl_sgemm_packed(long M, long N, long K, const float *A, long rsA, long csA
 // (`packed`, laid out as nbl_sgemm_pack writes it).
 static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
                           long csB, const float *packed, float *C, long ldc, int accumulate) {
-    nbl_microkernel kernel = nbl_kernel_for(nbl_gemm_isa());
-    // A row-major A with a narrow N is read in place (its full MR-row tiles; the last, partial
-    // one is packed): packed, each element would serve only N / NR micro-kernel calls.
-    int direct = 0;
-#if defined(__x86_64__) || defined(__i386__)
-    direct = csA == 1 && N <= 4 * NR && nbl_gemm_isa() == NBL_ISA_AVX2_FMA;
-#endif
+    int isa = nbl_gemm_isa();
+    nbl_microkernel kernel = nbl_kernel_for(isa);
+    long tile = isa == NBL_ISA_AVX512 ? 2 * MR : MR;  // rows of C per kernel call
+    // A row-major A with a narrow N is read in place (its full tiles; the last, partial one is
+    // packed): packed, each element would serve only N / NR micro-kernel calls.
+    int direct = csA == 1 && N <= 4 * NR && nbl_isa_has_avx2(isa);
     float *pa = nbl_pack_a_buffer;
     for (long jc = 0; jc < N; jc += NC) {
         long nc = N - jc < NC ? N - jc : NC, ncp = (nc + NR - 1) / NR * NR;
@@ -226,25 +229,28 @@ static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long
             if (!packed) pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, nbl_pack_b_buffer);
             for (long ic = 0; ic < M; ic += MC) {
                 long mc = M - ic < MC ? M - ic : MC;
-                long packed_from = direct ? mc / MR * MR : 0;
+                long packed_from = direct ? mc / tile * tile : 0;
                 if (packed_from < mc)
                     pack_a(mc - packed_from, kc, A + (ic + packed_from) * rsA + pc * csA, rsA, csA, pa);
 #if defined(__x86_64__) || defined(__i386__)
-                // Rows read in place: each six-row tile of A stays in L1 while it meets every
-                // panel of B, which streams in order from L2.
-                for (long ir = 0; ir < packed_from; ir += MR) {
+                // Rows read in place: each tile of A stays in L1 while it meets every panel of B,
+                // which streams in order from L2.
+                for (long ir = 0; ir < packed_from; ir += tile) {
                     for (long jr = 0; jr < nc; jr += NR) {
                         int nr = (int)(nc - jr < NR ? nc - jr : NR);
                         float *c = C + (ic + ir) * ldc + jc + jr;
-                        nbl_microkernel_avx2_direct(kc, A + (ic + ir) * rsA + pc, rsA, pb + jr * kc, c, ldc, acc, nr, NULL,
-                                                    0);
+                        const float *a = A + (ic + ir) * rsA + pc;
+                        if (isa == NBL_ISA_AVX512)
+                            nbl_microkernel_avx512_direct((int)tile, kc, a, rsA, pb + jr * kc, c, ldc, acc, nr, NULL, 0);
+                        else
+                            nbl_microkernel_avx2_direct(kc, a, rsA, pb + jr * kc, c, ldc, acc, nr, NULL, 0);
                     }
                 }
 #endif
                 for (long jr = 0; jr < nc; jr += NR) {
                     int nr = (int)(nc - jr < NR ? nc - jr : NR);
-                    for (long ir = packed_from; ir < mc; ir += MR) {
-                        int mr = (int)(mc - ir < MR ? mc - ir : MR);
+                    for (long ir = packed_from; ir < mc; ir += tile) {
+                        int mr = (int)(mc - ir < tile ? mc - ir : tile);
                         float *c = C + (ic + ir) * ldc + jc + jr;
                         kernel(kc, pa + (ir - packed_from) * kc, pb + jr * kc, c, ldc, acc, mr, nr);
                     }

@@ -6,7 +6,8 @@
 
 // A micro-kernel computes one MR×NR tile of C from kc rank-1 updates of packed panels:
 // a is (kc, MR) and b is (kc, NR), both contiguous and zero-padded at the edges.
-// c is written (or added to when accumulate) for the first mr rows and nr columns only.
+// c is written (or added to when accumulate) for the first mr rows and nr columns only. The AVX-512
+// kernel takes up to 2·MR rows: a then holds two consecutive A panels.
 typedef void (*nbl_microkernel)(long kc, const float *a, const float *b, float *c, long ldc, int accumulate,
                                 int mr, int nr);
 
@@ -17,6 +18,10 @@ void nbl_microkernel_avx2(long kc, const float *a, const float *b, float *c, lon
                           int nr);
 void nbl_microkernel_avx2_direct(long kc, const float *a, long lda, const float *b, float *c, long ldc,
                                  int accumulate, int nr, const float *bias, int relu);
+void nbl_microkernel_avx512(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr,
+                            int nr);
+void nbl_microkernel_avx512_direct(int rows, long kc, const float *a, long lda, const float *b, float *c, long ldc,
+                                   int accumulate, int nr, const float *bias, int relu);
 void nbl_sgemm_rows_avx2(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
                          float *C, long ldc, int accumulate, long kcBlock);
 #endif

@@ -74,7 +74,7 @@ void nbl_adam_step(float *p, const float *g, float *m, float *v, long n, float l
     float c1 = 1 - powf(beta1, (float)step), c2 = 1 - powf(beta2, (float)step);
     long start = 0;
 #if defined(__x86_64__) || defined(__i386__)
-    if (nbl_cpu_best_isa() == NBL_ISA_AVX2_FMA)
+    if (nbl_isa_has_avx2(nbl_cpu_best_isa()))
         start = adam_avx2(p, g, m, v, n, lr, beta1, beta2, epsilon, c1, c2, weightDecay);
 #endif
     for (long i = start; i < n; i++) {

@@ -130,7 +130,7 @@ void nbl_dropout_f32(const float *x, float *y, float *mask, long n, float rate, 
     float scale = 1.0f / (1.0f - rate);
     // Keep when u >= rate, u in [0, 1) from 24 bits: the same stream as nbl_random_f32's uniform.
     uint32_t threshold = (uint32_t)(rate * 16777216.0f);
-    int avx2 = nbl_cpu_best_isa() == NBL_ISA_AVX2_FMA;
+    int avx2 = nbl_isa_has_avx2(nbl_cpu_best_isa());
     (void)n;
     // Elements 32q … 32q+31 come from Philox blocks 8q … 8q+7.
     for (long q = start / 32; q * 32 < end; q++) {

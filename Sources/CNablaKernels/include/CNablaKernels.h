@@ -21,14 +21,19 @@ enum {
     NBL_ISA_PORTABLE = 0,
     NBL_ISA_AVX2_FMA = 1,
     NBL_ISA_NEON = 2,
+    NBL_ISA_AVX512 = 3,
 };
 
 /// Returns 1 when the CPU and OS support AVX2 and FMA (x86-64 only).
 int nbl_cpu_has_avx2_fma(void);
+/// Returns 1 when the CPU and OS support AVX-512F as well as AVX2 and FMA (x86-64 only).
+int nbl_cpu_has_avx512(void);
 /// Returns the best ISA this machine supports.
 int nbl_cpu_best_isa(void);
 /// Returns the ISA the GEMM uses now.
 int nbl_gemm_isa(void);
+/// Returns 1 when `isa` is an x86 vector ISA (AVX2+FMA, or AVX-512, which has AVX2 too).
+int nbl_isa_has_avx2(int isa);
 /// Selects the GEMM ISA for the calling thread only (-1: back to the default); returns 0 when this
 /// machine cannot run it (selection unchanged).
 int nbl_gemm_set_isa(int isa);

@@ -94,4 +94,29 @@ import Testing
             #expect(narrow.toArray() == whole.slice(axis: 1, start: 0, end: n).contiguous().toArray(), "N = \(n)")
         }
     }
+
+    /// The AVX-512 kernel sums every element as the AVX2 kernel does, so the two give the same
+    /// bits: packed and in-place A, partial tiles of rows and columns, K over several blocks,
+    /// accumulating into C, and the convolution with its bias and ReLU in the kernel.
+    @Test(.enabled(if: GEMM.supportedISAs.contains("avx512")))
+    func avx512GivesTheBitsOfAVX2() {
+        func onBoth(_ body: () -> [Float]) -> ([Float], [Float]) {
+            (GEMM.withBuiltinISA("avx2-fma", body), GEMM.withBuiltinISA("avx512", body))
+        }
+        for (M, N, K) in [(131, 40, 700), (131, 100, 700), (12, 16, 96), (25, 77, 300), (7, 64, 33)] {
+            let a = randomTensor([M, K], seed: 15), b = randomTensor([K, N], seed: 16)
+            let (avx2, avx512) = onBoth {
+                let c = Tensor.ones([M, N])
+                CPUBackend.shared.gemm(a, b, into: c, accumulate: true)
+                return matmul(a, b).toArray() + c.toArray()
+            }
+            #expect(avx2 == avx512, "\(M)×\(K)×\(N)")
+        }
+        let x = randomTensor([2, 13, 14, 32], seed: 17), w = randomTensor([3, 3, 32, 40], seed: 18)
+        let bias = randomTensor([40], seed: 19)
+        let (avx2, avx512) = onBoth {
+            withoutGradients { conv2d(x, w, bias: bias, relu: true, padding: .same).toArray() }
+        }
+        #expect(avx2 == avx512, "convolution")
+    }
 }

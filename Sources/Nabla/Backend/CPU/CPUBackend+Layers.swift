@@ -38,11 +38,11 @@ private struct ConvolutionPlan {
     /// Whether the forward reads window rows in place (`nbl_conv2d_rows_by_kh`).
     ///
     /// One group, rows of KW·C contiguous floats (dilation 1 along W) that fill a micro-kernel's K
-    /// block without leaving L1 (32…320 floats), on AVX2+FMA. A property of the layer alone, so
+    /// block without leaving L1 (32…320 floats), on AVX2+FMA or AVX-512. A property of the layer alone, so
     /// one layer's results never depend on the batch or the threads.
     var readsWindowRowsInPlace: Bool {
         groups == 1 && g.dilationW == 1 && (32...320).contains(g.KW * g.C)
-            && nbl_gemm_isa() == Int32(NBL_ISA_AVX2_FMA)
+            && nbl_isa_has_avx2(nbl_gemm_isa()) == 1
     }
     /// Images per backward work chunk: enough to keep an im2col buffer near 512 KiB, at least one.
     var imagesPerChunk: Int {

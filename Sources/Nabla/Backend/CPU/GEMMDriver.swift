@@ -49,13 +49,17 @@ public enum GEMM {
         return false
     }
 
-    /// The name of the ISA the built-in micro-kernel runs on: `avx2-fma`, `neon` or `portable`.
+    /// The name of the ISA the built-in micro-kernel runs on: `avx512`, `avx2-fma`, `neon` or `portable`.
     public static var builtinISA: String { isaName(nbl_gemm_isa()) }
 
-    /// The ISAs the built-in micro-kernel can run on this machine: `portable`, and the best vector one.
+    /// The ISAs the built-in micro-kernel can run on this machine: `portable`, and the vector ones
+    /// (AVX2+FMA also where AVX-512 is the best).
     public static var supportedISAs: [String] {
-        let best = nbl_cpu_best_isa()
-        return best == Int32(NBL_ISA_PORTABLE) ? ["portable"] : ["portable", isaName(best)]
+        switch Int(nbl_cpu_best_isa()) {
+        case Int(NBL_ISA_PORTABLE): ["portable"]
+        case Int(NBL_ISA_AVX512): ["portable", "avx2-fma", "avx512"]
+        case let best: ["portable", isaName(Int32(best))]
+        }
     }
 
     /// Runs `body` with the built-in micro-kernel forced onto `isa` (one of ``supportedISAs``).
@@ -66,6 +70,7 @@ public enum GEMM {
         let code: Int32 =
             switch isa {
             case "avx2-fma": Int32(NBL_ISA_AVX2_FMA)
+            case "avx512": Int32(NBL_ISA_AVX512)
             case "neon": Int32(NBL_ISA_NEON)
             default: Int32(NBL_ISA_PORTABLE)
             }
@@ -79,6 +84,7 @@ public enum GEMM {
     private static func isaName(_ code: Int32) -> String {
         switch Int(code) {
         case Int(NBL_ISA_AVX2_FMA): "avx2-fma"
+        case Int(NBL_ISA_AVX512): "avx512"
         case Int(NBL_ISA_NEON): "neon"
         default: "portable"
         }
