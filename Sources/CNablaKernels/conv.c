@@ -157,8 +157,8 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
         for (long oh = 0; oh < g->OH; oh++) {
             for (long ow = 0; ow < g->OW; ow++) {
                 long at = ((n * g->OH + oh) * g->OW + ow) * C;
-                float *o = out + at;
-                int32_t *am = argmax + at;
+                float *restrict o = out + at;
+                int32_t *restrict am = argmax ? argmax + at : NULL;
                 int first = 1;
                 for (long kh = 0; kh < g->KH; kh++) {
                     long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
@@ -168,32 +168,34 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
                         if (iw < 0 || iw >= g->W) continue;
                         int32_t base = (int32_t)((ih * g->W + iw) * C);
                         const float *restrict xi = xn + base;
-                        float *restrict ov = o;
-                        int32_t *restrict av = am;
                         if (first) {
-                            for (long c = 0; c < C; c++) {
-                                o[c] = xi[c];
-                                am[c] = base + (int32_t)c;
-                            }
+                            memcpy(o, xi, (size_t)C * sizeof(float));
+                            if (am)
+                                for (long c = 0; c < C; c++) am[c] = base + (int32_t)c;
                             first = 0;
                             continue;
                         }
                         // Branch-free so it vectorises: strictly greater wins (the first maximum
                         // keeps ties), and a NaN wins so that it propagates.
-                        for (long c = 0; c < C; c++) {
-                            float v = xi[c], current = ov[c];
-                            int32_t index = av[c];
-                            int better = (v > current) | (v != v);
-                            ov[c] = better ? v : current;
-                            av[c] = better ? base + (int32_t)c : index;
+                        if (am) {
+                            for (long c = 0; c < C; c++) {
+                                float v = xi[c], current = o[c];
+                                int better = (v > current) | (v != v);
+                                o[c] = better ? v : current;
+                                am[c] = better ? base + (int32_t)c : am[c];
+                            }
+                        } else {
+                            for (long c = 0; c < C; c++) {
+                                float v = xi[c], current = o[c];
+                                o[c] = (v > current) | (v != v) ? v : current;
+                            }
                         }
                     }
                 }
                 if (first) {
-                    for (long c = 0; c < C; c++) {
-                        o[c] = 0.0f;
-                        am[c] = -1;
-                    }
+                    for (long c = 0; c < C; c++) o[c] = 0.0f;
+                    if (am)
+                        for (long c = 0; c < C; c++) am[c] = -1;
                 }
             }
         }

@@ -150,9 +150,9 @@ public final class RecordingBackend: Backend, @unchecked Sendable {
             groups: groups, dx: dx.map(host), dw: dw.map(host), dbias: dbias.map(host))
     }
 
-    public func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor) {
+    public func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor?) {
         record("maxPool2d")
-        cpu.maxPool2d(host(x), geometry: geometry, into: host(out), argmax: host(argmax))
+        cpu.maxPool2d(host(x), geometry: geometry, into: host(out), argmax: argmax.map(host))
     }
 
     public func maxPool2dBackward(_ gradient: Tensor, argmax: Tensor, geometry: WindowGeometry, into dx: Tensor) {

@@ -169,8 +169,8 @@ void nbl_depthwise_conv_nhwc(const nbl_conv_geometry *g, const float *x, const f
 /// Backward of the depthwise conv over images [n0, n1): adds into dx and dfilter (either may be NULL).
 void nbl_depthwise_conv_backward_nhwc(const nbl_conv_geometry *g, const float *x, const float *filter, long M,
                                       const float *dout, long n0, long n1, float *dx, float *dfilter);
-/// Max pooling over images [n0, n1): out (N,OH,OW,C); argmax gets the flat input index (per image) of
-/// each maximum, or -1 where the window holds only padding.
+/// Max pooling over images [n0, n1): out (N,OH,OW,C); argmax, unless NULL (inference), gets the flat
+/// input index (per image) of each maximum, or -1 where the window holds only padding.
 void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long n1, float *out, int32_t *argmax);
 /// Adds dout into dx at the recorded argmax positions, images [n0, n1).
 void nbl_maxpool_backward_nhwc(const nbl_conv_geometry *g, const float *dout, const int32_t *argmax, long n0,

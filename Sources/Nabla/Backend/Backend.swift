@@ -121,8 +121,9 @@ extension ConvolutionBackend {
 
 /// Max and average pooling on NHWC tensors.
 public protocol PoolingBackend {
-    /// Window maxima into `out`, and into int32 `argmax` the flat index (within its image) of each.
-    func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor)
+    /// Window maxima into `out`, and into int32 `argmax` (unless nil: no gradient will be taken) the
+    /// flat index (within its image) of each.
+    func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor?)
     /// Adds each output gradient at its recorded argmax position of zero-filled `dx`.
     func maxPool2dBackward(_ gradient: Tensor, argmax: Tensor, geometry: WindowGeometry, into dx: Tensor)
     /// Window means, padded positions left out of each count.

@@ -14,9 +14,12 @@ public func maxPool2d(
     let x = input.contiguous()
     let backend = x.backend
     let out = Tensor(uninitializedShape: geometry.outputShape + [geometry.channels], dtype: .float32, backend: backend)
+    guard GradientMode.shouldRecord(input) else {  // no gradient: no argmax to keep
+        backend.maxPool2d(x, geometry: geometry, into: out, argmax: nil)
+        return out
+    }
     let argmax = Tensor(uninitializedShape: out.shape, dtype: .int32, backend: backend)
     backend.maxPool2d(x, geometry: geometry, into: out, argmax: argmax)
-    guard GradientMode.shouldRecord(input) else { return out }
     return out.recorded(.maxPool2d, geometry.attributes, inputs: [input]) { g in
         let dx = Tensor.zeros(input.shape, like: x)
         backend.maxPool2dBackward(g.contiguous(), argmax: argmax, geometry: geometry, into: dx)

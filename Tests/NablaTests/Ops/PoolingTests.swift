@@ -45,6 +45,22 @@ import Testing
         #expect(x.gradient?.toArray() == [0, 1, 0, 0])
     }
 
+    /// With no gradient to take, max pooling keeps no argmax; its maxima are the same bits as with
+    /// one: NaNs (which win, so they propagate), ties, and windows over padding alone (0).
+    @Test func maxPoolWithoutArgmaxMatchesTheRecordedPath() {
+        var values = randomTensor([2, 7, 6, 3], seed: 5).toArray()
+        (values[4], values[40], values[10]) = (.nan, .nan, values[13])
+        let x = Tensor(values, shape: [2, 7, 6, 3])
+        for padding in [Padding.same, .valid, .explicit(top: 2, bottom: 1, left: 2, right: 0)] {
+            let plain = maxPool2d(x, padding: padding)
+            var tracked = x
+            tracked.requiresGradient = true
+            let recorded = maxPool2d(tracked, padding: padding)
+            #expect(plain.toArray().map(\.bitPattern) == recorded.toArray().map(\.bitPattern), "\(padding)")
+            #expect(plain.toArray().contains { $0.isNaN })
+        }
+    }
+
     @Test func globalAveragePoolingIsTheSpatialMean() {
         let x = Tensor((0..<8).map(Float.init), shape: [1, 2, 2, 2])
         #expect(globalAvgPool2d(x).toArray() == [3, 4])

@@ -292,10 +292,10 @@ extension CPUBackend {
 
     // MARK: Pooling
 
-    public func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor) {
+    public func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor?) {
         let g = geometry.kernel
         let (px, po) = (UnsafeSendable(x.cpuFloats), UnsafeSendable(out.cpuFloats))
-        let pa = UnsafeSendable(argmax.cpuPointer.assumingMemoryBound(to: Int32.self))
+        let pa = UnsafeSendable(argmax?.cpuPointer.assumingMemoryBound(to: Int32.self))
         ThreadPool.parallelFor(g.N, grain: 1) { n0, n1 in
             withUnsafePointer(to: g) { nbl_maxpool_nhwc($0, px.value, n0, n1, po.value, pa.value) }
         }
