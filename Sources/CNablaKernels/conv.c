@@ -285,7 +285,7 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
         long m = rows - r < NBL_GEMM_MR ? rows - r : NBL_GEMM_MR;
         NBL_PIXEL_OF(row0 + r);
         long iw0 = ow * g->strideW - g->padLeft, last = iw0 + (NBL_GEMM_MR - 1) * g->strideW;
-        float *c = m == NBL_GEMM_MR ? out + (row0 + r) * K : partial;
+        float *c = m == NBL_GEMM_MR ? out + r * K : partial;
         for (long kh = 0; kh < g->KH; kh++) {
             long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
             const float *a = gathered;
@@ -316,7 +316,7 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                                                 closing && relu);
             }
         }
-        if (c == partial) memcpy(out + (row0 + r) * K, partial, (size_t)(m * K) * sizeof(float));
+        if (c == partial) memcpy(out + r * K, partial, (size_t)(m * K) * sizeof(float));
     }
 }
 #endif

@@ -53,7 +53,19 @@ public final class Sequential: Model, @unchecked Sendable {
 
     public override func forward(_ input: Tensor) -> Tensor {
         var x = input
-        for layer in layers { x = layer.forward(x) }
+        var i = 0
+        while i < layers.count {
+            // A convolution followed by max pooling runs as one op where that can pool in cache.
+            if i + 1 < layers.count, let conv = layers[i] as? Conv2D, let pool = layers[i + 1] as? MaxPool2D,
+                let y = conv.forward(x, thenPooledBy: pool)
+            {
+                x = y
+                i += 2
+                continue
+            }
+            x = layers[i].forward(x)
+            i += 1
+        }
         return x
     }
 }

@@ -150,8 +150,8 @@ typedef struct {
 /// row-major order; its columns are (kh, kw, c) for channels [c0, c0+cg). col is (rows, KH*KW*cg).
 void nbl_im2col_nhwc(const nbl_conv_geometry *g, const float *x, long c0, long cg, long row0, long rows,
                      float *col);
-/// Output rows [row0, row0+rows) of a convolution with one group and dilation 1 along W, out
-/// (rows of K), without an im2col matrix (AVX2+FMA only): kernel row by kernel row, six output
+/// Output rows [row0, row0+rows) of a convolution with one group and dilation 1 along W, into out
+/// (rows of K, starting with row row0), without an im2col matrix (AVX2+FMA only): kernel row by kernel row, six output
 /// pixels' window rows (KW·C floats each) are read in place from x where they lie inside it, or
 /// gathered with zeros into `scratch` (6·(KW·C + K) floats), against the filter rows of that kh,
 /// `packed + kh * nbl_sgemm_packed_size(K, KW*C)` (nbl_sgemm_pack layout). Each element is the sum

@@ -163,3 +163,22 @@ extension OptimizerBackend where Self: MemoryBackend {
         weightDecay == 0 ? parameter : parameter - parameter * (learningRate * weightDecay)
     }
 }
+
+extension PoolingBackend where Self: ConvolutionBackend {
+    public func conv2dMaxPool(
+        _ x: Tensor, _ w: Tensor, bias: Tensor?, relu: Bool, geometry: WindowGeometry, groups: Int,
+        pool: WindowGeometry, into out: Tensor
+    ) {
+        convolveThenPool(x, w, bias: bias, relu: relu, geometry: geometry, groups: groups, pool: pool, into: out)
+    }
+
+    /// The convolution into a tensor of its own, then the pooling.
+    func convolveThenPool(
+        _ x: Tensor, _ w: Tensor, bias: Tensor?, relu: Bool, geometry: WindowGeometry, groups: Int,
+        pool: WindowGeometry, into out: Tensor
+    ) {
+        let y = Tensor(uninitializedShape: geometry.outputShape + [w.shape[3]], dtype: .float32, backend: out.backend)
+        conv2d(x, w, bias: bias, relu: relu, geometry: geometry, groups: groups, into: y)
+        maxPool2d(y, geometry: pool, into: out, argmax: nil)
+    }
+}

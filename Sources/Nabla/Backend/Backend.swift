@@ -126,6 +126,11 @@ public protocol PoolingBackend {
     func maxPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor, argmax: Tensor?)
     /// Adds each output gradient at its recorded argmax position of zero-filled `dx`.
     func maxPool2dBackward(_ gradient: Tensor, argmax: Tensor, geometry: WindowGeometry, into dx: Tensor)
+    /// ``ConvolutionBackend/conv2d(_:_:bias:relu:geometry:groups:into:)`` and then window maxima over
+    /// `pool`, whose windows tile the convolution's output, into `out`; for inference (no argmax).
+    func conv2dMaxPool(
+        _ x: Tensor, _ w: Tensor, bias: Tensor?, relu: Bool, geometry: WindowGeometry, groups: Int,
+        pool: WindowGeometry, into out: Tensor)
     /// Window means, padded positions left out of each count.
     func avgPool2d(_ x: Tensor, geometry: WindowGeometry, into out: Tensor)
     /// The gradient of ``avgPool2d(_:geometry:into:)``, into zero-filled `dx`.

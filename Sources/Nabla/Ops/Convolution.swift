@@ -147,6 +147,37 @@ public func conv2d(
     return convolution(input, filter, bias: bias, relu: relu, strides, padding, dilation, groups)
 }
 
+/// Returns `maxPool2d(conv2d(input, filter, bias: bias, relu: relu, ...), poolSize: poolSize)` with
+/// pooling windows that tile the convolution's output (valid padding, strides equal to the pool
+/// size): Keras's `Conv2D` followed by `MaxPooling2D`.
+///
+/// When nothing records (inference), the backend may pool each part of the convolution's output
+/// while it is in cache instead of writing it out and reading it back; the result is the same bit
+/// for bit. When gradients are recorded, or under a trace, the two ops run and record one by one.
+public func conv2dMaxPool(
+    _ input: Tensor, _ filter: Tensor, bias: Tensor?, relu: Bool, strides: (Int, Int) = (1, 1),
+    padding: Padding = .valid, dilation: (Int, Int) = (1, 1), groups: Int = 1, poolSize: (Int, Int)
+) -> Tensor {
+    let inputs = [input, filter] + (bias.map { [$0] } ?? [])
+    guard Tracer.current == nil, !GradientMode.shouldRecord(inputs), bias.map({ $0.dtype == .float32 }) ?? true
+    else {
+        let y = conv2d(
+            input, filter, bias: bias, relu: relu, strides: strides, padding: padding, dilation: dilation,
+            groups: groups)
+        return maxPool2d(y, poolSize: poolSize)
+    }
+    let (geometry, x, w, backend) = convolution(input, filter, strides, padding, dilation, groups)
+    let K = w.shape[3]
+    if let bias { require(bias.shape == [K], "conv2d: bias \(bias.shape) must be [\(K)] for filter \(filter.shape)") }
+    let pool = WindowGeometry(
+        input: geometry.outputShape + [K], window: poolSize, strides: poolSize, padding: .valid, dilation: (1, 1),
+        op: "maxPool2d")
+    let out = Tensor(uninitializedShape: pool.outputShape + [K], dtype: .float32, backend: backend)
+    backend.conv2dMaxPool(
+        x, w, bias: bias?.contiguous(), relu: relu, geometry: geometry, groups: groups, pool: pool, into: out)
+    return out
+}
+
 /// The convolution, with the bias and ReLU when given, as one op and one record.
 private func convolution(
     _ input: Tensor, _ filter: Tensor, bias: Tensor?, relu: Bool, _ strides: (Int, Int), _ padding: Padding,

@@ -72,6 +72,19 @@ public final class Conv2D: Layer, @unchecked Sendable {
             dilation: dilation.pair, groups: groups)
         return activation == .relu ? y : activation(y)
     }
+
+    /// This layer's output pooled by `pool`, through ``conv2dMaxPool(_:_:bias:relu:strides:padding:dilation:groups:poolSize:)``,
+    /// or nil where that does not apply: an activation other than ReLU or none, or pooling windows
+    /// that do not tile the output (padding, or strides other than the pool size).
+    func forward(_ input: Tensor, thenPooledBy pool: MaxPool2D) -> Tensor? {
+        let window = pool.poolSize.pair
+        guard let weight, activation == .relu || activation == .linear, pool.padding == .valid,
+            pool.strides.map({ $0.pair == window }) ?? true
+        else { return nil }
+        return conv2dMaxPool(
+            input, weight.value, bias: bias?.value, relu: activation == .relu, strides: strides.pair,
+            padding: padding, dilation: dilation.pair, groups: groups, poolSize: window)
+    }
 }
 
 extension Conv2D: SerializableLayer {

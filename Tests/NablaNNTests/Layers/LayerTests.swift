@@ -109,4 +109,26 @@ import Testing
         #expect(block.inner.weight?.gradient != nil)
         #expect(Concatenate()([Tensor.ones([2, 3]), Tensor.zeros([2, 1])]).shape == [2, 4])
     }
+
+    /// At inference a Conv2D followed by MaxPool2D runs as one pooled op; the model's output is
+    /// the same bits as running each layer's forward in turn, for ReLU and for a linear
+    /// convolution, and a pool with padding or other strides keeps the two layers apart.
+    @Test func sequentialPoolsConvolutionsInOneOpAtInference() {
+        Random.seed(7)
+        let model = Sequential(inputShape: [12, 11, 12]) {
+            Conv2D(filters: 16, kernelSize: 3, activation: .relu)
+            MaxPool2D(poolSize: 2)
+            Conv2D(filters: 16, kernelSize: 3, padding: .same)
+            MaxPool2D(poolSize: 2, strides: 2)
+            Conv2D(filters: 8, kernelSize: 2, padding: .same, activation: .relu)
+            MaxPool2D(poolSize: 2, strides: 1)
+        }
+        model.isTraining = false
+        let x = Tensor.uniform([6, 12, 11, 12])
+        let whole = withoutGradients { model(x) }
+        var stepwise = x
+        for layer in model.layers { stepwise = withoutGradients { layer.forward(stepwise) } }
+        #expect(whole.shape == stepwise.shape)
+        #expect(whole.toArray() == stepwise.toArray())
+    }
 }

@@ -237,4 +237,20 @@ import Testing
             #expect(grads[0].allSatisfy { !$0.isEmpty })
         }
     }
+
+    /// Pooled as one op, the convolution gives the same bits as conv2d and then maxPool2d: image by
+    /// image in cache (five images, 36-float window rows), and one after the other (one image;
+    /// grouped; 1×1), with output sizes the pool does not divide, with and without bias and ReLU.
+    @Test(arguments: [(5, 3, 1), (1, 3, 1), (5, 3, 4), (5, 1, 1)])
+    func pooledConvolutionMatchesTheTwoOps(images: Int, kernel: Int, groups: Int) {
+        let x = randomTensor([images, 13, 14, 12], seed: 41)
+        let w = randomTensor([kernel, kernel, 12 / groups, 24], seed: 42)
+        let b = randomTensor([24], seed: 43)
+        for (bias, relu) in [(b, true), (nil, false), (b, false)] {
+            let pooled = conv2dMaxPool(x, w, bias: bias, relu: relu, groups: groups, poolSize: (2, 2))
+            let expected = maxPool2d(conv2d(x, w, bias: bias, relu: relu, groups: groups))
+            #expect(pooled.shape == expected.shape)
+            #expect(pooled.toArray() == expected.toArray(), "bias \(bias != nil), relu \(relu)")
+        }
+    }
 }

@@ -97,9 +97,7 @@ extension CPUBackend {
         if plan.readsWindowRowsInPlace {
             // No im2col: each kernel row's filters packed once, and window rows read from x.
             let run = g.KW * g.C
-            let (packed, _) = packFilters(groups: g.KH, N: K, K: run, rsB: K, csB: 1) {
-                UnsafePointer(pw.value + $0 * run * K)
-            }
+            let packed = packFilterRows(w, geometry: g)
             let pp = UnsafeSendable(UnsafePointer<Float>(packed.cpuFloats))
             defer { withExtendedLifetime(packed) {} }
             ThreadPool.forEachTask(tasks) { t in
@@ -107,7 +105,7 @@ extension CPUBackend {
                 let scratch = Tensor(uninitializedShape: [Int(NBL_GEMM_MR) * (run + K)], dtype: .float32, backend: self)
                 withUnsafePointer(to: g) {
                     nbl_conv2d_rows_by_kh(
-                        $0, px.value, pp.value, K, r0, n, pb.value, relu ? 1 : 0, po.value, scratch.cpuFloats)
+                        $0, px.value, pp.value, K, r0, n, pb.value, relu ? 1 : 0, po.value + r0 * K, scratch.cpuFloats)
                 }
             }
             return
@@ -146,6 +144,48 @@ extension CPUBackend {
         if tasks < 4 * threads { tasks = Swift.min((tasks + threads - 1) / threads * threads, (rows + mr - 1) / mr) }
         let per = ((rows + tasks - 1) / tasks + mr - 1) / mr * mr
         return (per, (rows + per - 1) / per)
+    }
+
+    /// The filters of each kernel row kh, `(KW·C)×K`, packed for `nbl_conv2d_rows_by_kh`.
+    private func packFilterRows(_ w: Tensor, geometry g: nbl_conv_geometry) -> Tensor {
+        let (run, K, pw) = (g.KW * g.C, w.shape[3], w.cpuFloats)
+        return packFilters(groups: g.KH, N: K, K: run, rsB: K, csB: 1) { UnsafePointer(pw + $0 * run * K) }.buffer
+    }
+
+    /// The convolution, then max pooling over windows that tile its output, image by image.
+    ///
+    /// Each image's convolution goes to a buffer of its task, where the pooling reads it while it
+    /// is in cache instead of through memory. For batches of at least two images per thread on the
+    /// window-row path; otherwise the two run one after the other. The same bits either way.
+    public func conv2dMaxPool(
+        _ x: Tensor, _ w: Tensor, bias: Tensor?, relu: Bool, geometry: WindowGeometry, groups: Int,
+        pool: WindowGeometry, into out: Tensor
+    ) {
+        let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
+        let (g, K, threads) = (plan.g, plan.K, ThreadPool.threadCount)
+        guard plan.readsWindowRowsInPlace, g.N >= 2 * threads else {
+            convolveThenPool(x, w, bias: bias, relu: relu, geometry: geometry, groups: groups, pool: pool, into: out)
+            return
+        }
+        let packed = packFilterRows(w, geometry: g)
+        let (px, pp, po) = (
+            UnsafeSendable(x.cpuFloats), UnsafeSendable(packed.cpuFloats), UnsafeSendable(out.cpuFloats)
+        )
+        let pb = UnsafeSendable(bias?.cpuFloats)
+        defer { withExtendedLifetime(packed) {} }
+        let (pixels, pooled, run) = (g.OH * g.OW, pool.outputHeight * pool.outputWidth * K, g.KW * g.C)
+        var image = pool.kernel  // the pooling of one image
+        image.N = 1
+        ThreadPool.forEachTask(g.N) { n in
+            let conv = Tensor(uninitializedShape: [pixels * K], dtype: .float32, backend: self)
+            let scratch = Tensor(uninitializedShape: [Int(NBL_GEMM_MR) * (run + K)], dtype: .float32, backend: self)
+            withUnsafePointer(to: g) {
+                nbl_conv2d_rows_by_kh(
+                    $0, px.value, pp.value, K, n * pixels, pixels, pb.value, relu ? 1 : 0, conv.cpuFloats,
+                    scratch.cpuFloats)
+            }
+            withUnsafePointer(to: image) { nbl_maxpool_nhwc($0, conv.cpuFloats, 0, 1, po.value + n * pooled, nil) }
+        }
     }
 
     /// Each group's `K×N` filter matrix, `B(group)[k*rsB + j*csB]`, packed for `nbl_sgemm_packed`:
