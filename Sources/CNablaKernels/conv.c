@@ -187,7 +187,7 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
                         } else {
                             for (long c = 0; c < C; c++) {
                                 float v = xi[c], current = o[c];
-                                o[c] = (v > current) | (v != v) ? v : current;
+                                o[c] = ((v > current) | (v != v)) ? v : current;
                             }
                         }
                     }
@@ -320,3 +320,143 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
     }
 }
 #endif
+
+// Winograd F(2×2, 3×3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks"): each
+// 2×2 block of output pixels (a tile) comes from the 4×4 input patch under it as
+// Aᵀ [(G w Gᵀ) ⊙ (Bᵀ d B)] A, summed over channels: 16 products per channel pair instead of 36.
+// The sum over channels is, for each of the 16 positions, one GEMM over a chunk of tiles.
+#if defined(__x86_64__) || defined(__i386__)
+#define NBL_VECTOR_TARGET __attribute__((target("avx2,fma")))
+#else
+#define NBL_VECTOR_TARGET
+#endif
+// Eight channels at a time in a vector (GCC/Clang vector extensions), the rest one at a time: the
+// same additions in the same order either way.
+typedef float nbl_v8f __attribute__((vector_size(32)));
+typedef int nbl_v8i __attribute__((vector_size(32)));
+static inline NBL_VECTOR_TARGET nbl_v8f nbl_load8(const float *p) {
+    nbl_v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline NBL_VECTOR_TARGET void nbl_store8(float *p, nbl_v8f v) { memcpy(p, &v, sizeof v); }
+#define NBL_LOAD1(p) (*(p))
+#define NBL_STORE1(p, v) (*(p) = (v))
+
+// Elements [i, i + lanes) of the C·K filter pairs: u[e] = (G w Gᵀ)[e], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+#define NBL_WINOGRAD_FILTER(T, LOAD, STORE)                                                         \
+    {                                                                                               \
+        T t[4][3];                                                                                  \
+        for (int b = 0; b < 3; b++) {                                                               \
+            T f0 = LOAD(w + b * ck + i), f1 = LOAD(w + (3 + b) * ck + i), f2 = LOAD(w + (6 + b) * ck + i); \
+            t[0][b] = f0, t[1][b] = 0.5f * (f0 + f1 + f2), t[2][b] = 0.5f * (f0 - f1 + f2), t[3][b] = f2; \
+        }                                                                                           \
+        for (int a = 0; a < 4; a++) {                                                               \
+            STORE(u + (a * 4 + 0) * ck + i, t[a][0]);                                               \
+            STORE(u + (a * 4 + 1) * ck + i, 0.5f * (t[a][0] + t[a][1] + t[a][2]));                  \
+            STORE(u + (a * 4 + 2) * ck + i, 0.5f * (t[a][0] - t[a][1] + t[a][2]));                  \
+            STORE(u + (a * 4 + 3) * ck + i, t[a][2]);                                               \
+        }                                                                                           \
+    }
+
+NBL_VECTOR_TARGET void nbl_winograd_filter(const float *w, long C, long K, float *u) {
+    long ck = C * K, i = 0;
+    for (; i + 8 <= ck; i += 8) NBL_WINOGRAD_FILTER(nbl_v8f, nbl_load8, nbl_store8)
+    for (; i < ck; i++) NBL_WINOGRAD_FILTER(float, NBL_LOAD1, NBL_STORE1)
+}
+
+// The tile of global index q: image n, tile row th, tile column tw.
+#define NBL_TILE_OF(q)                                                      \
+    long tw_count = (g->OW + 1) / 2, per_image = (g->OH + 1) / 2 * tw_count; \
+    long n = (q) / per_image, th = (q) % per_image / tw_count, tw = (q) % tw_count
+
+// Channels [c, c + lanes) of one tile: (Bᵀ d B)[e] into o[e * stride + c].
+#define NBL_WINOGRAD_INPUT(T, LOAD, STORE)                                                          \
+    {                                                                                               \
+        T s[4][4];                                                                                  \
+        for (int j = 0; j < 4; j++) {                                                               \
+            T d0 = LOAD(p[j] + c), d1 = LOAD(p[4 + j] + c), d2 = LOAD(p[8 + j] + c), d3 = LOAD(p[12 + j] + c); \
+            s[0][j] = d0 - d2, s[1][j] = d1 + d2, s[2][j] = d2 - d1, s[3][j] = d1 - d3;             \
+        }                                                                                           \
+        for (int i = 0; i < 4; i++) {                                                               \
+            STORE(o + (i * 4 + 0) * stride + c, s[i][0] - s[i][2]);                                 \
+            STORE(o + (i * 4 + 1) * stride + c, s[i][1] + s[i][2]);                                 \
+            STORE(o + (i * 4 + 2) * stride + c, s[i][2] - s[i][1]);                                 \
+            STORE(o + (i * 4 + 3) * stride + c, s[i][1] - s[i][3]);                                 \
+        }                                                                                           \
+    }
+
+// v[e][t][c] = (Bᵀ d B)[e] for each tile t of the chunk, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+static NBL_VECTOR_TARGET void winograd_input(const nbl_conv_geometry *g, const float *x, long t0, long tiles,
+                                             const float *zeros, float *v) {
+    long C = g->C, stride = tiles * C;
+    for (long t = 0; t < tiles; t++) {
+        NBL_TILE_OF(t0 + t);
+        const float *p[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                long ih = 2 * th - g->padTop + i, iw = 2 * tw - g->padLeft + j;
+                int inside = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W;
+                p[i * 4 + j] = inside ? x + ((n * g->H + ih) * g->W + iw) * C : zeros;
+            }
+        float *o = v + t * C;
+        long c = 0;
+        for (; c + 8 <= C; c += 8) NBL_WINOGRAD_INPUT(nbl_v8f, nbl_load8, nbl_store8)
+        for (; c < C; c++) NBL_WINOGRAD_INPUT(float, NBL_LOAD1, NBL_STORE1)
+    }
+}
+
+// Outputs [k, k + lanes) of one tile: Aᵀ m A, then the bias and ReLU (x > 0 ? x : 0, a NaN gives 0).
+#define NBL_WINOGRAD_OUTPUT(T, LOAD, STORE, RELU)                                                   \
+    {                                                                                               \
+        T r[2][4], o[4];                                                                            \
+        for (int j = 0; j < 4; j++) {                                                               \
+            T m0 = LOAD(mt + j * stride + k), m1 = LOAD(mt + (4 + j) * stride + k);                 \
+            T m2 = LOAD(mt + (8 + j) * stride + k), m3 = LOAD(mt + (12 + j) * stride + k);          \
+            r[0][j] = m0 + m1 + m2, r[1][j] = m1 - m2 - m3;                                         \
+        }                                                                                           \
+        for (int a = 0; a < 2; a++) {                                                               \
+            o[a * 2] = r[a][0] + r[a][1] + r[a][2];                                                 \
+            o[a * 2 + 1] = r[a][1] - r[a][2] - r[a][3];                                             \
+        }                                                                                           \
+        for (int e = 0; e < 4; e++) {                                                               \
+            T value = o[e];                                                                         \
+            if (bias) value = value + LOAD(bias + k);                                               \
+            if (relu) value = RELU(value);                                                          \
+            STORE(y[e] + k, value);                                                                 \
+        }                                                                                           \
+    }
+#define NBL_RELU8(v) ((nbl_v8f)((nbl_v8i)(v) & ((v) > 0.0f)))
+#define NBL_RELU1(v) ((v) > 0 ? (v) : 0.0f)
+
+// out = Aᵀ m A for each tile, Aᵀ = [1 1 1 0; 0 1 −1 −1], then + bias and ReLU as nbl_bias_relu_rows
+// (the same operations in the same order, so fused and separate give the same bits). Output
+// pixels past the bottom or right edge (odd OH or OW) go to `sink`.
+static NBL_VECTOR_TARGET void winograd_output(const nbl_conv_geometry *g, const float *m, long K, long t0,
+                                              long tiles, const float *bias, int relu, float *out, float *sink) {
+    long stride = tiles * K;
+    for (long t = 0; t < tiles; t++) {
+        NBL_TILE_OF(t0 + t);
+        float *y[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                long oh = 2 * th + a, ow = 2 * tw + b;
+                y[a * 2 + b] = oh < g->OH && ow < g->OW ? out + ((n * g->OH + oh) * g->OW + ow) * K : sink;
+            }
+        const float *mt = m + t * K;
+        long k = 0;
+        for (; k + 8 <= K; k += 8) NBL_WINOGRAD_OUTPUT(nbl_v8f, nbl_load8, nbl_store8, NBL_RELU8)
+        for (; k < K; k++) NBL_WINOGRAD_OUTPUT(float, NBL_LOAD1, NBL_STORE1, NBL_RELU1)
+    }
+}
+
+void nbl_conv2d_winograd(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long t0,
+                         long tiles, const float *bias, int relu, float *out, float *scratch) {
+    long C = g->C, size = nbl_sgemm_packed_size(K, C);
+    float *v = scratch, *m = v + 16 * tiles * C, *zeros = m + 16 * tiles * K, *sink = zeros + C;
+    memset(zeros, 0, (size_t)C * sizeof(float));
+    winograd_input(g, x, t0, tiles, zeros, v);
+    for (int e = 0; e < 16; e++)
+        nbl_sgemm_packed(tiles, K, C, v + e * tiles * C, C, 1, packed + e * size, m + e * tiles * K, K, 0);
+    winograd_output(g, m, K, t0, tiles, bias, relu, out, sink);
+}

@@ -32,13 +32,14 @@ import Testing
         for C in [6, 24] { checkAgainstNaiveLoop(c, channels: C, filters: c.groups == 6 ? 12 : 4) }
     }
 
-    /// conv2d of a 2×9×8×C input and a 3×2 filter against the naive loop for case `c` (with
-    /// `dilation` in place of the case's when given); returns the operands and the output.
+    /// conv2d of a 2×9×8×C input and a 3×2 filter (or `window`) against the naive loop for case `c`
+    /// (with `dilation` in place of the case's when given); returns the operands and the output.
     @discardableResult
     func checkAgainstNaiveLoop(
-        _ c: Case, channels C: Int, filters K: Int, dilation: (Int, Int)? = nil, seeds: (UInt64, UInt64) = (1, 2)
+        _ c: Case, channels C: Int, filters K: Int, dilation: (Int, Int)? = nil, seeds: (UInt64, UInt64) = (1, 2),
+        window: (Int, Int) = (3, 2)
     ) -> (x: Tensor, w: Tensor, padding: Padding, out: Tensor) {
-        let (N, H, W, KH, KW) = (2, 9, 8, 3, 2)
+        let (N, H, W, KH, KW) = (2, 9, 8, window.0, window.1)
         let dilation = dilation ?? c.dilation
         let x = randomTensor([N, H, W, C], seed: seeds.0), w = randomTensor([KH, KW, C / c.groups, K], seed: seeds.1)
         let padding: Padding
@@ -64,6 +65,21 @@ import Testing
             padTop: pads.top, padLeft: pads.left, OH: pads.oh, OW: pads.ow, dilation: dilation, groups: c.groups)
         expectClose(out.toArray(), expected, atol: 1e-5)
         return (x, w, padding, out)
+    }
+
+    /// 3×3, stride-1 convolutions of 8 or more channels run by Winograd F(2×2, 3×3): against the
+    /// naive loop with every padding (odd output sizes: a last tile of one row or column), channel
+    /// counts that are not multiples of eight, and with the bias and ReLU, which must match the
+    /// separate ops bit for bit.
+    @Test(arguments: ["valid", "same", "explicit"])
+    func winogradMatchesNaiveLoop(padding: String) {
+        let c = Case(padding: padding, stride: (1, 1), dilation: (1, 1), groups: 1)
+        for (C, K) in [(8, 8), (12, 20), (32, 64)] {
+            let (x, w, pad, out) = checkAgainstNaiveLoop(c, channels: C, filters: K, window: (3, 3))
+            let b = randomTensor([K], seed: 3)
+            let fused = withoutGradients { conv2d(x, w, bias: b, relu: true, padding: pad) }
+            #expect(fused.toArray() == (out + b).relu().toArray(), "C \(C), K \(K)")
+        }
     }
 
     @Test func pointwiseConvolutionIsAPlainProduct() {

@@ -44,6 +44,16 @@ private struct ConvolutionPlan {
         groups == 1 && g.dilationW == 1 && (32...320).contains(g.KW * g.C)
             && nbl_isa_has_avx2(nbl_gemm_isa()) == 1
     }
+    /// Whether the forward runs by Winograd F(2×2, 3×3) (`nbl_conv2d_winograd`).
+    ///
+    /// A 3×3, stride-1, dilation-1 convolution of one group with at least 8 input and output
+    /// channels, on AVX2+FMA or AVX-512. A property of the layer alone, as above.
+    var usesWinograd: Bool {
+        groups == 1 && g.KH == 3 && g.KW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1
+            && g.dilationW == 1 && g.C >= 8 && K >= 8 && nbl_isa_has_avx2(nbl_gemm_isa()) == 1
+    }
+    /// Winograd tiles (2×2 output pixels) per image.
+    var tilesPerImage: Int { (g.OH + 1) / 2 * ((g.OW + 1) / 2) }
     /// Images per backward work chunk: enough to keep an im2col buffer near 512 KiB, at least one.
     var imagesPerChunk: Int {
         let perImage = Swift.max(g.OH * g.OW * width, 1)
@@ -94,6 +104,22 @@ extension CPUBackend {
         let width = plan.width
         let (chunkRows, tasks) = Self.forwardChunks(rows: rows, width: width)
         let (cg, kg) = (plan.Cg, plan.Kg)
+        if plan.usesWinograd {
+            let packed = winogradFilters(w, C: g.C, K: K)
+            let pp = UnsafeSendable(UnsafePointer<Float>(packed.cpuFloats))
+            defer { withExtendedLifetime(packed) {} }
+            let tiles = g.N * plan.tilesPerImage
+            let (per, tasks) = Self.winogradChunks(tiles: tiles)
+            ThreadPool.forEachTask(tasks) { t in
+                let t0 = t * per, n = Swift.min(per, tiles - t0)
+                let scratch = winogradScratch(tiles: n, C: g.C, K: K)
+                withUnsafePointer(to: g) {
+                    nbl_conv2d_winograd(
+                        $0, px.value, pp.value, K, t0, n, pb.value, relu ? 1 : 0, po.value, scratch.cpuFloats)
+                }
+            }
+            return
+        }
         if plan.readsWindowRowsInPlace {
             // No im2col: each kernel row's filters packed once, and window rows read from x.
             let run = g.KW * g.C
@@ -163,29 +189,63 @@ extension CPUBackend {
     ) {
         let plan = ConvolutionPlan(geometry, groups: groups, outputChannels: w.shape[3])
         let (g, K, threads) = (plan.g, plan.K, ThreadPool.threadCount)
-        guard plan.readsWindowRowsInPlace, g.N >= 2 * threads else {
+        guard plan.readsWindowRowsInPlace || plan.usesWinograd, g.N >= 2 * threads else {
             convolveThenPool(x, w, bias: bias, relu: relu, geometry: geometry, groups: groups, pool: pool, into: out)
             return
         }
-        let packed = packFilterRows(w, geometry: g)
+        let winograd = plan.usesWinograd
+        let packed = winograd ? winogradFilters(w, C: g.C, K: K) : packFilterRows(w, geometry: g)
         let (px, pp, po) = (
             UnsafeSendable(x.cpuFloats), UnsafeSendable(packed.cpuFloats), UnsafeSendable(out.cpuFloats)
         )
-        let pb = UnsafeSendable(bias?.cpuFloats)
+        let (pb, activation) = (UnsafeSendable(bias?.cpuFloats), Int32(relu ? 1 : 0))
         defer { withExtendedLifetime(packed) {} }
         let (pixels, pooled, run) = (g.OH * g.OW, pool.outputHeight * pool.outputWidth * K, g.KW * g.C)
-        var image = pool.kernel  // the pooling of one image
-        image.N = 1
+        let (tiles, chunk) = (plan.tilesPerImage, 64)
+        var (image, one) = (pool.kernel, g)  // the pooling and the convolution of one image
+        (image.N, one.N) = (1, 1)
         ThreadPool.forEachTask(g.N) { n in
             let conv = Tensor(uninitializedShape: [pixels * K], dtype: .float32, backend: self)
-            let scratch = Tensor(uninitializedShape: [Int(NBL_GEMM_MR) * (run + K)], dtype: .float32, backend: self)
-            withUnsafePointer(to: g) {
-                nbl_conv2d_rows_by_kh(
-                    $0, px.value, pp.value, K, n * pixels, pixels, pb.value, relu ? 1 : 0, conv.cpuFloats,
-                    scratch.cpuFloats)
+            if winograd {
+                let scratch = winogradScratch(tiles: Swift.min(chunk, tiles), C: g.C, K: K)
+                for t0 in stride(from: 0, to: tiles, by: chunk) {
+                    withUnsafePointer(to: one) {
+                        nbl_conv2d_winograd(
+                            $0, px.value + n * g.H * g.W * g.C, pp.value, K, t0, Swift.min(chunk, tiles - t0),
+                            pb.value, activation, conv.cpuFloats, scratch.cpuFloats)
+                    }
+                }
+            } else {
+                let scratch = Tensor(uninitializedShape: [Int(NBL_GEMM_MR) * (run + K)], dtype: .float32, backend: self)
+                withUnsafePointer(to: g) {
+                    nbl_conv2d_rows_by_kh(
+                        $0, px.value, pp.value, K, n * pixels, pixels, pb.value, activation, conv.cpuFloats,
+                        scratch.cpuFloats)
+                }
             }
             withUnsafePointer(to: image) { nbl_maxpool_nhwc($0, conv.cpuFloats, 0, 1, po.value + n * pooled, nil) }
         }
+    }
+
+    /// The 16 Winograd-transformed filters (`nbl_winograd_filter`), each packed for the GEMM.
+    private func winogradFilters(_ w: Tensor, C: Int, K: Int) -> Tensor {
+        let u = Tensor(uninitializedShape: [16 * C * K], dtype: .float32, backend: self)
+        nbl_winograd_filter(w.cpuFloats, C, K, u.cpuFloats)
+        defer { withExtendedLifetime(u) {} }
+        return packFilters(groups: 16, N: K, K: C, rsB: K, csB: 1) { UnsafePointer(u.cpuFloats + $0 * C * K) }.buffer
+    }
+
+    private func winogradScratch(tiles: Int, C: Int, K: Int) -> Tensor {
+        Tensor(uninitializedShape: [16 * tiles * (C + K) + C + K], dtype: .float32, backend: self)
+    }
+
+    /// Tiles per Winograd chunk and the chunk count: at most 64 tiles a chunk (its transforms then
+    /// stay in L2), and a multiple of the thread count of chunks, equal in size.
+    static func winogradChunks(tiles: Int) -> (tiles: Int, tasks: Int) {
+        let threads = ThreadPool.threadCount
+        let tasks = ((tiles + 63) / 64 + threads - 1) / threads * threads
+        let per = (tiles + tasks - 1) / tasks
+        return (per, (tiles + per - 1) / per)
     }
 
     /// Each group's `K×N` filter matrix, `B(group)[k*rsB + j*csB]`, packed for `nbl_sgemm_packed`:
