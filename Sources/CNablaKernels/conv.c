@@ -157,8 +157,8 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
         for (long oh = 0; oh < g->OH; oh++) {
             for (long ow = 0; ow < g->OW; ow++) {
                 long at = ((n * g->OH + oh) * g->OW + ow) * C;
-                float *restrict o = out + at;
-                int32_t *restrict am = argmax ? argmax + at : NULL;
+                float *o = out + at;
+                int32_t *am = argmax ? argmax + at : NULL;
                 int first = 1;
                 for (long kh = 0; kh < g->KH; kh++) {
                     long ih = oh * g->strideH - g->padTop + kh * g->dilationH;
@@ -177,17 +177,20 @@ void nbl_maxpool_nhwc(const nbl_conv_geometry *g, const float *x, long n0, long 
                         }
                         // Branch-free so it vectorises: strictly greater wins (the first maximum
                         // keeps ties), and a NaN wins so that it propagates.
+                        float *restrict ov = o;
                         if (am) {
+                            int32_t *restrict av = am;
                             for (long c = 0; c < C; c++) {
-                                float v = xi[c], current = o[c];
+                                float v = xi[c], current = ov[c];
+                                int32_t index = av[c];
                                 int better = (v > current) | (v != v);
-                                o[c] = better ? v : current;
-                                am[c] = better ? base + (int32_t)c : am[c];
+                                ov[c] = better ? v : current;
+                                av[c] = better ? base + (int32_t)c : index;
                             }
                         } else {
                             for (long c = 0; c < C; c++) {
-                                float v = xi[c], current = o[c];
-                                o[c] = ((v > current) | (v != v)) ? v : current;
+                                float v = xi[c], current = ov[c];
+                                ov[c] = ((v > current) | (v != v)) ? v : current;
                             }
                         }
                     }
@@ -386,10 +389,10 @@ NBL_VECTOR_TARGET void nbl_winograd_filter(const float *w, long C, long K, float
         }                                                                                           \
     }
 
-// v[e][t][c] = (Bᵀ d B)[e] for each tile t of the chunk, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+// v[e·stride + t·C + c] = (Bᵀ d B)[e] for each tile t of the chunk, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
 static NBL_VECTOR_TARGET void winograd_input(const nbl_conv_geometry *g, const float *x, long t0, long tiles,
-                                             const float *zeros, float *v) {
-    long C = g->C, stride = tiles * C;
+                                             const float *zeros, float *v, long stride) {
+    long C = g->C;
     for (long t = 0; t < tiles; t++) {
         NBL_TILE_OF(t0 + t);
         const float *p[16];
@@ -432,9 +435,9 @@ static NBL_VECTOR_TARGET void winograd_input(const nbl_conv_geometry *g, const f
 // out = Aᵀ m A for each tile, Aᵀ = [1 1 1 0; 0 1 −1 −1], then + bias and ReLU as nbl_bias_relu_rows
 // (the same operations in the same order, so fused and separate give the same bits). Output
 // pixels past the bottom or right edge (odd OH or OW) go to `sink`.
-static NBL_VECTOR_TARGET void winograd_output(const nbl_conv_geometry *g, const float *m, long K, long t0,
-                                              long tiles, const float *bias, int relu, float *out, float *sink) {
-    long stride = tiles * K;
+static NBL_VECTOR_TARGET void winograd_output(const nbl_conv_geometry *g, const float *m, long stride, long K,
+                                              long t0, long tiles, const float *bias, int relu, float *out,
+                                              float *sink) {
     for (long t = 0; t < tiles; t++) {
         NBL_TILE_OF(t0 + t);
         float *y[4];
@@ -450,13 +453,21 @@ static NBL_VECTOR_TARGET void winograd_output(const nbl_conv_geometry *g, const 
     }
 }
 
+// The 16 matrices of a chunk lie one cache line more than their size apart: at a multiple of 4 KiB
+// (64 tiles of 64 channels is 16 KiB) the same element of all 16 would fall in one L1 set.
+static long winograd_stride(long tiles, long channels) { return tiles * channels + 16; }
+
+long nbl_winograd_scratch_size(long tiles, long C, long K) {
+    return 16 * (winograd_stride(tiles, C) + winograd_stride(tiles, K)) + C + K;
+}
+
 void nbl_conv2d_winograd(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long t0,
                          long tiles, const float *bias, int relu, float *out, float *scratch) {
-    long C = g->C, size = nbl_sgemm_packed_size(K, C);
-    float *v = scratch, *m = v + 16 * tiles * C, *zeros = m + 16 * tiles * K, *sink = zeros + C;
+    long C = g->C, size = nbl_sgemm_packed_size(K, C), vs = winograd_stride(tiles, C), ms = winograd_stride(tiles, K);
+    float *v = scratch, *m = v + 16 * vs, *zeros = m + 16 * ms, *sink = zeros + C;
     memset(zeros, 0, (size_t)C * sizeof(float));
-    winograd_input(g, x, t0, tiles, zeros, v);
+    winograd_input(g, x, t0, tiles, zeros, v, vs);
     for (int e = 0; e < 16; e++)
-        nbl_sgemm_packed(tiles, K, C, v + e * tiles * C, C, 1, packed + e * size, m + e * tiles * K, K, 0);
-    winograd_output(g, m, K, t0, tiles, bias, relu, out, sink);
+        nbl_sgemm_packed(tiles, K, C, v + e * vs, C, 1, packed + e * size, m + e * ms, K, 0);
+    winograd_output(g, m, ms, K, t0, tiles, bias, relu, out, sink);
 }

@@ -162,12 +162,14 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
 /// The 16 transformed 4×4 filters of Winograd F(2×2, 3×3): u[e] (C×K, row-major) = (G w Gᵀ)[e] for
 /// the 3×3 filter w (3,3,C,K). Each is then packed for the GEMM (nbl_sgemm_pack).
 void nbl_winograd_filter(const float *w, long C, long K, float *u);
+/// Floats of scratch that nbl_conv2d_winograd needs for `tiles` tiles.
+long nbl_winograd_scratch_size(long tiles, long C, long K);
 /// Tiles [t0, t0+tiles) of a 3×3, stride-1, dilation-1, one-group convolution by Winograd
 /// F(2×2, 3×3): tile q is the 2×2 output block (image q / tilesPerImage, row 2·th, column 2·tw), in
 /// row-major order over ((OH+1)/2, (OW+1)/2) per image. `packed`: the 16 transformed filters, each
 /// packed (nbl_sgemm_packed_size(K, C) floats apart). Then bias and ReLU when given, as
 /// nbl_bias_relu_rows. Each tile's result does not depend on the others in the call. scratch:
-/// 16·tiles·(C + K) + C + K floats.
+/// nbl_winograd_scratch_size(tiles, C, K) floats.
 void nbl_conv2d_winograd(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long t0,
                          long tiles, const float *bias, int relu, float *out, float *scratch);
 /// Adds the im2col rows [row0, row0+rows) back into dx (N,H,W,C), channels [c0, c0+cg).

@@ -82,6 +82,45 @@ import Testing
         }
     }
 
+    /// The input gradient of a Winograd layer (itself a Winograd convolution of the output gradient
+    /// with the flipped filters) against the naive sum, with a weighted output gradient, for every
+    /// padding and odd sizes.
+    @Test(arguments: ["valid", "same", "explicit"])
+    func winogradInputGradientMatchesTheNaiveSum(padding: String) {
+        let (N, H, W, C, K) = (2, 9, 8, 12, 20)
+        let pad: Padding =
+            padding == "same" ? .same : padding == "valid" ? .valid : .explicit(top: 2, bottom: 1, left: 0, right: 2)
+        let (top, left) = padding == "same" ? (1, 1) : padding == "valid" ? (0, 0) : (2, 0)
+        var x = randomTensor([N, H, W, C], seed: 51)
+        x.requiresGradient = true
+        let w = randomTensor([3, 3, C, K], seed: 52)
+        let y = conv2d(x, w, padding: pad)
+        let r = randomTensor(y.shape, seed: 53)
+        (y * r).sum().backward()
+        let (OH, OW) = (y.shape[1], y.shape[2])
+        let (rs, ws) = (r.toArray(), w.toArray())
+        var expected = [Float](repeating: 0, count: N * H * W * C)
+        for n in 0..<N {
+            for oh in 0..<OH {
+                for ow in 0..<OW {
+                    for kh in 0..<3 {
+                        for kw in 0..<3 {
+                            let (ih, iw) = (oh - top + kh, ow - left + kw)
+                            guard (0..<H).contains(ih), (0..<W).contains(iw) else { continue }
+                            for c in 0..<C {
+                                for k in 0..<K {
+                                    expected[((n * H + ih) * W + iw) * C + c] +=
+                                        rs[((n * OH + oh) * OW + ow) * K + k] * ws[((kh * 3 + kw) * C + c) * K + k]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        expectClose(x.gradient?.toArray() ?? [], expected, atol: 1e-5)
+    }
+
     @Test func pointwiseConvolutionIsAPlainProduct() {
         let x = randomTensor([2, 3, 4, 5], seed: 3), w = randomTensor([1, 1, 5, 7], seed: 4)
         let expected = Reference.conv2d(

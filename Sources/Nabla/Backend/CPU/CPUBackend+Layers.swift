@@ -235,8 +235,20 @@ extension CPUBackend {
         return packFilters(groups: 16, N: K, K: C, rsB: K, csB: 1) { UnsafePointer(u.cpuFloats + $0 * C * K) }.buffer
     }
 
+    /// The 3×3 filters (3,3,C,K) turned by 180° and transposed to (3,3,K,C): the convolution of
+    /// dOut with them is the input gradient of a stride-1 convolution.
+    private func flippedFilters(_ w: UnsafeMutablePointer<Float>, C: Int, K: Int) -> Tensor {
+        let out = Tensor(uninitializedShape: [3, 3, K, C], dtype: .float32, backend: self)
+        let o = out.cpuFloats
+        for tap in 0..<9 {
+            let from = w + (8 - tap) * C * K, to = o + tap * K * C
+            for c in 0..<C { for k in 0..<K { to[k * C + c] = from[c * K + k] } }
+        }
+        return out
+    }
+
     private func winogradScratch(tiles: Int, C: Int, K: Int) -> Tensor {
-        Tensor(uninitializedShape: [16 * tiles * (C + K) + C + K], dtype: .float32, backend: self)
+        Tensor(uninitializedShape: [nbl_winograd_scratch_size(tiles, C, K)], dtype: .float32, backend: self)
     }
 
     /// Tiles per Winograd chunk and the chunk count: at most 64 tiles a chunk (its transforms then
@@ -322,10 +334,24 @@ extension CPUBackend {
         if let partials, depthwise { fill(partials, value: 0) }  // the others write every element
         let pp = UnsafeSendable(partials?.cpuFloats)
         let filterCount = dw?.count ?? 0
-        // For dx, each group's transposed filters packed once for every chunk.
-        let packedT = pw.value.map { wp in
-            packFilters(groups: depthwise ? 0 : groups, N: width, K: kg, rsB: 1, csB: K) { UnsafePointer(wp + $0 * kg) }
-        }
+        // dx of a Winograd layer is the convolution of dOut with the flipped, transposed filters,
+        // also by Winograd; otherwise each group's transposed filters are packed once for every chunk.
+        let winograd = plan.usesWinograd && (0...2).contains(g.padTop) && (0...2).contains(g.padLeft)
+        var back = g
+        (back.H, back.W, back.C, back.OH, back.OW) = (g.OH, g.OW, K, g.H, g.W)
+        (back.padTop, back.padLeft) = (2 - g.padTop, 2 - g.padLeft)
+        let backTiles = (g.H + 1) / 2 * ((g.W + 1) / 2)
+        let flipped = winograd ? pw.value.map { winogradFilters(flippedFilters($0, C: g.C, K: K), C: K, K: g.C) } : nil
+        let pf = UnsafeSendable(flipped.map { UnsafePointer<Float>($0.cpuFloats) })
+        defer { withExtendedLifetime(flipped) {} }
+        let packedT =
+            winograd
+            ? nil
+            : pw.value.map { wp in
+                packFilters(groups: depthwise ? 0 : groups, N: width, K: kg, rsB: 1, csB: K) {
+                    UnsafePointer(wp + $0 * kg)
+                }
+            }
         let pt = UnsafeSendable(packedT.map { UnsafePointer<Float>($0.buffer.cpuFloats) })
         defer { withExtendedLifetime(packedT) {} }
         // The bias gradient too: per chunk, then the chunks in order.
@@ -383,6 +409,19 @@ extension CPUBackend {
                     // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
                     nbl_sgemm_packed(n, width, kg, doutGroup, K, 1, wt + group * size, col.cpuFloats, width, 0)
                     withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, dxp) }
+                }
+            }
+            if let dxp = pdx.value, let wf = pf.value {
+                var images = back
+                images.N = n1 - n0
+                let (tiles, chunk) = (images.N * backTiles, 64)
+                let scratch = winogradScratch(tiles: Swift.min(chunk, tiles), C: K, K: g.C)
+                for t0 in stride(from: 0, to: tiles, by: chunk) {
+                    withUnsafePointer(to: images) {
+                        nbl_conv2d_winograd(
+                            $0, dout, wf, g.C, t0, Swift.min(chunk, tiles - t0), nil, 0, dxp + n0 * g.H * g.W * g.C,
+                            scratch.cpuFloats)
+                    }
                 }
             }
         }
