@@ -453,6 +453,61 @@ static NBL_VECTOR_TARGET void winograd_output(const nbl_conv_geometry *g, const 
     }
 }
 
+// The filter gradient. With M = Σ_c U ⊙ V and Y = Aᵀ M A per tile, dM = A dY Aᵀ, dU = Σ_tiles V ⊗ dM
+// (for each of the 16 positions, a GEMM over tiles) and dw = Gᵀ dU G.
+
+// Outputs [k, k + lanes) of one tile: (A dY Aᵀ)[e] into o[e * stride + k], A = [1 0; 1 1; 1 −1; 0 −1].
+#define NBL_WINOGRAD_GRADIENT(T, LOAD, STORE)                                                       \
+    {                                                                                               \
+        T g00 = LOAD(q[0] + k), g01 = LOAD(q[1] + k), g10 = LOAD(q[2] + k), g11 = LOAD(q[3] + k);   \
+        T r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};     \
+        for (int i = 0; i < 4; i++) {                                                               \
+            STORE(o + (i * 4 + 0) * stride + k, r[i][0]);                                           \
+            STORE(o + (i * 4 + 1) * stride + k, r[i][0] + r[i][1]);                                 \
+            STORE(o + (i * 4 + 2) * stride + k, r[i][0] - r[i][1]);                                 \
+            STORE(o + (i * 4 + 3) * stride + k, -r[i][1]);                                          \
+        }                                                                                           \
+    }
+
+static NBL_VECTOR_TARGET void winograd_output_gradient(const nbl_conv_geometry *g, const float *dy, long K, long t0,
+                                                       long tiles, const float *zeros, float *m, long stride) {
+    for (long t = 0; t < tiles; t++) {
+        NBL_TILE_OF(t0 + t);
+        const float *q[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                long oh = 2 * th + a, ow = 2 * tw + b;
+                q[a * 2 + b] = oh < g->OH && ow < g->OW ? dy + ((n * g->OH + oh) * g->OW + ow) * K : zeros;
+            }
+        float *o = m + t * K;
+        long k = 0;
+        for (; k + 8 <= K; k += 8) NBL_WINOGRAD_GRADIENT(nbl_v8f, nbl_load8, nbl_store8)
+        for (; k < K; k++) NBL_WINOGRAD_GRADIENT(float, NBL_LOAD1, NBL_STORE1)
+    }
+}
+
+// Elements [i, i + lanes) of the C·K pairs: dw = Gᵀ dU G.
+#define NBL_WINOGRAD_FILTER_GRADIENT(T, LOAD, STORE)                                                \
+    {                                                                                               \
+        T t[3][4];                                                                                  \
+        for (int v = 0; v < 4; v++) {                                                               \
+            T d0 = LOAD(du + v * ck + i), d1 = LOAD(du + (4 + v) * ck + i);                         \
+            T d2 = LOAD(du + (8 + v) * ck + i), d3 = LOAD(du + (12 + v) * ck + i);                  \
+            t[0][v] = d0 + 0.5f * (d1 + d2), t[1][v] = 0.5f * (d1 - d2), t[2][v] = 0.5f * (d1 + d2) + d3; \
+        }                                                                                           \
+        for (int a = 0; a < 3; a++) {                                                               \
+            STORE(dw + (a * 3 + 0) * ck + i, t[a][0] + 0.5f * (t[a][1] + t[a][2]));                 \
+            STORE(dw + (a * 3 + 1) * ck + i, 0.5f * (t[a][1] - t[a][2]));                           \
+            STORE(dw + (a * 3 + 2) * ck + i, 0.5f * (t[a][1] + t[a][2]) + t[a][3]);                 \
+        }                                                                                           \
+    }
+
+NBL_VECTOR_TARGET void nbl_winograd_filter_gradient(const float *du, long C, long K, float *dw) {
+    long ck = C * K, i = 0;
+    for (; i + 8 <= ck; i += 8) NBL_WINOGRAD_FILTER_GRADIENT(nbl_v8f, nbl_load8, nbl_store8)
+    for (; i < ck; i++) NBL_WINOGRAD_FILTER_GRADIENT(float, NBL_LOAD1, NBL_STORE1)
+}
+
 // The 16 matrices of a chunk lie one cache line more than their size apart: at a multiple of 4 KiB
 // (64 tiles of 64 channels is 16 KiB) the same element of all 16 would fall in one L1 set.
 static long winograd_stride(long tiles, long channels) { return tiles * channels + 16; }
@@ -470,4 +525,15 @@ void nbl_conv2d_winograd(const nbl_conv_geometry *g, const float *x, const float
     for (int e = 0; e < 16; e++)
         nbl_sgemm_packed(tiles, K, C, v + e * vs, C, 1, packed + e * size, m + e * ms, K, 0);
     winograd_output(g, m, ms, K, t0, tiles, bias, relu, out, sink);
+}
+
+void nbl_conv2d_winograd_filter_gradient(const nbl_conv_geometry *g, const float *x, const float *dy, long K,
+                                         long t0, long tiles, int accumulate, float *du, float *scratch) {
+    long C = g->C, vs = winograd_stride(tiles, C), ms = winograd_stride(tiles, K);
+    float *v = scratch, *m = v + 16 * vs, *zeros = m + 16 * ms;
+    memset(zeros, 0, (size_t)(C > K ? C : K) * sizeof(float));
+    winograd_input(g, x, t0, tiles, zeros, v, vs);
+    winograd_output_gradient(g, dy, K, t0, tiles, zeros, m, ms);
+    for (int e = 0; e < 16; e++)
+        nbl_sgemm(C, K, tiles, v + e * vs, 1, C, m + e * ms, K, 1, du + e * C * K, K, accumulate);
 }

@@ -172,6 +172,13 @@ long nbl_winograd_scratch_size(long tiles, long C, long K);
 /// nbl_winograd_scratch_size(tiles, C, K) floats.
 void nbl_conv2d_winograd(const nbl_conv_geometry *g, const float *x, const float *packed, long K, long t0,
                          long tiles, const float *bias, int relu, float *out, float *scratch);
+/// The filter gradient of tiles [t0, t0+tiles) of a Winograd convolution (as nbl_conv2d_winograd)
+/// in the transformed space: du[e] (C×K) = Σ over the tiles of (Bᵀ d B)[e]ᵀ (A dY Aᵀ)[e], added to
+/// du when accumulate. scratch: nbl_winograd_scratch_size(tiles, C, K) floats.
+void nbl_conv2d_winograd_filter_gradient(const nbl_conv_geometry *g, const float *x, const float *dy, long K,
+                                         long t0, long tiles, int accumulate, float *du, float *scratch);
+/// The filter gradient dw (3,3,C,K) = Gᵀ du G from its transformed form du (16 C×K matrices).
+void nbl_winograd_filter_gradient(const float *du, long C, long K, float *dw);
 /// Adds the im2col rows [row0, row0+rows) back into dx (N,H,W,C), channels [c0, c0+cg).
 void nbl_col2im_nhwc(const nbl_conv_geometry *g, const float *col, long c0, long cg, long row0, long rows,
                      float *dx);

@@ -184,10 +184,12 @@ import Testing
 
     /// The filter gradient against the naive sum, for shapes whose unfolded input is packed row by
     /// row for the product: 625 and 361 output pixels per image (K blocks of the product that do not
-    /// divide them evenly) and windows of 72 and 45 floats (a partial panel of sixteen).
-    @Test(arguments: [(27, 8), (21, 5)])
-    func filterGradientMatchesTheNaiveSum(size: Int, channels C: Int) {
-        let (N, K, O) = (2, 4, size - 2)
+    /// divide them evenly) and windows of 72 and 45 floats (a partial panel of sixteen); and by
+    /// Winograd (12 and 16 channels into 20 and 8 filters: odd and even output sizes, channel tails,
+    /// images of more than one chunk of tiles).
+    @Test(arguments: [(27, 8, 4), (21, 5, 4), (13, 12, 20), (20, 16, 8)])
+    func filterGradientMatchesTheNaiveSum(size: Int, channels C: Int, filters K: Int) {
+        let (N, O) = (2, size - 2)
         let x = randomTensor([N, size, size, C], seed: 31), g = randomTensor([N, O, O, K], seed: 32)
         var w = randomTensor([3, 3, C, K], seed: 33)
         w.requiresGradient = true

@@ -201,13 +201,13 @@ extension CPUBackend {
         let (pb, activation) = (UnsafeSendable(bias?.cpuFloats), Int32(relu ? 1 : 0))
         defer { withExtendedLifetime(packed) {} }
         let (pixels, pooled, run) = (g.OH * g.OW, pool.outputHeight * pool.outputWidth * K, g.KW * g.C)
-        let (tiles, chunk) = (plan.tilesPerImage, 64)
+        let tiles = plan.tilesPerImage, chunk = Self.winogradChunk(tiles: tiles)
         var (image, one) = (pool.kernel, g)  // the pooling and the convolution of one image
         (image.N, one.N) = (1, 1)
         ThreadPool.forEachTask(g.N) { n in
             let conv = Tensor(uninitializedShape: [pixels * K], dtype: .float32, backend: self)
             if winograd {
-                let scratch = winogradScratch(tiles: Swift.min(chunk, tiles), C: g.C, K: K)
+                let scratch = winogradScratch(tiles: chunk, C: g.C, K: K)
                 for t0 in stride(from: 0, to: tiles, by: chunk) {
                     withUnsafePointer(to: one) {
                         nbl_conv2d_winograd(
@@ -249,6 +249,13 @@ extension CPUBackend {
 
     private func winogradScratch(tiles: Int, C: Int, K: Int) -> Tensor {
         Tensor(uninitializedShape: [nbl_winograd_scratch_size(tiles, C, K)], dtype: .float32, backend: self)
+    }
+
+    /// Tiles per Winograd chunk within one task's `tiles`: as few chunks of at most 64 as can be,
+    /// equal in size.
+    static func winogradChunk(tiles: Int) -> Int {
+        let parts = Swift.max(1, (tiles + 63) / 64)
+        return (tiles + parts - 1) / parts
     }
 
     /// Tiles per Winograd chunk and the chunk count: at most 64 tiles a chunk (its transforms then
@@ -381,6 +388,40 @@ extension CPUBackend {
                     pb.value.map { $0 + t * K })
             }
             let dout = masked.map { UnsafePointer($0.cpuFloats) } ?? UnsafePointer(pd.value + r0 * K)
+            if winograd {
+                // Both gradients by Winograd, image chunk by tile chunk.
+                defer { withExtendedLifetime(masked) {} }  // dout points into it
+                if let partial, let xp = px.value {
+                    var images = g
+                    images.N = n1 - n0
+                    let tiles = images.N * plan.tilesPerImage, chunk = Self.winogradChunk(tiles: tiles)
+                    let du = Tensor(uninitializedShape: [16 * g.C * K], dtype: .float32, backend: self)
+                    let scratch = winogradScratch(tiles: chunk, C: g.C, K: K)
+                    for t0 in stride(from: 0, to: tiles, by: chunk) {
+                        withUnsafePointer(to: images) {
+                            nbl_conv2d_winograd_filter_gradient(
+                                $0, xp + n0 * g.H * g.W * g.C, dout, K, t0, Swift.min(chunk, tiles - t0),
+                                t0 > 0 ? 1 : 0,
+                                du.cpuFloats, scratch.cpuFloats)
+                        }
+                    }
+                    nbl_winograd_filter_gradient(du.cpuFloats, g.C, K, partial)
+                }
+                if let dxp = pdx.value, let wf = pf.value {
+                    var images = back
+                    images.N = n1 - n0
+                    let tiles = images.N * backTiles, chunk = Self.winogradChunk(tiles: tiles)
+                    let scratch = winogradScratch(tiles: chunk, C: K, K: g.C)
+                    for t0 in stride(from: 0, to: tiles, by: chunk) {
+                        withUnsafePointer(to: images) {
+                            nbl_conv2d_winograd(
+                                $0, dout, wf, g.C, t0, Swift.min(chunk, tiles - t0), nil, 0,
+                                dxp + n0 * g.H * g.W * g.C, scratch.cpuFloats)
+                        }
+                    }
+                }
+                return
+            }
             let col = Tensor(uninitializedShape: [n, width], dtype: .float32, backend: self)
             let transposed =
                 partial != nil && width > kg
@@ -409,19 +450,6 @@ extension CPUBackend {
                     // dCol[n, width] = dOut_g · W_gᵀ, then scattered back onto the input.
                     nbl_sgemm_packed(n, width, kg, doutGroup, K, 1, wt + group * size, col.cpuFloats, width, 0)
                     withUnsafePointer(to: g) { nbl_col2im_nhwc($0, col.cpuFloats, group * cg, cg, r0, n, dxp) }
-                }
-            }
-            if let dxp = pdx.value, let wf = pf.value {
-                var images = back
-                images.N = n1 - n0
-                let (tiles, chunk) = (images.N * backTiles, 64)
-                let scratch = winogradScratch(tiles: Swift.min(chunk, tiles), C: K, K: g.C)
-                for t0 in stride(from: 0, to: tiles, by: chunk) {
-                    withUnsafePointer(to: images) {
-                        nbl_conv2d_winograd(
-                            $0, dout, wf, g.C, t0, Swift.min(chunk, tiles - t0), nil, 0, dxp + n0 * g.H * g.W * g.C,
-                            scratch.cpuFloats)
-                    }
                 }
             }
         }
