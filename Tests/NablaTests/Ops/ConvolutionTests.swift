@@ -121,6 +121,17 @@ import Testing
         expectClose(x.gradient?.toArray() ?? [], expected, atol: 1e-5)
     }
 
+    /// At inference the transformed Winograd filters are kept for the weights they were made from;
+    /// weights changed in place are transformed again, never served stale.
+    @Test func winogradFiltersKeptAtInferenceFollowWeightsChangedInPlace() {
+        let x = randomTensor([2, 9, 8, 12], seed: 61), w = randomTensor([3, 3, 12, 16], seed: 62)
+        for step in 0..<3 {
+            let kept = withoutGradients { conv2d(x, w) }
+            #expect(kept.toArray() == conv2d(x, w).toArray(), "step \(step)")  // recording: transformed afresh
+            w.assign(w * 0.5 + Float(step + 1))
+        }
+    }
+
     @Test func pointwiseConvolutionIsAPlainProduct() {
         let x = randomTensor([2, 3, 4, 5], seed: 3), w = randomTensor([1, 1, 5, 7], seed: 4)
         let expected = Reference.conv2d(

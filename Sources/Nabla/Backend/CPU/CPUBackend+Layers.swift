@@ -227,8 +227,14 @@ extension CPUBackend {
         }
     }
 
-    /// The 16 Winograd-transformed filters (`nbl_winograd_filter`), each packed for the GEMM.
+    /// The 16 Winograd-transformed filters (`nbl_winograd_filter`), each packed for the GEMM; at
+    /// inference (nothing recorded), kept from call to call for the same weights.
     private func winogradFilters(_ w: Tensor, C: Int, K: Int) -> Tensor {
+        if GradientMode.isEnabled { return transformedFilters(w, C: C, K: K) }
+        return winogradFilterCache.packed(w.cpuFloats, shape: [3, 3, C, K]) { transformedFilters(w, C: C, K: K) }
+    }
+
+    private func transformedFilters(_ w: Tensor, C: Int, K: Int) -> Tensor {
         let u = Tensor(uninitializedShape: [16 * C * K], dtype: .float32, backend: self)
         nbl_winograd_filter(w.cpuFloats, C, K, u.cpuFloats)
         defer { withExtendedLifetime(u) {} }
@@ -348,7 +354,8 @@ extension CPUBackend {
         (back.H, back.W, back.C, back.OH, back.OW) = (g.OH, g.OW, K, g.H, g.W)
         (back.padTop, back.padLeft) = (2 - g.padTop, 2 - g.padLeft)
         let backTiles = (g.H + 1) / 2 * ((g.W + 1) / 2)
-        let flipped = winograd ? pw.value.map { winogradFilters(flippedFilters($0, C: g.C, K: K), C: K, K: g.C) } : nil
+        let flipped =
+            winograd ? pw.value.map { transformedFilters(flippedFilters($0, C: g.C, K: K), C: K, K: g.C) } : nil
         let pf = UnsafeSendable(flipped.map { UnsafePointer<Float>($0.cpuFloats) })
         defer { withExtendedLifetime(flipped) {} }
         let packedT =

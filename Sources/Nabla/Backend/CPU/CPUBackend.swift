@@ -9,6 +9,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// The one CPU backend.
     public static let shared = CPUBackend()
 
+    /// Winograd filters for inference (``FilterCache``).
+    let winogradFilterCache = FilterCache()
+
     public var device: Device { .cpu }
     public var isHostMemory: Bool { true }
 
