@@ -1,6 +1,10 @@
 import Nabla
 
 /// conv2d forward + backward GFLOP/s at the two convolution layers of the Keras mnist_cnn, batch 128.
+///
+/// The FLOPs are those of the direct convolution (2·N·OH·OW·K·KH·KW·C per pass), however a layer
+/// runs: the second layer runs by Winograd F(2×2, 3×3), which does 16 products where the direct
+/// convolution does 36, so its rate is an effective one, as each report's `flops` field says.
 enum ConvBench {
     struct Layer {
         let name: String
@@ -41,6 +45,7 @@ enum ConvBench {
                     "case": "conv2d_fwd_bwd", "layer": layer.name, "batch": n, "gflops": flops / seconds / 1e9,
                     "forward_gflops": forwardFlops / forwardSeconds / 1e9,
                     "ms_per_step": seconds * 1000, "input_gradient": layer.needsInputGradient,
+                    "flops": "direct convolution's count (effective rate where a layer runs by Winograd)",
                 ].merging(Measure.machine) { a, _ in a })
         }
         let combined = totalFlops / totalSeconds / 1e9
