@@ -312,10 +312,10 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                 int nr = (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR);
                 const float *bj = closing && bias ? bias + j : NULL;
                 if (wide)
-                    nbl_microkernel_avx512_direct(NBL_GEMM_MR, run, a, lda, packed + kh * block + j * run, c + j, K,
+                    nbl_microkernel_avx512_direct(NBL_GEMM_MR, run, a, lda, 1, packed + kh * block + j * run, c + j, K,
                                                   kh > 0, nr, bj, closing && relu);
                 else
-                    nbl_microkernel_avx2_direct(run, a, lda, packed + kh * block + j * run, c + j, K, kh > 0, nr, bj,
+                    nbl_microkernel_avx2_direct(run, a, lda, 1, packed + kh * block + j * run, c + j, K, kh > 0, nr, bj,
                                                 closing && relu);
             }
         }

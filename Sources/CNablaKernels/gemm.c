@@ -216,9 +216,9 @@ static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long
     int isa = nbl_gemm_isa();
     nbl_microkernel kernel = nbl_kernel_for(isa);
     long tile = isa == NBL_ISA_AVX512 ? 2 * MR : MR;  // rows of C per kernel call
-    // A row-major A with a narrow N is read in place (its full tiles; the last, partial one is
-    // packed): packed, each element would serve only N / NR micro-kernel calls.
-    int direct = csA == 1 && N <= 4 * NR && nbl_isa_has_avx2(isa);
+    // With a narrow N, an A contiguous along k or along M is read in place (its full tiles; the
+    // last, partial one is packed): packed, each element would serve only N / NR kernel calls.
+    int direct = (csA == 1 || rsA == 1) && N <= 4 * NR && nbl_isa_has_avx2(isa);
     float *pa = nbl_pack_a_buffer;
     for (long jc = 0; jc < N; jc += NC) {
         long nc = N - jc < NC ? N - jc : NC, ncp = (nc + NR - 1) / NR * NR;
@@ -239,11 +239,12 @@ static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long
                     for (long jr = 0; jr < nc; jr += NR) {
                         int nr = (int)(nc - jr < NR ? nc - jr : NR);
                         float *c = C + (ic + ir) * ldc + jc + jr;
-                        const float *a = A + (ic + ir) * rsA + pc;
+                        const float *a = A + (ic + ir) * rsA + pc * csA;
                         if (isa == NBL_ISA_AVX512)
-                            nbl_microkernel_avx512_direct((int)tile, kc, a, rsA, pb + jr * kc, c, ldc, acc, nr, NULL, 0);
+                            nbl_microkernel_avx512_direct((int)tile, kc, a, rsA, csA, pb + jr * kc, c, ldc, acc, nr,
+                                                          NULL, 0);
                         else
-                            nbl_microkernel_avx2_direct(kc, a, rsA, pb + jr * kc, c, ldc, acc, nr, NULL, 0);
+                            nbl_microkernel_avx2_direct(kc, a, rsA, csA, pb + jr * kc, c, ldc, acc, nr, NULL, 0);
                     }
                 }
 #endif

@@ -75,13 +75,14 @@ NBL_AVX2 void nbl_microkernel_avx2(long kc, const float *a, const float *b, floa
     tile_6x16(kc, a, 1, NBL_GEMM_MR, b, c, ldc, accumulate, mr, nr, NULL, 0);
 }
 
-// A row-major A read in place (six rows of kc contiguous floats, lda apart): for products whose
-// packed A would be used by few B panels (a narrow N, as in convolutions), where packing A costs
-// about as much as the multiply. The same FMAs in the same order as the packed kernel. Then, when
-// given, bias[j] is added to each row and ReLU applied, while the tile is still in registers.
-NBL_AVX2 void nbl_microkernel_avx2_direct(long kc, const float *a, long lda, const float *b, float *c, long ldc,
-                                          int accumulate, int nr, const float *bias, int relu) {
-    tile_6x16(kc, a, lda, 1, b, c, ldc, accumulate, NBL_GEMM_MR, nr, bias, relu);
+// A read in place, element (i, p) at a[i * ars + p * aps] (row-major: ars = lda, aps = 1; transposed:
+// ars = 1, aps = lda): for products whose packed A would be used by few B panels (a narrow N, as in
+// convolutions), where packing A costs about as much as the multiply. The same FMAs in the same
+// order as the packed kernel. Then, when given, bias[j] is added to each row and ReLU applied,
+// while the tile is still in registers.
+NBL_AVX2 void nbl_microkernel_avx2_direct(long kc, const float *a, long ars, long aps, const float *b, float *c,
+                                          long ldc, int accumulate, int nr, const float *bias, int relu) {
+    tile_6x16(kc, a, ars, aps, b, c, ldc, accumulate, NBL_GEMM_MR, nr, bias, relu);
 }
 
 // A few rows of A times a row-major B (csB == 1), without packing: what a batch of one through a

@@ -61,13 +61,15 @@ NBL_AVX512 void nbl_microkernel_avx512(long kc, const float *a, const float *b, 
         tile_x16(6, kc, a, a, 1, NBL_GEMM_MR, b, c, ldc, accumulate, mr, nr, NULL, 0);
 }
 
-// A row-major A read in place: `rows` (6 or 12) rows of kc contiguous floats, lda apart. Then, when
-// given, bias[j] is added to each row and ReLU applied, while the tile is still in registers.
-NBL_AVX512 void nbl_microkernel_avx512_direct(int rows, long kc, const float *a, long lda, const float *b, float *c,
-                                              long ldc, int accumulate, int nr, const float *bias, int relu) {
+// A read in place, `rows` (6 or 12) rows with element (i, p) at a[i * ars + p * aps], as the AVX2
+// direct kernel. Then, when given, bias[j] is added to each row and ReLU applied, while the tile is
+// still in registers.
+NBL_AVX512 void nbl_microkernel_avx512_direct(int rows, long kc, const float *a, long ars, long aps, const float *b,
+                                              float *c, long ldc, int accumulate, int nr, const float *bias,
+                                              int relu) {
     if (rows > NBL_GEMM_MR)
-        tile_x16(12, kc, a, a + NBL_GEMM_MR * lda, lda, 1, b, c, ldc, accumulate, 12, nr, bias, relu);
+        tile_x16(12, kc, a, a + NBL_GEMM_MR * ars, ars, aps, b, c, ldc, accumulate, 12, nr, bias, relu);
     else
-        tile_x16(6, kc, a, a, lda, 1, b, c, ldc, accumulate, NBL_GEMM_MR, nr, bias, relu);
+        tile_x16(6, kc, a, a, ars, aps, b, c, ldc, accumulate, NBL_GEMM_MR, nr, bias, relu);
 }
 #endif

@@ -16,11 +16,12 @@ void nbl_microkernel_portable(long kc, const float *a, const float *b, float *c,
 #if defined(__x86_64__) || defined(__i386__)
 void nbl_microkernel_avx2(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr,
                           int nr);
-void nbl_microkernel_avx2_direct(long kc, const float *a, long lda, const float *b, float *c, long ldc,
+void nbl_microkernel_avx2_direct(long kc, const float *a, long ars, long aps, const float *b, float *c, long ldc,
                                  int accumulate, int nr, const float *bias, int relu);
 void nbl_microkernel_avx512(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr,
                             int nr);
-void nbl_microkernel_avx512_direct(int rows, long kc, const float *a, long lda, const float *b, float *c, long ldc,
+void nbl_microkernel_avx512_direct(int rows, long kc, const float *a, long ars, long aps, const float *b, float *c,
+                                   long ldc,
                                    int accumulate, int nr, const float *bias, int relu);
 void nbl_sgemm_rows_avx2(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
                          float *C, long ldc, int accumulate, long kcBlock);

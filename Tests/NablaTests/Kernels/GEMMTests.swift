@@ -95,6 +95,23 @@ import Testing
         }
     }
 
+    /// A narrow product whose A is stored transposed (contiguous along M, as Vᵀ in the Winograd
+    /// filter gradient) reads it in place; the result is bit for bit that of the contiguous A, on
+    /// every ISA.
+    @Test(arguments: isas)
+    func transposedANarrowProductsMatchTheContiguousOnes(isa: String) {
+        run(isa: isa) {
+            let (M, K) = (131, 700)
+            let at = randomTensor([K, M], seed: 17), b = randomTensor([K, 64], seed: 18)
+            for n in [16, 40, 64] {
+                let bn = b.slice(axis: 1, start: 0, end: n).contiguous()
+                #expect(
+                    matmul(at.transposed(), bn).toArray() == matmul(at.transposed().contiguous(), bn).toArray(),
+                    "N = \(n)")
+            }
+        }
+    }
+
     /// The AVX-512 kernel sums every element as the AVX2 kernel does, so the two give the same
     /// bits: packed and in-place A, partial tiles of rows and columns, K over several blocks,
     /// accumulating into C, and the convolution with its bias and ReLU in the kernel.
