@@ -4,8 +4,10 @@ import Foundation
 /// Chooses the matrix-multiply implementation: the built-in packed SGEMM or a system BLAS.
 ///
 /// `NABLA_BLAS=auto` (the default) uses the built-in kernel where it has a vectorised micro-kernel
-/// for this CPU (AVX2+FMA, NEON), where it runs within about 0.85–0.9 of OpenBLAS on one thread
-/// (`nabla-bench sgemm`) and gives the same bits for any thread count, and loads
+/// for this CPU (AVX-512, AVX2+FMA, NEON), and gives the same bits for any thread count. On one
+/// thread of an AVX-512 machine it runs at about OpenBLAS's speed (0.96–1.04 of it in
+/// `nabla-bench sgemm`, the two alternating product by product); the AVX2 kernel alone measured
+/// 0.84–0.88 of it. It loads
 /// OpenBLAS or MKL with `dlopen` only where it would fall back to portable C.
 /// `builtin` never loads a BLAS; `openblas` uses OpenBLAS whenever it can be loaded. Nothing here
 /// is needed to build or run: the built-in path is always there.
