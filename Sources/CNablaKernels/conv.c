@@ -283,7 +283,7 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
                            long rows, const float *bias, int relu, float *out, float *scratch) {
     long run = g->KW * g->C, block = nbl_sgemm_packed_size(K, run);
     float *gathered = scratch, *partial = scratch + NBL_GEMM_MR * run;
-    int wide = nbl_gemm_isa() == NBL_ISA_AVX512;
+    int isa = nbl_gemm_isa();
     for (long r = 0; r < rows; r += NBL_GEMM_MR) {
         long m = rows - r < NBL_GEMM_MR ? rows - r : NBL_GEMM_MR;
         NBL_PIXEL_OF(row0 + r);
@@ -310,13 +310,8 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
             int closing = kh == g->KH - 1;  // then bias and ReLU too, in the kernel's registers
             for (long j = 0; j < K; j += NBL_GEMM_NR) {
                 int nr = (int)(K - j < NBL_GEMM_NR ? K - j : NBL_GEMM_NR);
-                const float *bj = closing && bias ? bias + j : NULL;
-                if (wide)
-                    nbl_microkernel_avx512_direct(NBL_GEMM_MR, run, a, lda, 1, packed + kh * block + j * run, c + j, K,
-                                                  kh > 0, nr, bj, closing && relu);
-                else
-                    nbl_microkernel_avx2_direct(run, a, lda, 1, packed + kh * block + j * run, c + j, K, kh > 0, nr, bj,
-                                                closing && relu);
+                nbl_microkernel_direct(isa, NBL_GEMM_MR, run, a, lda, 1, packed + kh * block + j * run, c + j, K,
+                                       kh > 0, nr, closing && bias ? bias + j : NULL, closing && relu);
             }
         }
         if (c == partial) memcpy(out + r * K, partial, (size_t)(m * K) * sizeof(float));
@@ -368,10 +363,23 @@ NBL_VECTOR_TARGET void nbl_winograd_filter(const float *w, long C, long K, float
     for (; i < ck; i++) NBL_WINOGRAD_FILTER(float, NBL_LOAD1, NBL_STORE1)
 }
 
+long nbl_winograd_tiles_per_image(const nbl_conv_geometry *g) { return (g->OH + 1) / 2 * ((g->OW + 1) / 2); }
+
 // The tile of global index q: image n, tile row th, tile column tw.
-#define NBL_TILE_OF(q)                                                      \
-    long tw_count = (g->OW + 1) / 2, per_image = (g->OH + 1) / 2 * tw_count; \
+#define NBL_TILE_OF(q)                                                                         \
+    long tw_count = (g->OW + 1) / 2, per_image = nbl_winograd_tiles_per_image(g);             \
     long n = (q) / per_image, th = (q) % per_image / tw_count, tw = (q) % tw_count
+
+// The four output pixels of tile (n, th, tw), rows of K in `base` (N, OH, OW, K); those past the
+// bottom or right edge (odd OH or OW) are `outside`.
+static void tile_pixels(const nbl_conv_geometry *g, long n, long th, long tw, long K, float *base, float *outside,
+                        float *pixels[4]) {
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            long oh = 2 * th + a, ow = 2 * tw + b;
+            pixels[a * 2 + b] = oh < g->OH && ow < g->OW ? base + ((n * g->OH + oh) * g->OW + ow) * K : outside;
+        }
+}
 
 // Channels [c, c + lanes) of one tile: (Bᵀ d B)[e] into o[e * stride + c].
 #define NBL_WINOGRAD_INPUT(T, LOAD, STORE)                                                          \
@@ -441,11 +449,7 @@ static NBL_VECTOR_TARGET void winograd_output(const nbl_conv_geometry *g, const 
     for (long t = 0; t < tiles; t++) {
         NBL_TILE_OF(t0 + t);
         float *y[4];
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                long oh = 2 * th + a, ow = 2 * tw + b;
-                y[a * 2 + b] = oh < g->OH && ow < g->OW ? out + ((n * g->OH + oh) * g->OW + ow) * K : sink;
-            }
+        tile_pixels(g, n, th, tw, K, out, sink, y);
         const float *mt = m + t * K;
         long k = 0;
         for (; k + 8 <= K; k += 8) NBL_WINOGRAD_OUTPUT(nbl_v8f, nbl_load8, nbl_store8, NBL_RELU8)
@@ -473,12 +477,8 @@ static NBL_VECTOR_TARGET void winograd_output_gradient(const nbl_conv_geometry *
                                                        long tiles, const float *zeros, float *m, long stride) {
     for (long t = 0; t < tiles; t++) {
         NBL_TILE_OF(t0 + t);
-        const float *q[4];
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                long oh = 2 * th + a, ow = 2 * tw + b;
-                q[a * 2 + b] = oh < g->OH && ow < g->OW ? dy + ((n * g->OH + oh) * g->OW + ow) * K : zeros;
-            }
+        float *q[4];  // only read
+        tile_pixels(g, n, th, tw, K, (float *)dy, (float *)zeros, q);
         float *o = m + t * K;
         long k = 0;
         for (; k + 8 <= K; k += 8) NBL_WINOGRAD_GRADIENT(nbl_v8f, nbl_load8, nbl_store8)

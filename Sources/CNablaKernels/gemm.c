@@ -239,12 +239,8 @@ static void sgemm_blocked(long M, long N, long K, const float *A, long rsA, long
                     for (long jr = 0; jr < nc; jr += NR) {
                         int nr = (int)(nc - jr < NR ? nc - jr : NR);
                         float *c = C + (ic + ir) * ldc + jc + jr;
-                        const float *a = A + (ic + ir) * rsA + pc * csA;
-                        if (isa == NBL_ISA_AVX512)
-                            nbl_microkernel_avx512_direct((int)tile, kc, a, rsA, csA, pb + jr * kc, c, ldc, acc, nr,
-                                                          NULL, 0);
-                        else
-                            nbl_microkernel_avx2_direct(kc, a, rsA, csA, pb + jr * kc, c, ldc, acc, nr, NULL, 0);
+                        nbl_microkernel_direct(isa, (int)tile, kc, A + (ic + ir) * rsA + pc * csA, rsA, csA,
+                                               pb + jr * kc, c, ldc, acc, nr, NULL, 0);
                     }
                 }
 #endif

@@ -23,6 +23,16 @@ void nbl_microkernel_avx512(long kc, const float *a, const float *b, float *c, l
 void nbl_microkernel_avx512_direct(int rows, long kc, const float *a, long ars, long aps, const float *b, float *c,
                                    long ldc,
                                    int accumulate, int nr, const float *bias, int relu);
+// The in-place-A tile of `isa` (AVX2+FMA: six rows; AVX-512: `rows`, 6 or 12), arguments as the two
+// kernels take them. Inline: a call costs a few percent of a tile with a short K.
+static inline void nbl_microkernel_direct(int isa, int rows, long kc, const float *a, long ars, long aps,
+                                          const float *b, float *c, long ldc, int accumulate, int nr,
+                                          const float *bias, int relu) {
+    if (isa == NBL_ISA_AVX512)
+        nbl_microkernel_avx512_direct(rows, kc, a, ars, aps, b, c, ldc, accumulate, nr, bias, relu);
+    else
+        nbl_microkernel_avx2_direct(kc, a, ars, aps, b, c, ldc, accumulate, nr, bias, relu);
+}
 void nbl_sgemm_rows_avx2(long M, long N, long K, const float *A, long rsA, long csA, const float *B, long rsB,
                          float *C, long ldc, int accumulate, long kcBlock);
 #endif

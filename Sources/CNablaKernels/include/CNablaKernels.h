@@ -162,6 +162,8 @@ void nbl_conv2d_rows_by_kh(const nbl_conv_geometry *g, const float *x, const flo
 /// The 16 transformed 4×4 filters of Winograd F(2×2, 3×3): u[e] (C×K, row-major) = (G w Gᵀ)[e] for
 /// the 3×3 filter w (3,3,C,K). Each is then packed for the GEMM (nbl_sgemm_pack).
 void nbl_winograd_filter(const float *w, long C, long K, float *u);
+/// Winograd tiles (2×2 output pixels, the last row or column cut by an odd OH or OW) per image.
+long nbl_winograd_tiles_per_image(const nbl_conv_geometry *g);
 /// Floats of scratch that nbl_conv2d_winograd needs for `tiles` tiles.
 long nbl_winograd_scratch_size(long tiles, long C, long K);
 /// Tiles [t0, t0+tiles) of a 3×3, stride-1, dilation-1, one-group convolution by Winograd

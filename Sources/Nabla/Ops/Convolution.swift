@@ -166,9 +166,8 @@ public func conv2dMaxPool(
             groups: groups)
         return maxPool2d(y, poolSize: poolSize)
     }
-    let (geometry, x, w, backend) = convolution(input, filter, strides, padding, dilation, groups)
+    let (geometry, x, w, backend) = convolution(input, filter, bias, strides, padding, dilation, groups)
     let K = w.shape[3]
-    if let bias { require(bias.shape == [K], "conv2d: bias \(bias.shape) must be [\(K)] for filter \(filter.shape)") }
     let pool = WindowGeometry(
         input: geometry.outputShape + [K], window: poolSize, strides: poolSize, padding: .valid, dilation: (1, 1),
         op: "maxPool2d")
@@ -183,9 +182,8 @@ private func convolution(
     _ input: Tensor, _ filter: Tensor, bias: Tensor?, relu: Bool, _ strides: (Int, Int), _ padding: Padding,
     _ dilation: (Int, Int), _ groups: Int
 ) -> Tensor {
-    let (geometry, x, w, backend) = convolution(input, filter, strides, padding, dilation, groups)
+    let (geometry, x, w, backend) = convolution(input, filter, bias, strides, padding, dilation, groups)
     let K = w.shape[3]
-    if let bias { require(bias.shape == [K], "conv2d: bias \(bias.shape) must be [\(K)] for filter \(filter.shape)") }
     let out = Tensor(uninitializedShape: geometry.outputShape + [K], dtype: .float32, backend: backend)
     backend.conv2d(x, w, bias: bias?.contiguous(), relu: relu, geometry: geometry, groups: groups, into: out)
     let inputs = [input, filter] + (bias.map { [$0] } ?? [])
@@ -205,11 +203,11 @@ private func convolution(
     }
 }
 
-/// The checks of a convolution and what its kernels take: the geometry, contiguous operands and
-/// the backend.
+/// The checks of a convolution (and of its bias, when given) and what its kernels take: the
+/// geometry, contiguous operands and the backend.
 private func convolution(
-    _ input: Tensor, _ filter: Tensor, _ strides: (Int, Int), _ padding: Padding, _ dilation: (Int, Int),
-    _ groups: Int
+    _ input: Tensor, _ filter: Tensor, _ bias: Tensor?, _ strides: (Int, Int), _ padding: Padding,
+    _ dilation: (Int, Int), _ groups: Int
 ) -> (WindowGeometry, Tensor, Tensor, any Backend) {
     require(
         input.dtype == .float32 && filter.dtype == .float32,
@@ -226,6 +224,7 @@ private func convolution(
         filter.shape[2] == C / groups,
         "conv2d: filter \(filter.shape) expects \(filter.shape[2]) input channels per group, input \(input.shape) has \(C / groups) (groups \(groups))"
     )
+    if let bias { require(bias.shape == [K], "conv2d: bias \(bias.shape) must be [\(K)] for filter \(filter.shape)") }
     let x = input.contiguous(), w = filter.contiguous()
     return (geometry, x, w, Tensor.backend(of: x, w, op: "conv2d"))
 }

@@ -53,7 +53,7 @@ private struct ConvolutionPlan {
             && g.dilationW == 1 && g.C >= 8 && K >= 8 && nbl_isa_has_avx2(nbl_gemm_isa()) == 1
     }
     /// Winograd tiles (2×2 output pixels) per image.
-    var tilesPerImage: Int { (g.OH + 1) / 2 * ((g.OW + 1) / 2) }
+    var tilesPerImage: Int { withUnsafePointer(to: g) { nbl_winograd_tiles_per_image($0) } }
     /// Images per backward work chunk: enough to keep an im2col buffer near 512 KiB, at least one.
     var imagesPerChunk: Int {
         let perImage = Swift.max(g.OH * g.OW * width, 1)
@@ -201,19 +201,15 @@ extension CPUBackend {
         let (pb, activation) = (UnsafeSendable(bias?.cpuFloats), Int32(relu ? 1 : 0))
         defer { withExtendedLifetime(packed) {} }
         let (pixels, pooled, run) = (g.OH * g.OW, pool.outputHeight * pool.outputWidth * K, g.KW * g.C)
-        let tiles = plan.tilesPerImage, chunk = Self.winogradChunk(tiles: tiles)
         var (image, one) = (pool.kernel, g)  // the pooling and the convolution of one image
         (image.N, one.N) = (1, 1)
         ThreadPool.forEachTask(g.N) { n in
             let conv = Tensor(uninitializedShape: [pixels * K], dtype: .float32, backend: self)
             if winograd {
-                let scratch = winogradScratch(tiles: chunk, C: g.C, K: K)
-                for t0 in stride(from: 0, to: tiles, by: chunk) {
-                    withUnsafePointer(to: one) {
-                        nbl_conv2d_winograd(
-                            $0, px.value + n * g.H * g.W * g.C, pp.value, K, t0, Swift.min(chunk, tiles - t0),
-                            pb.value, activation, conv.cpuFloats, scratch.cpuFloats)
-                    }
+                inWinogradChunks(one, channels: (g.C, K)) { geometry, t0, count, scratch in
+                    nbl_conv2d_winograd(
+                        geometry, px.value + n * g.H * g.W * g.C, pp.value, K, t0, count, pb.value, activation,
+                        conv.cpuFloats, scratch)
                 }
             } else {
                 let scratch = Tensor(uninitializedShape: [Int(NBL_GEMM_MR) * (run + K)], dtype: .float32, backend: self)
@@ -257,11 +253,23 @@ extension CPUBackend {
         Tensor(uninitializedShape: [nbl_winograd_scratch_size(tiles, C, K)], dtype: .float32, backend: self)
     }
 
-    /// Tiles per Winograd chunk within one task's `tiles`: as few chunks of at most 64 as can be,
-    /// equal in size.
-    static func winogradChunk(tiles: Int) -> Int {
-        let parts = Swift.max(1, (tiles + 63) / 64)
-        return (tiles + parts - 1) / parts
+    /// Runs `body(geometry, t0, count, scratch)` over all the Winograd tiles of `geometry` on the
+    /// calling thread, in as few chunks of at most 64 tiles as can be, equal in size, with one
+    /// scratch buffer for the (input, output) channels given.
+    private func inWinogradChunks(
+        _ geometry: nbl_conv_geometry, channels: (Int, Int),
+        _ body: (UnsafePointer<nbl_conv_geometry>, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let tiles = geometry.N * withUnsafePointer(to: geometry) { nbl_winograd_tiles_per_image($0) }
+        guard tiles > 0 else { return }
+        let parts = (tiles + 63) / 64, chunk = (tiles + parts - 1) / parts
+        let scratch = winogradScratch(tiles: chunk, C: channels.0, K: channels.1)
+        withUnsafePointer(to: geometry) { g in
+            for t0 in stride(from: 0, to: tiles, by: chunk) {
+                body(g, t0, Swift.min(chunk, tiles - t0), scratch.cpuFloats)
+            }
+        }
+        withExtendedLifetime(scratch) {}
     }
 
     /// Tiles per Winograd chunk and the chunk count: at most 64 tiles a chunk (its transforms then
@@ -353,7 +361,6 @@ extension CPUBackend {
         var back = g
         (back.H, back.W, back.C, back.OH, back.OW) = (g.OH, g.OW, K, g.H, g.W)
         (back.padTop, back.padLeft) = (2 - g.padTop, 2 - g.padLeft)
-        let backTiles = (g.H + 1) / 2 * ((g.W + 1) / 2)
         let flipped =
             winograd ? pw.value.map { transformedFilters(flippedFilters($0, C: g.C, K: K), C: K, K: g.C) } : nil
         let pf = UnsafeSendable(flipped.map { UnsafePointer<Float>($0.cpuFloats) })
@@ -398,33 +405,21 @@ extension CPUBackend {
             if winograd {
                 // Both gradients by Winograd, image chunk by tile chunk.
                 defer { withExtendedLifetime(masked) {} }  // dout points into it
+                var (images, gradients) = (g, back)  // this chunk's images
+                (images.N, gradients.N) = (n1 - n0, n1 - n0)
                 if let partial, let xp = px.value {
-                    var images = g
-                    images.N = n1 - n0
-                    let tiles = images.N * plan.tilesPerImage, chunk = Self.winogradChunk(tiles: tiles)
                     let du = Tensor(uninitializedShape: [16 * g.C * K], dtype: .float32, backend: self)
-                    let scratch = winogradScratch(tiles: chunk, C: g.C, K: K)
-                    for t0 in stride(from: 0, to: tiles, by: chunk) {
-                        withUnsafePointer(to: images) {
-                            nbl_conv2d_winograd_filter_gradient(
-                                $0, xp + n0 * g.H * g.W * g.C, dout, K, t0, Swift.min(chunk, tiles - t0),
-                                t0 > 0 ? 1 : 0,
-                                du.cpuFloats, scratch.cpuFloats)
-                        }
+                    inWinogradChunks(images, channels: (g.C, K)) { geometry, t0, count, scratch in
+                        nbl_conv2d_winograd_filter_gradient(
+                            geometry, xp + n0 * g.H * g.W * g.C, dout, K, t0, count, t0 > 0 ? 1 : 0, du.cpuFloats,
+                            scratch)
                     }
                     nbl_winograd_filter_gradient(du.cpuFloats, g.C, K, partial)
                 }
                 if let dxp = pdx.value, let wf = pf.value {
-                    var images = back
-                    images.N = n1 - n0
-                    let tiles = images.N * backTiles, chunk = Self.winogradChunk(tiles: tiles)
-                    let scratch = winogradScratch(tiles: chunk, C: K, K: g.C)
-                    for t0 in stride(from: 0, to: tiles, by: chunk) {
-                        withUnsafePointer(to: images) {
-                            nbl_conv2d_winograd(
-                                $0, dout, wf, g.C, t0, Swift.min(chunk, tiles - t0), nil, 0,
-                                dxp + n0 * g.H * g.W * g.C, scratch.cpuFloats)
-                        }
+                    inWinogradChunks(gradients, channels: (K, g.C)) { geometry, t0, count, scratch in
+                        nbl_conv2d_winograd(
+                            geometry, dout, wf, g.C, t0, count, nil, 0, dxp + n0 * g.H * g.W * g.C, scratch)
                     }
                 }
                 return

@@ -7,8 +7,8 @@ import Foundation
 /// for this CPU (AVX-512, AVX2+FMA, NEON), and gives the same bits for any thread count. On one
 /// thread of an AVX-512 machine it runs at about OpenBLAS's speed (0.96–1.04 of it in
 /// `nabla-bench sgemm`, the two alternating product by product); the AVX2 kernel alone measured
-/// 0.84–0.88 of it. It loads
-/// OpenBLAS or MKL with `dlopen` only where it would fall back to portable C.
+/// 0.84–0.88 of it. It loads OpenBLAS or MKL with `dlopen` only where it would fall back to
+/// portable C.
 /// `builtin` never loads a BLAS; `openblas` uses OpenBLAS whenever it can be loaded. Nothing here
 /// is needed to build or run: the built-in path is always there.
 public enum GEMM {
