@@ -1,10 +1,11 @@
 import Foundation
+import NablaTestSupport
 import Testing
 
 /// Hostile files through the real command line, with the process's peak memory measured by
 /// `/usr/bin/time` (Debian's `time` package; CI installs it): each is refused with a clear error
 /// long before it can make Nabla allocate what it declares.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time")))
+@Suite(.requires(.gnuTime))
 struct HostileFileMemoryTests {
     /// The most a refused file may raise the process's peak resident memory to (a debug build's
     /// baseline is far below; what the files below declare is gigabytes).

@@ -2,11 +2,11 @@ import Foundation
 import Nabla
 import NablaData
 import NablaNN
+import NablaTestSupport
 import Testing
 
 /// One short run folder, trained once and shared by the tests that use a trained model.
 enum TrainedRun {
-    static let available = FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")
     static let arguments = [
         "train", "--model", "mlp", "--epochs", "2", "--limit", "256", "--schedule", "cosine", "--seed", "5",
     ]
@@ -19,7 +19,7 @@ enum TrainedRun {
 
     /// The run folder of the uninterrupted run and its standard output.
     static let run: (folder: String, stdout: String)? = {
-        guard available else { return nil }
+        guard Requirement.fashionMNIST.isAvailable else { return nil }
         let folder = Self.folder() + "/whole"
         guard let result = try? runNabla(arguments + ["--output", folder]), result.status == 0 else { return nil }
         return (folder, result.stdout)
@@ -31,7 +31,7 @@ enum TrainedRun {
     }
 }
 
-@Suite(.enabled(if: TrainedRun.available)) struct ModelCommandsTests {
+@Suite(.requires(.fashionMNIST)) struct ModelCommandsTests {
     /// Stopped after epoch 1 and resumed, a run equals the uninterrupted one bit for bit: the
     /// history and the model file (weights, architecture and all), through the command line.
     @Test func resumedRunEqualsTheUninterruptedOne() throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// `nabla export`, `nabla import` and `nabla predict --input x.npy --save-output y.npy` together,
 /// checked against ONNX Runtime reading the same arrays.
-@Suite(.enabled(if: TrainedRun.available && PythonCheck.available)) struct ONNXCommandsTests {
+@Suite(.requires(.fashionMNIST, .onnxRuntime)) struct ONNXCommandsTests {
     @Test func exportImportAndPredictArraysAgreeWithONNXRuntime() throws {
         let model = try TrainedRun.file("model.nabla")
         let dir = TrainedRun.folder()
@@ -24,7 +24,7 @@ import Testing
             print('ok')
             """
         let (x, reference) = (dir + "/x.npy", dir + "/reference.npy")
-        guard try PythonCheck.run(script, onnx, x, reference) == "ok\n" else { return }  // no onnxruntime
+        try #require(try PythonCheck.run(script, onnx, x, reference) == "ok\n", "ONNX Runtime did not run \(onnx)")
         for source in [model, onnx, imported] {
             let y = dir + "/y-\(URL(fileURLWithPath: source).lastPathComponent).npy"
             let run = try runNabla(["predict", source, "--input", x, "--save-output", y])

@@ -1,9 +1,10 @@
 import Foundation
 import Nabla
+import NablaTestSupport
 import Testing
 
 /// Training on your own data from the command line: a Kaggle CSV, a folder of PNG photos, a table.
-@Suite(.enabled(if: TrainedRun.available)) struct OwnDataTests {
+@Suite(.requires(.fashionMNIST)) struct OwnDataTests {
     /// The Kaggle workflow: train on `train.csv`, predict `test.csv` into a submission, and score
     /// it against the held-out labels: the score equals `nabla evaluate` on the labelled file.
     @Test func kaggleWorkflowEndToEnd() throws {

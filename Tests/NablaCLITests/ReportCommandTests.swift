@@ -3,7 +3,7 @@ import NablaTestSupport
 import Testing
 
 /// The report `nabla train` writes into its run folder, and `nabla report`.
-@Suite(.enabled(if: TrainedRun.available)) struct ReportCommandTests {
+@Suite(.requires(.fashionMNIST)) struct ReportCommandTests {
     /// The curves' data in the page (`<script id="history">`) as numbers by epoch.
     static func embeddedHistory(_ html: String) throws -> [[[String: Double]]] {
         let start = try #require(html.range(of: "<script type=\"application/json\" id=\"history\">"))
@@ -55,7 +55,7 @@ import Testing
     }
 
     /// Rendered by headless Chromium as a person would see it: a full page, not a blank one.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")))
+    @Test(.requires(.chromium))
     func chromiumRendersTheReport() throws {
         let folder = try TrainedRun.file("")
         let png = TrainedRun.folder() + "/report.png"

@@ -58,14 +58,6 @@ final class ServerProcess {
     deinit { if process.isRunning { process.terminate() } }
 }
 
-/// Whether the official Triton HTTP client is installed (CI installs it).
-let tritonClientAvailable = (try? PythonCheck.run("import tritonclient.http, numpy; print('ok')")) == "ok\n"
-
-/// Whether Python's playwright package and Debian's Chromium are there (CI installs them).
-let browserAvailable =
-    FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
-    && (try? PythonCheck.run("import playwright.sync_api; print('ok')")) == "ok\n"
-
 /// Runs one of the client scripts beside this file.
 func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let script = #filePath.replacingOccurrences(of: "ServeCommandTests.swift", with: "Clients/\(name)")
@@ -77,7 +69,7 @@ func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, 
 /// The official Triton client, plain HTTP with hostile requests, concurrent load, and SIGTERM
 /// with a request in flight. The model is the shared
 /// training run's MLP (uint8 Fashion-MNIST images); the expected outputs come from `nabla predict`.
-@Suite(.serialized, .enabled(if: TrainedRun.available && tritonClientAvailable)) struct ServeCommandTests {
+@Suite(.serialized, .requires(.fashionMNIST, .tritonClient)) struct ServeCommandTests {
     /// Real test images (the first 64 of Fashion-MNIST's test set) and the model's outputs for them.
     static func data() throws -> (model: String, x: String, expected: String, labels: String) {
         let model = try TrainedRun.file("model.nabla")
@@ -194,7 +186,7 @@ func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, 
 }
 
 /// The page at `/` in a real headless browser: drawn on with synthetic mouse events, it shows a prediction.
-@Suite(.enabled(if: TrainedRun.available && browserAvailable)) struct ServePageTests {
+@Suite(.requires(.fashionMNIST, .chromium, .playwright)) struct ServePageTests {
     @Test func drawingOnThePageShowsAPrediction() throws {
         let server = try ServerProcess(["fashion=\(try TrainedRun.file("model.nabla"))"])
         let screenshot = server.folder + "/page.png"

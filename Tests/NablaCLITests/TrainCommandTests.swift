@@ -1,4 +1,5 @@
 import Foundation
+import NablaTestSupport
 import Testing
 
 /// Returns the path of the built `nabla` binary (debug build, next to this test bundle).
@@ -65,7 +66,7 @@ struct CLITestError: Error { let message: String }
         #expect(result.stderr.contains("debug build"))
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    @Test(.requires(.fashionMNIST))
     func trainsBrieflyOnFashionMNIST() throws {
         let folder = NSTemporaryDirectory() + "nabla-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

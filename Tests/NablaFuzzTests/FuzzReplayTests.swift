@@ -14,11 +14,17 @@ import Testing
     }
 
     @Test func savedCrashInputsNoLongerTrap() throws {
-        guard
-            let folder = Bundle.module.url(forResource: "Corpus", withExtension: nil)?.appendingPathComponent("Crashes")
-        else { return }
-        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.contains("-") {
+        // The corpus is a resource of this test target: if it vanished, that is a failure, not a pass.
+        let corpus = try #require(Bundle.module.url(forResource: "Corpus", withExtension: nil), "no Corpus resource")
+        let folder = corpus.appendingPathComponent("Crashes")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains("-") }
+        #expect(!files.isEmpty, "no saved crash inputs in \(folder.path)")
+        for file in files {
             let target = String(file.prefix { $0 != "-" })
+            guard FuzzTargets.names.contains(target) else {
+                Issue.record("\(file): no fuzz target named \(target)")
+                continue
+            }
             FuzzTargets.run(target, try Data(contentsOf: folder.appendingPathComponent(file)))
         }
     }

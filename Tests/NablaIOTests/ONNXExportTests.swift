@@ -7,12 +7,8 @@ import NablaTestSupport
 import Testing
 
 /// Exported models run in the real ONNX Runtime and pass `onnx.checker`, with outputs equal to
-/// Nabla's (when Python has `onnxruntime` and `onnx`; CI installs them).
-enum ONNXRuntime {
-    static let available = (try? PythonCheck.run("import onnxruntime, onnx; print('ok')")) == "ok\n"
-}
-
-@Suite(.enabled(if: ONNXRuntime.available)) struct ONNXExportTests {
+/// Nabla's.
+@Suite(.requires(.onnxRuntime)) struct ONNXExportTests {
     /// Checks the file, runs `x` (`.npy`-free: raw bytes) through ONNX Runtime and prints the largest
     /// relative difference from `expected` and the output shape.
     static let script = """

@@ -6,12 +6,9 @@ import NablaNN
 import NablaTestSupport
 import Testing
 
-/// Whether Python's `tensorboard` package is installed (CI installs it).
-let tensorBoardAvailable = (try? PythonCheck.run("import tensorboard; print('ok')")) == "ok\n"
-
 /// Event files read back by TensorBoard's own reader (`EventAccumulator`), which stops silently
 /// at a bad record: so the count of events, and every tag, step and value, are checked.
-@Suite(.enabled(if: tensorBoardAvailable)) struct TensorBoardTests {
+@Suite(.requires(.tensorBoard)) struct TensorBoardTests {
     static let reader = """
         import json, sys
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

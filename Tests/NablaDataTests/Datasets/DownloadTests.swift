@@ -1,6 +1,7 @@
 import Foundation
 import Nabla
 import NablaData
+import NablaTestSupport
 import Testing
 
 /// A real HTTP server on loopback (Python's http.server) serving a folder.
@@ -104,7 +105,7 @@ final class LocalServer {
         } throws: { "\($0)".contains("404") }
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    @Test(.requires(.fashionMNIST))
     func fashionMNISTDownloadsFromAMirrorWithItsChecksums() throws {
         let server = try LocalServer(serving: "/usr/share/datasets/fashion-mnist")
         defer { server.stop() }

@@ -1,10 +1,11 @@
 import Foundation
 import Nabla
 import NablaData
+import NablaTestSupport
 import Testing
 
 /// The real Fashion-MNIST, where Debian's dataset-fashion-mnist package installed it (CI does).
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+@Suite(.requires(.fashionMNIST))
 struct FashionMNISTTests {
     @Test func trainingSplitHas60000ImagesSixThousandPerClass() throws {
         let train = try MNIST.load(.fashion, split: .train, folder: "/usr/share/datasets/fashion-mnist")
@@ -38,7 +39,7 @@ struct FashionMNISTTests {
 }
 
 /// The real Fashion-MNIST streamed from its gzip files with a bounded shuffle buffer.
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+@Suite(.requires(.fashionMNIST))
 struct FashionMNISTStreamTests {
     @Test func streamingTheTrainingSplitGivesEveryImageOnce() throws {
         let stream = try MNIST.stream(.fashion, split: .train, folder: "/usr/share/datasets/fashion-mnist")

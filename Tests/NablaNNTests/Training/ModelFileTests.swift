@@ -5,7 +5,7 @@ import NablaTestSupport
 import Testing
 
 /// Python's own `safetensors` package reads our model files (when Python and the package are installed; CI installs them).
-@Suite(.enabled(if: PythonCheck.available))
+@Suite(.requires(.pythonSafetensors))
 struct ModelFileTests {
     @Test func pythonSafetensorsReadsTheModelFile() throws {
         let model = Toy.model()
