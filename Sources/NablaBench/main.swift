@@ -8,6 +8,12 @@ import Foundation
 import Nabla
 
 let requested = Set(CommandLine.arguments.dropFirst())
+let known: Set = ["sgemm", "conv", "elementwise", "step", "train", "train-mlp", "loader", "infer", "zoo"]
+if let unknown = requested.subtracting(known).sorted().first {
+    FileHandle.standardError.write(
+        Data("nabla-bench: no case named '\(unknown)'; the cases: \(known.sorted().joined(separator: ", "))\n".utf8))
+    exit(64)
+}
 func wants(_ name: String) -> Bool { requested.isEmpty || requested.contains(name) }
 if requested.contains("zoo") { ZooCheck.run() }
 
@@ -18,12 +24,19 @@ if requested.contains("zoo") { ZooCheck.run() }
     )
 #endif
 
-var builtinSGEMM1024: Double?
-if wants("sgemm") { builtinSGEMM1024 = GEMMBench.run() }
-if wants("conv") { ConvBench.run(sgemmReference: builtinSGEMM1024 ?? GEMMBench.builtinGFLOPS(size: 1024)) }
-if wants("elementwise") { ElementwiseBench.run() }
-if wants("step") { StepAllocationsBench.run() }
-if wants("train") { TrainBench.run() }
-if wants("train-mlp") { TrainBench.run(model: "mlp") }
-if wants("loader") { LoaderBench.run() }
-if wants("infer") { InferBench.run() }
+// A case that throws (missing data, a failed step) ends the run with status 1: an error is never
+// printed as a speed.
+do {
+    var builtinSGEMM1024: Double?
+    if wants("sgemm") { builtinSGEMM1024 = try GEMMBench.run() }
+    if wants("conv") { try ConvBench.run(sgemmReference: builtinSGEMM1024 ?? GEMMBench.builtinGFLOPS(size: 1024)) }
+    if wants("elementwise") { try ElementwiseBench.run() }
+    if wants("step") { StepAllocationsBench.run() }
+    if wants("train") { try TrainBench.run() }
+    if wants("train-mlp") { try TrainBench.run(model: "mlp") }
+    if wants("loader") { try LoaderBench.run() }
+    if wants("infer") { try InferBench.run() }
+} catch {
+    FileHandle.standardError.write(Data("nabla-bench: error: \(error)\n".utf8))
+    exit(1)
+}

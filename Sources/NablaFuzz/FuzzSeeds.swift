@@ -13,8 +13,8 @@ extension FuzzTargets {
         switch name {
         case "safetensors":
             return [
-                Safetensors.encode([("w", Tensor([Float(1), 2, 3, 4], shape: [2, 2]))], metadata: ["k": "v"]),
-                Safetensors.encode([("a", Tensor([Int64(7)], shape: [1])), ("b", grey)]),
+                try Safetensors.encode([("w", Tensor([Float(1), 2, 3, 4], shape: [2, 2]))], metadata: ["k": "v"]),
+                try Safetensors.encode([("a", Tensor([Int64(7)], shape: [1])), ("b", grey)]),
             ]
         case "modelfile":
             let dense = Sequential(inputShape: [4]) { Dense(units: 3) }

@@ -33,18 +33,30 @@ public enum Safetensors {
     }
 
     /// Returns the bytes of a safetensors file holding `tensors` (in the given order) and `metadata`.
-    public static func encode(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) -> Data {
+    ///
+    /// - Throws: ``NablaError`` (`.invalidArgument`) for a name given twice or the reserved name
+    ///   `__metadata__` (the header would keep one entry for two tensors), or a header that cannot
+    ///   be serialised; never writes a file its readers would misread.
+    public static func encode(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) throws
+        -> Data
+    {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for (name, tensor) in tensors {
+            guard header[name] == nil, name != "__metadata__" else {
+                throw NablaError(.invalidArgument, "safetensors: the tensor name '\(name)' is given twice or reserved")
+            }
             let size = tensor.count * tensor.dtype.byteSize
             header[name] = [
                 "dtype": code(tensor.dtype), "shape": tensor.shape, "data_offsets": [offset, offset + size],
             ]
             offset += size
         }
-        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var json: Data
+        do { json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]) } catch {
+            throw NablaError(.invalidArgument, "safetensors: the header cannot be serialised", cause: error)
+        }
         // Pad the header with spaces so the data starts 8-byte aligned.
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var data = Data(capacity: 8 + json.count + offset)
@@ -62,7 +74,7 @@ public enum Safetensors {
     public static func write(
         _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to path: String
     ) throws {
-        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
+        try AtomicFile.write(try encode(tensors, metadata: metadata), to: path)
     }
 
     /// Reads every tensor and the metadata of a safetensors file.

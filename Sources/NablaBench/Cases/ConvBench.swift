@@ -19,7 +19,7 @@ enum ConvBench {
         Layer(name: "26x26x32->64 3x3", input: [128, 26, 26, 32], filter: [3, 3, 32, 64], needsInputGradient: true),
     ]
 
-    static func run(sgemmReference: Double) {
+    static func run(sgemmReference: Double) throws {
         var totalFlops = 0.0, totalSeconds = 0.0
         for layer in layers {
             let x0 = Tensor.uniform(layer.input, generator: RandomGenerator(seed: 3))
@@ -31,13 +31,13 @@ enum ConvBench {
             let forwardFlops = 2.0 * Double(n * oh * ow * layer.filter[3] * 9 * layer.filter[2])
             let flops = forwardFlops * (layer.needsInputGradient ? 3 : 2)
             let seed = Tensor.ones([n, oh, ow, layer.filter[3]])
-            let seconds = Measure.median(warmup: 2, repeats: 7) {
+            let seconds = try Measure.median(warmup: 2, repeats: 7) {
                 let y = conv2d(x, w)
                 y.backward(gradient: seed)
                 w.zeroGradient()
                 x.zeroGradient()
             }
-            let forwardSeconds = Measure.median(warmup: 1, repeats: 7) { _ = withoutGradients { conv2d(x0, w0) } }
+            let forwardSeconds = try Measure.median(warmup: 1, repeats: 7) { _ = withoutGradients { conv2d(x0, w0) } }
             totalFlops += flops
             totalSeconds += seconds
             Measure.report(

@@ -2,7 +2,7 @@ import Nabla
 
 /// Memory bandwidth of elementwise ops on 16 Mi floats: bytes read and written per second.
 enum ElementwiseBench {
-    static func run() {
+    static func run() throws {
         let n = 1 << 24
         let a = Tensor.uniform([n], generator: RandomGenerator(seed: 5))
         let b = Tensor.uniform([n], generator: RandomGenerator(seed: 6))
@@ -15,7 +15,7 @@ enum ElementwiseBench {
             ("sum", 4, { _ = a.sum() }),
         ]
         for (name, bytesPerElement, body) in cases {
-            let seconds = Measure.median(warmup: 2, repeats: 9) { withoutGradients(body) }
+            let seconds = try Measure.median(warmup: 2, repeats: 9) { withoutGradients(body) }
             Measure.report(
                 [
                     "case": "elementwise", "op": name, "elements": n,

@@ -7,7 +7,7 @@ enum GEMMBench {
 
     /// GFLOP/s of `implementations` on one n×n product, timed in turn product by product (with
     /// more than one, they see the same load of a shared machine).
-    static func gflops(size n: Int, implementations: [GEMM.Implementation]) -> [Double] {
+    static func gflops(size n: Int, implementations: [GEMM.Implementation]) throws -> [Double] {
         let a = Tensor.uniform([n, n], generator: RandomGenerator(seed: 1))
         let b = Tensor.uniform([n, n], generator: RandomGenerator(seed: 2))
         let c = Tensor.zeros([n, n])
@@ -15,21 +15,21 @@ enum GEMMBench {
             { GEMM.benchmarkMultiply(a, b, into: c, implementation: implementation) }
         }
         let repeats = n >= 2048 ? 7 : (n >= 1024 ? 11 : 25)
-        return Measure.alternating(warmup: 2, repeats: repeats, bodies).map { 2 * Double(n * n * n) / $0 / 1e9 }
+        return try Measure.alternating(warmup: 2, repeats: repeats, bodies).map { 2 * Double(n * n * n) / $0 / 1e9 }
     }
 
-    static func builtinGFLOPS(size: Int) -> Double { gflops(size: size, implementations: [.builtin])[0] }
+    static func builtinGFLOPS(size: Int) throws -> Double { try gflops(size: size, implementations: [.builtin])[0] }
 
     /// Runs the case; returns the built-in GFLOP/s at 1024 for the conv case to compare against.
     ///
     /// With OpenBLAS installed, the two run in turn, one product each per round, so the ratio
     /// compares them under the same load of a shared machine.
     @discardableResult
-    static func run() -> Double {
+    static func run() throws -> Double {
         let haveBLAS = GEMM.loadSystemBLAS()
         var at1024 = 0.0
         for n in sizes {
-            let rates = gflops(size: n, implementations: haveBLAS ? [.builtin, .openblas] : [.builtin])
+            let rates = try gflops(size: n, implementations: haveBLAS ? [.builtin, .openblas] : [.builtin])
             var fields: [String: Any] = ["case": "sgemm", "size": n, "builtin_gflops": rates[0]]
             fields["openblas_gflops"] = haveBLAS ? rates[1] : NSNull()
             if haveBLAS { fields["builtin_over_openblas"] = rates[0] / rates[1] }

@@ -6,7 +6,7 @@ import NablaNN
 /// Inference of the zoo's mnist_cnn: batch-1 latency (median and 99th percentile of single
 /// calls) and batch-256 throughput, through `Model.predict`'s path (no gradients recorded).
 enum InferBench {
-    static func run() {
+    static func run() throws {
         Random.seed(1)
         let model = mnistCNN()
         model.isTraining = false
@@ -22,7 +22,7 @@ enum InferBench {
             }
         }
         latencies.sort()
-        let seconds = withoutGradients { Measure.median(warmup: 2, repeats: 10) { _ = model(batch).contiguous() } }
+        let seconds = try withoutGradients { try Measure.median(warmup: 2, repeats: 10) { _ = model(batch).contiguous() } }
         Measure.report(
             [
                 "case": "infer_mnist_cnn", "batch1_p50_ms": latencies[latencies.count / 2],

@@ -17,9 +17,16 @@ import Testing
 
     @Test func roundTripKeepsValues() throws {
         let t = Tensor([Float(1), 2, 3, 4, 5, 6], shape: [2, 3])
-        let decoded = try Safetensors.decode(Safetensors.encode([("w", t)], metadata: ["k": "v"]))
+        let decoded = try Safetensors.decode(try Safetensors.encode([("w", t)], metadata: ["k": "v"]))
         #expect(decoded.tensors["w"]?.toArray() == t.toArray())
         #expect(decoded.metadata == ["k": "v"])
+    }
+
+    /// Two tensors under one name would leave one header entry for two tensors' bytes: refused.
+    @Test func aNameGivenTwiceIsRefused() {
+        let t = Tensor([Float(1), 2], shape: [2])
+        #expect(throws: NablaError.self) { _ = try Safetensors.encode([("w", t), ("w", t)]) }
+        #expect(throws: NablaError.self) { _ = try Safetensors.encode([("__metadata__", t)]) }
     }
 
     @Test func byteCountThatOverflowsIsAnError() {
