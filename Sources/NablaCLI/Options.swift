@@ -55,6 +55,9 @@ enum DatasetName: String, ExpressibleByArgument, CaseIterable, Codable {
     case mnist
 
     var variant: MNIST.Variant { self == .mnist ? .digits : .fashion }
+
+    /// The classes each of them has: ten.
+    static let classCount = 10
 }
 
 /// The optimizers `nabla train` offers.

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Nabla
 import NablaData
@@ -50,40 +51,58 @@ struct TrainingData {
         var channels: Int?
     }
 
-    /// Opens `name`: the training split, and the held-out split (the test split of a named
-    /// dataset; `validation/` or `test/` next to `train/` in a folder; else `validationSplit` of
-    /// the training examples, drawn with `seed`).
+    /// Opens `name`: the training split, and the held-out examples evaluated after every epoch.
+    ///
+    /// With `validationSplit`, that fraction of the training examples is held out (drawn with
+    /// `seed`), as Keras's `validation_split` does, and a test split (of a named dataset, a CIFAR
+    /// folder, or `test/` beside `train/`) is left untouched, for `nabla evaluate`. Without it,
+    /// the held-out examples are that test split, or a `validation/` folder.
+    ///
+    /// - Throws: `ValidationError` (exit status 64) for `--validation-split` on a folder that has
+    ///   its own `validation/` folder.
     static func open(
         _ name: String, images: ImageSettings, validationSplit: Double?, seed: UInt64, split: SplitName = .train
     ) throws -> TrainingData {
+        var data: TrainingData
         if let known = DatasetName(rawValue: name) {
-            let test = try MNIST.load(known.variant, split: .test)
-            let train = split == .test ? test : try MNIST.load(known.variant, split: .train)
-            return TrainingData(
-                train: .tensors(train.images, train.labels), validation: .tensors(test.images, test.labels),
-                classNames: train.classNames, inputShape: Array(train.images.shape.dropFirst()),
-                description: "\(name): \(train.count) training and \(test.count) test images")
-        }
-        if let files = cifarFiles[name] {
+            let main = try MNIST.load(known.variant, split: split.split)
+            data = TrainingData(
+                train: .tensors(main.images, main.labels), validation: nil, classNames: main.classNames,
+                inputShape: Array(main.images.shape.dropFirst()),
+                description: "\(name): \(main.count) \(split == .test ? "test" : "training") images")
+            if split == .train && !(validationSplit ?? 0 > 0) {
+                let test = try MNIST.load(known.variant, split: .test)
+                data.validation = .tensors(test.images, test.labels)
+                data.description += " and \(test.count) test images"
+            } else if split == .train {
+                data.description += " (the test split is left for nabla evaluate)"
+            }
+        } else if let files = cifarFiles[name] {
             let folder = try DatasetDiscovery.locate(
                 name, files: files,
                 howToGet:
                     "Download \(name == "cifar10" ? "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz" : "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz") and put the .bin files it holds into one of these folders."
             )
-            return try cifar(folder, names: files, split: split)
-        }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: name, isDirectory: &isFolder) else {
-            throw NablaError(
-                .notFound, "no such dataset: give fashion-mnist, mnist, or the path of a folder or file", path: name)
-        }
-        var data: TrainingData
-        if isFolder.boolValue {
-            data = try folder(name, images: images, split: split)
+            data = try cifar(folder, names: files, split: split)
         } else {
-            data = try file(name)
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: name, isDirectory: &isFolder) else {
+                throw NablaError(
+                    .notFound, "no such dataset: give fashion-mnist, mnist, or the path of a folder or file", path: name
+                )
+            }
+            data = isFolder.boolValue ? try folder(name, images: images, split: split) : try file(name)
         }
-        if data.validation == nil, let fraction = validationSplit, fraction > 0 {
+        if let fraction = validationSplit, fraction > 0, split == .train {
+            if data.validation != nil {
+                guard data.heldOutKind == "test" else {
+                    throw ValidationError(
+                        "--validation-split: \(name) has its own validation folder; leave the option out to use it")
+                }
+                // Keras's validation_split: carved from the training examples; the test split stays unseen.
+                data.validation = nil
+                data.description += " (the test images are left for nabla evaluate)"
+            }
             data.split(fraction, seed: seed)
         }
         return data
@@ -100,7 +119,7 @@ struct TrainingData {
             train = .tensors(x.gathered(keep), y.gathered(keep))
             validation = .tensors(x.gathered(out), y.gathered(out))
             heldOutKind = "validation"
-            description += "; \(held.count) held out for validation"
+            description += "; \(held.count) of them held out for validation"
             return
         }
         let (kept, held) = SubsetDataset.split(dataset, validationFraction: fraction, seed: seed)

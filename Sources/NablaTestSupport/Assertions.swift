@@ -12,10 +12,13 @@ public enum Tolerance {
     public static let gradientFloor: Float = 1e-3
 }
 
-/// The element of `actual` furthest outside `atol + rtol * |expected|` of `expected`: its index
-/// and how many allowances away it lies; nil when every element is within. A NaN on either side
-/// (and not on both) is infinitely far, so NaN is always a difference.
-public func worstMismatch(_ actual: [Float], _ expected: [Float], rtol: Float, atol: Float) -> (index: Int, excess: Float)? {
+/// Returns the element of `actual` furthest outside `atol + rtol * |expected|` of `expected`.
+///
+/// The result is its index and how many allowances away it lies; nil when every element is
+/// within. A NaN on either side (and not on both) is infinitely far, so NaN is always a difference.
+public func worstMismatch(
+    _ actual: [Float], _ expected: [Float], rtol: Float, atol: Float
+) -> (index: Int, excess: Float)? {
     var worst: (index: Int, excess: Float)?
     for i in 0..<Swift.min(actual.count, expected.count) where !(actual[i].isNaN && expected[i].isNaN) {
         let diff = abs(actual[i] - expected[i])

@@ -21,7 +21,9 @@ public func checkGradients(
     let weights = Tensor.uniform(probeShape, low: -1, high: 1, generator: RandomGenerator(seed: seed))
     let r = weights.toArray(Float.self)
     func objective(_ xs: [Tensor]) throws -> Tensor { (try function(xs) * weights).sum() }
-    func outputs(_ xs: [Tensor]) throws -> [Float] { try function(xs).asType(.float32).contiguous().toArray(Float.self) }
+    func outputs(_ xs: [Tensor]) throws -> [Float] {
+        try function(xs).asType(.float32).contiguous().toArray(Float.self)
+    }
 
     // Analytic: one backward pass on fresh leaves.
     var leaves = inputs.map { $0.contiguous().detached() }

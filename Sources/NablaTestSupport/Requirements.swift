@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 
-/// A tool or data set outside the package that some tests check our work against: the real
-/// Fashion-MNIST, ONNX Runtime, Python's `safetensors`, Open MPI's `mpirun`, Chromium…
+/// A tool or data set outside the package that some tests check our work against.
+///
+/// Examples: the real Fashion-MNIST, ONNX Runtime, Python's `safetensors`, Open MPI's `mpirun`, Chromium.
 ///
 /// Tests name what they need with the ``RequiresTrait`` trait (`@Suite(.requires(.onnxRuntime))`).
 /// On a developer's machine a test whose requirement is missing is skipped, with the reason;
@@ -51,7 +52,8 @@ extension Requirement {
         isAvailable: FileManager.default.fileExists(atPath: "/usr/share/libonnx-testdata/data/node"))
 
     /// ONNX Runtime and the `onnx` package, the independent readers of the ONNX files we write.
-    public static let onnxRuntime = python("ONNX Runtime", imports: "onnxruntime, onnx, numpy", package: "onnx onnxruntime")
+    public static let onnxRuntime = python(
+        "ONNX Runtime", imports: "onnxruntime, onnx, numpy", package: "onnx onnxruntime")
 
     /// Python's `safetensors` reader (with numpy), the reference reader of our model files.
     public static let pythonSafetensors = python(

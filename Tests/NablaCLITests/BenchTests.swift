@@ -19,7 +19,9 @@ import Testing
         let data = NSTemporaryDirectory() + "nabla-bench-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
         try FileManager.default.createDirectory(atPath: data + "/fashion-mnist", withIntermediateDirectories: true)
-        for file in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+        for file in [
+            "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+        ] {
             try Data([0, 0, 8]).write(to: URL(fileURLWithPath: "\(data)/fashion-mnist/\(file)"))
         }
         let run = try runProgram(try Self.benchBinary(), [name], environment: ["NABLA_DATA": data])

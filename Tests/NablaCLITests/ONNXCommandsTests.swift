@@ -5,11 +5,13 @@ import Testing
 /// `nabla export`, `nabla import` and `nabla predict --input x.npy --save-output y.npy` together,
 /// checked against ONNX Runtime reading the same arrays.
 @Suite(.requires(.fashionMNIST, .onnxRuntime)) struct ONNXCommandsTests {
-    @Test func exportImportAndPredictArraysAgreeWithONNXRuntime() throws {
+    /// The oldest opset offered, the default and a newer one.
+    @Test(arguments: [13, 17, 20])
+    func exportImportAndPredictArraysAgreeWithONNXRuntime(opset: Int) throws {
         let model = try TrainedRun.file("model.nabla")
         let dir = TrainedRun.folder()
         let onnx = dir + "/mlp.onnx", imported = dir + "/imported.nabla"
-        let exported = try runNabla(["export", model, "--onnx", onnx])
+        let exported = try runNabla(["export", model, "--onnx", onnx, "--opset", "\(opset)"])
         try #require(exported.status == 0, "\(exported.stderr)")
         let result = try runNabla(["import", onnx, "--output", imported])
         #expect(result.status == 0, "\(result.stderr)")
@@ -36,7 +38,52 @@ import Testing
                 """
             #expect(try PythonCheck.run(compare, y, reference) == "True\n", "\(source)")
         }
+        let declared = "import onnx, sys; print(onnx.load(sys.argv[1]).opset_import[0].version)"
+        #expect(try PythonCheck.run(declared, onnx) == "\(opset)\n", "the file's opset")
         let wrong = try runNabla(["predict", imported, "--input", reference])
         #expect(wrong.status == 1 && wrong.stderr.contains("the model takes [N, 28, 28, 1]"))
+    }
+
+    /// `nabla import --channels-last --input-scale`: a float NCHW graph trained on [0, 1] becomes a
+    /// model fed raw NHWC 0–255 images, and predicts what ONNX Runtime computes on the scaled,
+    /// transposed images.
+    @Test func importWithChannelsLastAndInputScaleAgreesWithONNXRuntime() throws {
+        let dir = TrainedRun.folder()
+        let (onnx, x, reference) = (dir + "/nchw.onnx", dir + "/x.npy", dir + "/reference.npy")
+        let script = """
+            import sys, numpy as np, onnx, onnxruntime as ort
+            from onnx import helper as h, TensorProto as T, numpy_helper as nh
+            rng = np.random.default_rng(3)
+            inits = [nh.from_array(rng.standard_normal((4, 1, 3, 3)).astype(np.float32), 'w'),
+                     nh.from_array(rng.standard_normal(4).astype(np.float32), 'b'),
+                     nh.from_array(rng.standard_normal((10, 4)).astype(np.float32), 'fc')]
+            nodes = [h.make_node('Conv', ['x', 'w', 'b'], ['c'], pads=[1, 1, 1, 1]), h.make_node('Relu', ['c'], ['r']),
+                     h.make_node('GlobalAveragePool', ['r'], ['g']), h.make_node('Flatten', ['g'], ['f']),
+                     h.make_node('Gemm', ['f', 'fc'], ['y'], transB=1)]
+            graph = h.make_graph(nodes, 'nchw', [h.make_tensor_value_info('x', T.FLOAT, ['N', 1, 28, 28])],
+                                 [h.make_tensor_value_info('y', T.FLOAT, ['N', 10])], inits)
+            onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid('', 17)]), sys.argv[1])
+            images = rng.integers(0, 256, (5, 28, 28, 1)).astype(np.uint8)
+            np.save(sys.argv[2], images)
+            s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])
+            nchw = (images.astype(np.float32) / 255).transpose(0, 3, 1, 2).copy()
+            np.save(sys.argv[3], s.run(None, {'x': nchw})[0])
+            print('ok')
+            """
+        try #require(try PythonCheck.run(script, onnx, x, reference) == "ok\n", "the graph or ONNX Runtime failed")
+        let imported = dir + "/nhwc.nabla", y = dir + "/y.npy"
+        let result = try runNabla([
+            "import", onnx, "--output", imported, "--channels-last", "--input-scale", "0.00392156862745098",
+        ])
+        try #require(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("input [batch, 28, 28, 1]"), "\(result.stdout)")
+        let run = try runNabla(["predict", imported, "--input", x, "--save-output", y])
+        try #require(run.status == 0, "\(run.stderr)")
+        let compare = """
+            import sys, numpy as np
+            a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+            print(a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-4, atol=1e-5)))
+            """
+        #expect(try PythonCheck.run(compare, y, reference) == "True\n")
     }
 }

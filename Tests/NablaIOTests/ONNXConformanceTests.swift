@@ -149,7 +149,9 @@ enum ONNXTestData {
         for f in failed { print("  FAIL \(f)") }
         #expect(failed.isEmpty)
         let total = passed.values.reduce(0, +)
-        #expect(total >= ONNXTestData.floors.nodeTests, "\(total) node tests passed; the README states \(ONNXTestData.floors.nodeTests)")
+        #expect(
+            total >= ONNXTestData.floors.nodeTests,
+            "\(total) node tests passed; the README states \(ONNXTestData.floors.nodeTests)")
         let untested = ONNXTestData.operators.subtracting(passed.keys).subtracting(ONNXTestData.withoutNodeTests.keys)
             .sorted()
         #expect(untested.isEmpty, "operators the README lists with no node test passed: \(untested)")
@@ -251,7 +253,9 @@ extension ONNXConformanceTests {
             if ["Max", "Min", "ReduceMax", "ReduceMin"].contains(op), Self.hasNearTies(floats.map { inputs[$0] }) {
                 continue
             }
-            if ["Sqrt", "Pow", "Log", "Reciprocal"].contains(op), inputs[0].toArray(Float.self).contains(where: { $0 <= 0.1 }) {
+            if ["Sqrt", "Pow", "Log", "Reciprocal"].contains(op),
+                inputs[0].toArray(Float.self).contains(where: { $0 <= 0.1 })
+            {
                 continue
             }
             let output = try withoutGradients { try f(inputs) }

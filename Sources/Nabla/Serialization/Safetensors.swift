@@ -37,7 +37,9 @@ public enum Safetensors {
     /// - Throws: ``NablaError`` (`.invalidArgument`) for a name given twice or the reserved name
     ///   `__metadata__` (the header would keep one entry for two tensors), or a header that cannot
     ///   be serialised; never writes a file its readers would misread.
-    public static func encode(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) throws
+    public static func encode(
+        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]
+    ) throws
         -> Data
     {
         var header: [String: Any] = [:]

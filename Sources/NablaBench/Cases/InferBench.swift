@@ -22,7 +22,9 @@ enum InferBench {
             }
         }
         latencies.sort()
-        let seconds = try withoutGradients { try Measure.median(warmup: 2, repeats: 10) { _ = model(batch).contiguous() } }
+        let seconds = try withoutGradients {
+            try Measure.median(warmup: 2, repeats: 10) { _ = model(batch).contiguous() }
+        }
         Measure.report(
             [
                 "case": "infer_mnist_cnn", "batch1_p50_ms": latencies[latencies.count / 2],

@@ -4,6 +4,7 @@ import Nabla
 /// Timing and reporting helpers shared by the cases.
 enum Measure {
     /// Returns the median wall time in seconds of `repeats` runs of `body`, after `warmup` runs.
+    ///
     /// An error thrown by `body` ends the measurement: it is never timed as a speed.
     static func median(warmup: Int = 1, repeats: Int, _ body: () throws -> Void) throws -> Double {
         try withoutActuallyEscaping(body) { try alternating(warmup: warmup, repeats: repeats, [$0])[0] }

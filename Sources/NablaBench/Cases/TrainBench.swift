@@ -6,7 +6,9 @@ import NablaNN
 
 /// Training throughput of the zoo's mnist_cnn (or the Keras mnist_mlp, 784-512-512-10) through
 /// `Model.fit` (Adam 1e-3, batch 128), on the first 6,400 Fashion-MNIST training images, and the
-/// process's peak memory. Without Fashion-MNIST it throws: random images would be another benchmark.
+/// process's peak memory.
+///
+/// Without Fashion-MNIST it throws: random images would be another benchmark.
 enum TrainBench {
     static func run(model name: String = "mnist_cnn") throws {
         let subset = try MNIST.load(.fashion, split: .train, download: .never).subset(Array(0..<6400))

@@ -152,16 +152,19 @@ struct DataCommand: ParsableCommand {
         func validate() throws {
             if let perClass, perClass <= 0 { throw ValidationError("--per-class must be positive") }
             if let classes, selected(classes) == nil {
-                throw ValidationError("--classes must be class indices such as 5,6,7, got \(classes)")
+                throw ValidationError(
+                    "--classes must be distinct class indices of \(dataset.rawValue), 0...\(DatasetName.classCount - 1), such as 5,6,7; got \(classes)"
+                )
             }
         }
 
+        /// The class indices `text` lists, or nil unless each is one of the dataset's, once.
         func selected(_ text: String) -> [Int]? {
-            let values = text.split(separator: ",").map { Int($0) }
-            guard !values.isEmpty, values.allSatisfy({ $0.map { (0..<1000).contains($0) } ?? false }) else {
-                return nil
-            }
-            return values.compactMap { $0 }
+            let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+            guard !values.isEmpty, values.allSatisfy({ $0.map { (0..<DatasetName.classCount).contains($0) } ?? false })
+            else { return nil }
+            let indices = values.compactMap { $0 }
+            return Set(indices).count == indices.count ? indices : nil
         }
 
         func run() throws {

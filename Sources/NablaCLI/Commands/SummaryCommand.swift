@@ -13,8 +13,34 @@ struct SummaryCommand: ParsableCommand {
     @Argument(help: "A .nabla or .onnx model file.")
     var model: String
 
+    @Option(help: "How to print the summary.")
+    var format: OutputFormat = .text
+
+    /// The summary as `--format json` prints it.
+    struct Report: Encodable {
+        var name: String
+        var layers: [LayerSummary]
+        var trainableParameters: Int, nonTrainableParameters: Int
+        var input: InputSpec?
+        var preprocessing: Preprocessing?
+        var classNames: [String]?
+        enum CodingKeys: String, CodingKey {
+            case name, layers, input, preprocessing
+            case trainableParameters = "trainable_parameters", nonTrainableParameters = "non_trainable_parameters"
+            case classNames = "class_names"
+        }
+    }
+
     func run() throws {
         let network = try loadModel(model)
+        if format == .json {
+            let counts = network.parameterCounts
+            return try printJSON(
+                Report(
+                    name: network.name, layers: network.layerSummaries, trainableParameters: counts.trainable,
+                    nonTrainableParameters: counts.nonTrainable, input: network.inputSpec,
+                    preprocessing: network.preprocessing, classNames: network.classNames))
+        }
         print(network.summary())
         if let input = network.inputSpec {
             print(

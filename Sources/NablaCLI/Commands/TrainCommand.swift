@@ -60,6 +60,15 @@ struct TrainSettings: Codable, Equatable {
             throw ValidationError("--fine-tune-learning-rate must be positive")
         }
         if let fineTuneEpochs, fineTuneEpochs <= 0 { throw ValidationError("--fine-tune-epochs must be positive") }
+        // Options that only a folder of images reads are refused elsewhere, not ignored.
+        let fixedSize =
+            DatasetName(rawValue: dataset) != nil || TrainingData.cifarFiles[dataset] != nil
+            || ["csv", "bin", "nblrec"].contains(URL(fileURLWithPath: dataset).pathExtension.lowercased())
+        if fixedSize && (imageSize != nil || colorMode != nil) {
+            throw ValidationError(
+                "--image-size and --color-mode apply to a folder of images; \(dataset) has images of one size and colour"
+            )
+        }
     }
 
     /// Returns the optimizer, its schedule spanning `steps` steps.
@@ -185,7 +194,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(
         help:
-            "Train on cpu, cuda (an NVIDIA GPU; an error without one) or auto (a GPU when there is one, else the CPU).")
+            "Train on cpu or cuda, or auto. Training runs on the CPU today: this build has no CUDA kernels yet, so cuda is an error (naming the GPUs and driver it finds) and auto trains on the CPU and says why."
+    )
     var device: CUDADriver.Request = .auto
 
     @Option(name: .customLong("limit"), help: "Use only the first N training examples (for quick runs).")
@@ -212,7 +222,8 @@ struct TrainCommand: ParsableCommand {
     var stopAfterEpochs: Int?
 
     @Option(
-        name: .customLong("min-accuracy"), help: "Exit with status 2 unless the test accuracy reaches this fraction.")
+        name: .customLong("min-accuracy"),
+        help: "Exit with status 2 unless the held-out accuracy (test or validation, as printed) reaches this fraction.")
     var minAccuracy: Double?
 
     func validate() throws {
@@ -441,7 +452,10 @@ struct TrainCommand: ParsableCommand {
         if let minAccuracy, let accuracy = result["accuracy"], accuracy < minAccuracy {
             FileHandle.standardError.write(
                 Data(
-                    String(format: "error: test accuracy %.4f is below the required %.4f\n", accuracy, minAccuracy).utf8
+                    String(
+                        format: "error: \(data.heldOutName) accuracy %.4f is below the required %.4f\n", accuracy,
+                        minAccuracy
+                    ).utf8
                 ))
             throw ExitCode(ExitStatus.belowMinimum)
         }
@@ -499,16 +513,20 @@ struct LRFindCommand: ParsableCommand {
             "Sweep the learning rate over 100 steps, plot the loss and suggest a rate (takes nabla train's options).",
         discussion: """
             The model, data and optimizer are nabla train's (see nabla train --help); the sweep \
-            raises the rate exponentially from 1e-6 to 1, stops when the smoothed loss passes four \
-            times its minimum, and suggests the lower of the rate where the smoothed loss falls \
-            fastest and a tenth of the rate where it is lowest (Smith's range test). With --output the curve is saved as lr-find.json. \
-            nabla train --learning-rate auto runs it first and trains with its suggestion.
+            raises the rate exponentially from 1e-6 to 1 over at most 100 steps and stops when the \
+            smoothed loss passes four times its minimum (Smith's range test). It suggests the \
+            geometric mean of the rate where the smoothed loss falls fastest and a tenth of the rate \
+            where it is lowest, or that tenth alone when the fastest fall comes after it. With \
+            --output the curve is saved as lr-find.json and lr-find.png. nabla train --learning-rate \
+            auto runs it first and trains with its suggestion.
             """)
 
     @Argument(parsing: .captureForPassthrough, help: "nabla train's options.")
     var arguments: [String] = []
 
     func run() throws {
+        // The passthrough captures --help too: it asks for this command's help, not train's.
+        if arguments.contains("--help") || arguments.contains("-h") { throw CleanExit.helpRequest(self) }
         let train = try TrainCommand.parse(arguments + ["--lr-find-only"])
         try train.run()
     }

@@ -1,15 +1,38 @@
 import Foundation
 
+/// One row of a model's summary: a sublayer's name, type, output shape and parameter count.
+public struct LayerSummary: Sendable, Equatable, Encodable {
+    public var name: String
+    /// The layer's Swift type, as Keras prints its class.
+    public var type: String
+    /// The output shape without the batch dimension; nil before the layer is built.
+    public var outputShape: [Int]?
+    /// Its parameters, trainable or not.
+    public var parameters: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, parameters
+        case outputShape = "output_shape"
+    }
+}
+
 extension Layer {
+    /// The rows of ``summary()``: each sublayer (or the layer itself when it has none).
+    public var layerSummaries: [LayerSummary] {
+        (children.isEmpty ? [self] : children).map { layer in
+            LayerSummary(
+                name: layer.name, type: String(describing: Swift.type(of: layer)), outputShape: layer.outputShape,
+                parameters: layer.parameters().reduce(0) { $0 + $1.parameter.value.count })
+        }
+    }
+
     /// Returns the layer table Keras prints: each sublayer's name and type, output shape and
     /// parameter count, then the totals, trainable and not.
     public func summary() -> String {
-        let rows: [(String, String, Int)] = (children.isEmpty ? [self] : children).map { layer in
-            let type = String(describing: Swift.type(of: layer))
+        let rows: [(String, String, Int)] = layerSummaries.map { row in
             let shape =
-                layer.outputShape.map { "[batch, " + $0.map(String.init).joined(separator: ", ") + "]" }
-                ?? "(not built)"
-            return ("\(layer.name) (\(type))", shape, layer.parameters().reduce(0) { $0 + $1.parameter.value.count })
+                row.outputShape.map { "[batch, " + $0.map(String.init).joined(separator: ", ") + "]" } ?? "(not built)"
+            return ("\(row.name) (\(row.type))", shape, row.parameters)
         }
         let widths = (
             Swift.max(28, rows.map(\.0.count).max() ?? 0) + 2, Swift.max(20, rows.map(\.1.count).max() ?? 0) + 2
