@@ -37,6 +37,12 @@ public struct Requirement: Sendable, CustomStringConvertible {
             name: name, howToGet: "apt-get install \(package)",
             isAvailable: paths.contains { FileManager.default.isExecutableFile(atPath: $0) })
     }
+
+    /// The path of `command` in the folders of `$PATH`, or nil.
+    public static func onPath(_ command: String) -> String? {
+        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+        return folders.map { "\($0)/\(command)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
 }
 
 extension Requirement {
@@ -74,8 +80,9 @@ extension Requirement {
     public static let playwright = python("playwright", imports: "playwright.sync_api", package: "playwright")
 
     /// Open MPI's launcher, for data-parallel runs.
-    public static let mpirun = executable(
-        "Open MPI's mpirun", paths: ["/usr/bin/mpirun", "/usr/local/bin/mpirun"], package: "openmpi-bin")
+    public static let mpirun = Requirement(
+        name: "Open MPI's mpirun on the PATH", howToGet: "apt-get install openmpi-bin",
+        isAvailable: onPath("mpirun") != nil)
 
     /// GNU time, which reports a process's peak memory.
     public static let gnuTime = executable("GNU time", paths: ["/usr/bin/time"], package: "time")

@@ -6,9 +6,7 @@ import Testing
 
 /// Data-parallel training under the real Open MPI launcher: `mpirun -np 2 nabla train`.
 enum MPIRun {
-    static let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }
+    static let mpirun = Requirement.onPath("mpirun")
 
     /// Runs `nabla ARGUMENTS` on `ranks` processes, one thread each.
     static func train(ranks: Int, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
