@@ -107,7 +107,7 @@ import Testing
             "0.85",
         ])
         #expect(train.status == 0, "\(train.stdout.suffix(400)) \(train.stderr)")
-        #expect(train.stdout.contains("classes setosa, versicolor, virginica; 30 held out for validation"))
+        #expect(train.stdout.contains("classes setosa, versicolor, virginica; 30 of them held out for validation"))
         let summary = try runNabla(["summary", "\(folder)/run/model.nabla"])
         #expect(summary.stdout.contains("normalization (Normalization)") && summary.stdout.contains("Classes (3)"))
     }
