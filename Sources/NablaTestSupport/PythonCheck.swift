@@ -8,16 +8,7 @@ public enum PythonCheck {
 
     /// Runs `script` with `arguments` and returns its standard output.
     public static func run(_ script: String, _ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ChildProcess.run("python3", ["-c", script] + arguments).stdout
     }
 
     /// A script that prints a safetensors file's metadata and each tensor's shape and sum as JSON.

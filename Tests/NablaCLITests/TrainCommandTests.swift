@@ -19,21 +19,11 @@ func runNabla(
     try runProgram(nablaBinary(), arguments, environment: environment)
 }
 
-/// Runs `program` with `arguments`; returns its status and outputs.
+/// Runs `program` with `arguments` to its end (as a ``ChildProcess``); returns its status and outputs.
 func runProgram(
     _ program: String, _ arguments: [String], environment: [String: String] = [:]
 ) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    try ChildProcess.run(program, arguments, environment: environment)
 }
 
 struct CLITestError: Error { let message: String }

@@ -6,7 +6,7 @@ import Testing
 
 /// A real HTTP server on loopback (Python's http.server) serving a folder.
 final class LocalServer {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let root: String
     let url: URL
@@ -24,14 +24,8 @@ final class LocalServer {
             )
             guard let address = components.url else { throw NablaError(.invalidArgument, "cannot form a loopback URL") }
             if (try? Data(contentsOf: address)) != nil { continue }  // already in use
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            server.arguments = [
-                "python3", "-m", "http.server", String(candidate), "--bind", "127.0.0.1", "--directory", root,
-            ]
-            server.standardOutput = FileHandle.nullDevice
-            server.standardError = FileHandle.nullDevice
-            try server.run()
+            let server = try ChildProcess(
+                "python3", ["-m", "http.server", String(candidate), "--bind", "127.0.0.1", "--directory", root])
             // Wait until it accepts connections.
             for _ in 0..<100 where server.isRunning {
                 if (try? Data(contentsOf: address)) != nil { break }
@@ -44,13 +38,8 @@ final class LocalServer {
         throw NablaError(.io, "no free loopback port for the test server")
     }
 
-    /// Stops the server.
-    ///
-    /// NOTE: no waitUntilExit: Swift Testing's exit-test support reaps every child process itself,
-    /// so waiting here would block forever.
+    /// Stops the server and waits for it (the child process also ends with this object).
     func stop() { process.terminate() }
-
-    deinit { if process.isRunning { process.terminate() } }
 }
 
 @Suite(.serialized) struct DownloadTests {
@@ -62,18 +51,10 @@ final class LocalServer {
 
     /// SHA-256 by Python's hashlib: an independent reference.
     static func pythonSHA256(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())",
-            path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(
-            in: .whitespacesAndNewlines)
+        try PythonCheck.run(
+            "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", path
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test func sha256MatchesPython() throws {
