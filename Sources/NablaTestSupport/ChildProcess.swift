@@ -23,10 +23,9 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` (a path, or a name looked up on the `PATH`) with `arguments`.
     ///
-    /// - Parameters:
-    ///   - environment: added to (and overriding) this process's environment.
-    ///   - standardOutput: the file the child's standard output is written to; `/dev/null` when nil.
-    ///   - standardError: likewise for its standard error.
+    /// `environment` is added to (and overrides) this process's environment; `standardOutput` and
+    /// `standardError` name the files the child's outputs are written to (`/dev/null` when nil).
+    ///
     /// - Throws: `ChildProcessError` when the process cannot be started.
     public init(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:],
