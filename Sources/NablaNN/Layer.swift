@@ -218,6 +218,27 @@ open class Layer: @unchecked Sendable {
         return forward(input)
     }
 
+    /// Applies the layer to a batch as ``callAsFunction(_:)`` does, but throws where that traps.
+    ///
+    /// It throws for an input the layer cannot take, or a failure while running that depends on
+    /// the values (an imported graph whose sizes are computed from its input). `fit`, `evaluate`,
+    /// `predict` and the server call this.
+    ///
+    /// - Throws: `NablaError` naming the layer (and, for an imported graph, the node).
+    public func checkedCall(_ input: Tensor) throws -> Tensor {
+        guard input.rank >= 1 else {
+            throw NablaError(.invalidArgument, "\(name): input must have a batch dimension, got shape \(input.shape)")
+        }
+        try buildChecked(inputShape: Array(input.shape.dropFirst()))
+        return try checkedForward(input)
+    }
+
+    /// Computes the output as ``forward(_:)`` does, throwing rather than trapping on bad values.
+    ///
+    /// The default calls ``forward(_:)``. Layers whose computation can fail on the values they
+    /// are given override it, and layers that run other layers override it to call theirs.
+    open func checkedForward(_ input: Tensor) throws -> Tensor { forward(input) }
+
     /// The sum of the regularization penalties of this layer and its sublayers (a scalar), nil
     /// when none has one; training adds it to the loss.
     open var regularizationLoss: Tensor? {

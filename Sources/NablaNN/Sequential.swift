@@ -51,7 +51,14 @@ public final class Sequential: Model, @unchecked Sendable {
         return shape
     }
 
-    public override func forward(_ input: Tensor) -> Tensor {
+    public override func forward(_ input: Tensor) -> Tensor { run(input) { $0.forward($1) } }
+
+    public override func checkedForward(_ input: Tensor) throws -> Tensor {
+        try run(input) { try $0.checkedForward($1) }
+    }
+
+    /// Runs the layers in order, each through `step`.
+    private func run(_ input: Tensor, _ step: (Layer, Tensor) throws -> Tensor) rethrows -> Tensor {
         var x = input
         var i = 0
         while i < layers.count {
@@ -63,7 +70,7 @@ public final class Sequential: Model, @unchecked Sendable {
                 i += 2
                 continue
             }
-            x = layers[i].forward(x)
+            x = try step(layers[i], x)
             i += 1
         }
         return x

@@ -62,11 +62,11 @@ public final class ServedModel: @unchecked Sendable {
         let values = output.reduce(1, *)
         batcher = Batcher(
             policy: policy, exampleShape: input, outputValues: values, name: name,
-            run: { x in model(x).contiguous() },
+            run: { x in try model.checkedCall(x).contiguous() },
             onRun: { metrics.recordExecution() })
         // Batch 1 and a small batch: a large model at its largest batch could take gigabytes.
         for rows in Set([1, min(policy.maxBatchSize, 8)]) {
-            _ = withoutGradients { model(Tensor.zeros([rows] + input)).contiguous() }
+            _ = try withoutGradients { try model.checkedCall(Tensor.zeros([rows] + input)).contiguous() }
         }
     }
 

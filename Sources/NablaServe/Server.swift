@@ -320,7 +320,10 @@ struct RequestLog<Context: RequestContext>: RouterMiddleware {
         case let error as ServeError: (status, message) = (error.kind.status, error.message)
         case let error as HTTPError:
             (status, message) = (error.status.code, error.body ?? "\(error.status.reasonPhrase)")
-        case let error as NablaError: (status, message) = (400, error.message)
+        // What a request can get wrong is a 4xx; a model that fails otherwise is the server's 500.
+        case let error as NablaError:
+            let requestFault = [NablaError.Code.invalidArgument, .corruptFile, .resourceLimit].contains(error.code)
+            (status, message) = (requestFault ? 400 : 500, error.message)
         default: (status, message) = (500, "internal error: \(error)")
         }
         var json = JSONWriter()

@@ -105,11 +105,16 @@ struct ServeCommand: AsyncParsableCommand {
             maxBatchSize: maxBatchSize, maxQueueDelayMicroseconds: maxQueueDelay, timeoutMilliseconds: timeout,
             idleSpinMicroseconds: idleSpin)
         var served: [ServedModel] = []
+        var failed: [String] = []
         for spec in models {
             let (name, path) = Self.nameAndPath(spec)
             let start = Date()
-            let model = try reportingErrors {
-                try ServedModel(name: name, path: path, policy: policies[name] ?? fallback)
+            // One bad model file does not keep the others from being served: it is reported and left out.
+            let model: ServedModel
+            do { model = try ServedModel(name: name, path: path, policy: policies[name] ?? fallback) } catch {
+                FileHandle.standardError.write(Data("error: \(name) is not served: \(error)\n".utf8))
+                failed.append(name)
+                continue
             }
             let shape = ([-1] + model.inputShape).map(String.init).joined(separator: ", ")
             FileHandle.standardError.write(
@@ -119,6 +124,10 @@ struct ServeCommand: AsyncParsableCommand {
                         + "loaded and warmed up in \(String(format: "%.2f", Date().timeIntervalSince(start))) s\n").utf8
                 ))
             served.append(model)
+        }
+        guard !served.isEmpty else {
+            throw ServeCLIError(
+                description: "no model could be loaded (\(failed.joined(separator: ", "))); nothing to serve")
         }
         let server = try reportingErrors {
             try InferenceServer(

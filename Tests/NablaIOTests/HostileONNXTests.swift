@@ -120,8 +120,9 @@ struct HostileONNXTests {
         refused(data, "Cos (2×), Loop (1×)")
     }
 
-    @Test func externalDataStaysInTheModelFolder() throws {
-        let data = Self.model(
+    /// A model whose weight `w` [4] lies in an external file at `location`.
+    static func externalModel(location: String) -> Data {
+        Self.model(
             nodes: [("Add", ["x", "w"], ["y"])],
             graphField: { g in
                 g.message(5) { t in
@@ -130,16 +131,33 @@ struct HostileONNXTests {
                     t.string(8, "w")
                     t.message(13) {
                         $0.string(1, "location")
-                        $0.string(2, "../../etc/passwd")
+                        $0.string(2, location)
                     }
                     t.int(14, 1)
                 }
             })
+    }
+
+    @Test func externalDataStaysInTheModelFolder() throws {
+        let data = Self.externalModel(location: "../../etc/passwd")
         do {
             _ = try ONNXImport.model(data, folder: NSTemporaryDirectory())
             Issue.record("accepted")
         } catch let error as NablaError {
             #expect(error.message.contains("inside the model's folder"))
         }
+    }
+
+    /// A relative location that is a symbolic link out of the folder (to `/etc/passwd`) is
+    /// refused: its bytes must never become weights or outputs.
+    @Test func externalDataThroughASymbolicLinkOutOfTheFolderIsRefused() throws {
+        let folder = NSTemporaryDirectory() + "nabla-link-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createSymbolicLink(atPath: folder + "/weights.bin", withDestinationPath: "/etc/passwd")
+        let data = Self.externalModel(location: "weights.bin")
+        #expect {
+            _ = try ONNXImport.model(data, folder: folder)
+        } throws: { "\($0)".contains("leads out of the model's folder") }
     }
 }

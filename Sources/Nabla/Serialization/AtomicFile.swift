@@ -11,9 +11,18 @@ import Foundation
 public enum AtomicFile {
     /// Replaces the file at `path` with `data`, atomically.
     ///
-    /// - Throws: ``NablaError`` (`.io`) naming the path when the folder is missing or not writable,
-    ///   or the disk is full; the previous file, if any, is then left as it was.
+    /// - Throws: ``NablaError`` naming the path: `.invalidArgument` when something other than a
+    ///   regular file (or a symbolic link to one) is there, a device, FIFO, socket or folder, which
+    ///   the rename would replace; `.io` when the folder is missing or not writable, or the disk
+    ///   is full. The previous file, if any, is then left as it was.
     public static func write(_ data: Data, to path: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 && info.st_mode & S_IFMT != S_IFREG {
+            throw NablaError(
+                .invalidArgument,
+                "not a regular file (a device, FIFO, socket or folder): refusing to replace it with a file",
+                path: path)
+        }
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temporary = "\(folder)/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -44,27 +44,57 @@ enum RunLogs {
         guard files.fileExists(atPath: "\(folder)/history.csv") else {
             throw CLIError(message: "\(folder)/history.csv: missing (not a run folder, or no epoch finished yet)")
         }
-        func text(_ name: String) -> String? { try? String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8) }
+        // Every file is input: a regular file, at most 64 MiB, read only then.
+        func contents(_ name: String) throws -> Data? {
+            let path = "\(folder)/\(name)"
+            guard files.fileExists(atPath: path) else { return nil }
+            return try reportingErrors {
+                guard try InputFile.checkRegular(path) <= RunLogs.maxFileBytes else {
+                    throw NablaError(.resourceLimit, "more than \(RunLogs.maxFileBytes >> 20) MiB", path: path)
+                }
+                return try InputFile.contents(path)
+            }
+        }
+        func text(_ name: String) throws -> String? { try contents(name).map { String(decoding: $0, as: UTF8.self) } }
         func decode<T: Decodable>(_ type: T.Type, _ name: String) throws -> T? {
-            guard let data = files.contents(atPath: "\(folder)/\(name)") else { return nil }
+            guard let data = try contents(name) else { return nil }
             do { return try JSONDecoder.report.decode(T.self, from: data) } catch {
                 throw CLIError(message: "\(folder)/\(name): not a valid \(name) (\(error.localizedDescription))")
             }
         }
         let timings = try decode([String: Double].self, "timings.json")
+        let evaluation = try decode(ReportEvaluation.self, "evaluation.json").map { e in
+            try reportingErrors {
+                do { return try e.validated() } catch var error as NablaError {
+                    error.message = "\(folder)/evaluation.json: " + error.message
+                    throw error
+                }
+            }
+        }
         return ReportRun(
             name: URL(fileURLWithPath: folder).lastPathComponent,
-            history: try history(text("history.csv") ?? "", folder),
-            settings: text("config.json") ?? "{}", summary: text("summary.txt"), seconds: timings?["seconds"],
+            history: try history(try text("history.csv") ?? "", folder),
+            settings: try text("config.json") ?? "{}", summary: try text("summary.txt"), seconds: timings?["seconds"],
             samplesPerSecond: timings?["samples_per_second"],
-            evaluation: try decode(ReportEvaluation.self, "evaluation.json"),
+            evaluation: evaluation,
             learningRateSearch: try decode(LearningRateSearch.self, "lr-find.json"))
     }
+
+    /// The largest run-folder file read.
+    static let maxFileBytes = 64 << 20
+    /// The most epochs a history may hold, and columns it may have.
+    static let maxEpochs = 100_000, maxColumns = 256
 
     /// history.csv as `CSVLogger` writes it: a header, then one row of numbers per epoch.
     static func history(_ csv: String, _ folder: String) throws -> [[String: Double]] {
         let lines = csv.split(whereSeparator: \.isNewline)
         guard let header = lines.first?.split(separator: ",").map(String.init) else { return [] }
+        guard lines.count - 1 <= maxEpochs, header.count <= maxColumns else {
+            throw CLIError(
+                message:
+                    "\(folder)/history.csv: \(lines.count - 1) rows of \(header.count) columns; a report shows at most \(maxEpochs) epochs of \(maxColumns) columns"
+            )
+        }
         return try lines.dropFirst().enumerated().map { i, line in
             let cells = line.split(separator: ",", omittingEmptySubsequences: false)
             guard cells.count == header.count else {

@@ -38,10 +38,22 @@ struct TrainSettings: Codable, Equatable {
     var seed: UInt64 = 42
     var limit: Int?
 
-    /// Checks the values (they may come from a file).
+    /// The largest count an option or a settings file may give (epochs, batch size, limit).
+    ///
+    /// It is far beyond any real run, and small enough that the products of counts cannot overflow.
+    static let maxCount = 1 << 40
+
+    /// Checks the values, which may come from a file.
     func validate() throws {
         guard epochs > 0, batchSize > 0, learningRate > 0, learningRate.isFinite else {
             throw ValidationError("epochs, batch size and learning rate must be positive")
+        }
+        let counts = [
+            ("--epochs", epochs), ("--batch-size", batchSize), ("--limit", limit ?? 1),
+            ("--fine-tune-epochs", fineTuneEpochs ?? 1),
+        ]
+        for (option, value) in counts where value > Self.maxCount {
+            throw ValidationError("\(option) \(value) is above the largest count, 2^40")
         }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
         if let imageSize, imageSize.count != 2 || !imageSize.allSatisfy({ (1...4096).contains($0) }) {
@@ -230,8 +242,8 @@ struct TrainCommand: ParsableCommand {
         if resume != nil && (output != nil || config != nil) {
             throw ValidationError("--resume continues a run folder; it takes neither --output nor --config")
         }
-        if let stopAfterEpochs, stopAfterEpochs <= 0 {
-            throw ValidationError("--stop-after-epochs must be positive, got \(stopAfterEpochs)")
+        if let stopAfterEpochs, stopAfterEpochs <= 0 || stopAfterEpochs > TrainSettings.maxCount {
+            throw ValidationError("--stop-after-epochs must be in 1...2^40, got \(stopAfterEpochs)")
         }
         if let minAccuracy, !(0...1).contains(minAccuracy) {
             throw ValidationError("--min-accuracy must be a fraction in [0, 1], got \(minAccuracy)")

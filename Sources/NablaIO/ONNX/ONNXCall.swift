@@ -110,6 +110,32 @@ struct ONNXCall {
         return r
     }
 
+    /// Returns `a · b`, throwing (naming the node and `what`) where the product overflows.
+    func product(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws -> Int {
+        let (p, o) = a.multipliedReportingOverflow(by: b)
+        try check(!o, "\(what()) overflows: \(a) × \(b)")
+        return p
+    }
+
+    /// Returns the sum of `terms`, throwing (naming the node and `what`) where it overflows.
+    func sum(_ terms: Int..., what: @autoclosure () -> String) throws -> Int {
+        var total = 0
+        for t in terms {
+            let (s, o) = total.addingReportingOverflow(t)
+            try check(!o, "\(what()) overflows: \(terms.map(String.init).joined(separator: " + "))")
+            total = s
+        }
+        return total
+    }
+
+    /// Returns `value` as an integer, throwing where it is NaN, infinite or out of `Int`'s range.
+    func integer(_ value: Float, _ what: @autoclosure () -> String) throws -> Int {
+        guard value.isFinite, let i = Int(exactly: value.rounded(.towardZero)) else {
+            throw error("\(what()) \(value) is not a finite integer value")
+        }
+        return i
+    }
+
     /// Checks the element count of a shape an op is about to make.
     @discardableResult
     func checkShape(_ shape: [Int]) throws -> Int {

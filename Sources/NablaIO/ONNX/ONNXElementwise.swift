@@ -151,6 +151,7 @@ extension ONNXOps {
                 if let v = try c.floatValues(2) { try c.check(v.count == 1, "max must be a scalar"); hi = v[0] }
             }
             if case .ints(let a) = c.input(0) {
+                try c.check(!lo.isNaN && !hi.isNaN, "the bounds of an integer Clip must be numbers, got \(lo), \(hi)")
                 return [
                     .ints(
                         IntArray(

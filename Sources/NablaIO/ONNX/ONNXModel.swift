@@ -77,31 +77,44 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
         guard case .float(let t, _)? = out.first else {
             throw NablaError(.invalidArgument, "\(name): the graph's first output is not a float tensor")
         }
+        // A batch of two tells, once and here, whether the graph fixes its batch at 1.
+        do {
+            _ = try withoutGradients { try run([feed(Tensor.zeros([2] + inputShape))]) }
+            runsOneAtATime = false
+        } catch {
+            runsOneAtATime = true
+            FileHandle.standardError.write(
+                Data(
+                    "note: \(name): the graph fixes its batch at 1 (a batch of two fails: \(error)); larger batches run one example at a time\n"
+                        .utf8))
+        }
         return Array(out[0].shape.dropFirst()).isEmpty && t.rank == 0 ? [] : Array(out[0].shape.dropFirst())
     }
 
     /// Whether the graph fixes its batch size at 1 (a Reshape to `[1, ...]`, common in older
-    /// exports): found by the first larger batch that fails, after which batches run one
-    /// example at a time.
+    /// exports), decided when the model is built by a run on a batch of two: then batches run
+    /// one example at a time.
     private(set) var runsOneAtATime = false
 
-    public override func forward(_ input: Tensor) -> Tensor {
+    /// Runs the graph; an error while it runs (a size or index from the input that the graph
+    /// cannot take) is thrown, naming the model.
+    public override func checkedForward(_ input: Tensor) throws -> Tensor {
         let batch = input.shape.first ?? 0
         if runsOneAtATime, batch > 1 {
-            return concat((0..<batch).map { forward(input.slice(axis: 0, start: $0, end: $0 + 1)) }, axis: 0)
+            return concat(
+                try (0..<batch).map { try checkedForward(input.slice(axis: 0, start: $0, end: $0 + 1)) }, axis: 0)
         }
-        do {
-            let out = try run([feed(input)])
-            if case .ints(let a) = out[0] { return a.floatTensor }
-            return out[0].native
-        } catch {
-            // The batch of one at build time ran, so a failure on a larger batch is a fixed batch size.
-            if batch > 1 {
-                runsOneAtATime = true
-                return forward(input)
-            }
-            misuse("\(name): \(error)")
+        let out: [ONNXValue]
+        do { out = try run([feed(input)]) } catch var error as NablaError {
+            error.message = "\(name): " + error.message
+            throw error
         }
+        if case .ints(let a) = out[0] { return a.floatTensor }
+        return out[0].native
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        do { return try checkedForward(input) } catch { misuse("\(error)") }
     }
 
     /// The graph's size, for messages: "1,234 nodes (Conv 53, Relu 49, …), ".

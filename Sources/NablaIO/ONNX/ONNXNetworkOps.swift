@@ -73,14 +73,23 @@ extension ONNXOps {
         return [.float(try body(x, w), .nhwc)]
     }
 
-    /// Checks a window against NHWC `x` and returns Nabla's geometry for it.
-    static func geometry(_ c: ONNXCall, _ x: Tensor, _ w: Window) throws -> Padding {
+    /// Checks a window against NHWC `x` and returns Nabla's geometry for it: the output it
+    /// makes, `[N, OH, OW, outputChannels]` (`x`'s channels when nil), is charged against the
+    /// budget before anything is allocated.
+    static func geometry(_ c: ONNXCall, _ x: Tensor, _ w: Window, outputChannels: Int? = nil) throws -> Padding {
         let padding = Padding.explicit(top: w.begin[0], bottom: w.end[0], left: w.begin[1], right: w.end[1])
+        let g: WindowGeometry
         do {
-            _ = try WindowGeometry(
+            g = try WindowGeometry(
                 checking: x.shape, window: (w.kernel[0], w.kernel[1]), strides: (w.strides[0], w.strides[1]),
                 padding: padding, dilation: (w.dilations[0], w.dilations[1]), op: c.node.op)
         } catch let e { throw c.error(e.message) }
+        try c.checkShape([g.batch, g.outputHeight, g.outputWidth, outputChannels ?? g.channels])
+        // The padded input, which pooling over padding and the window-row kernels read.
+        try c.checkShape([
+            g.batch, try c.sum(g.height, g.padTop, g.padBottom, what: "the padded height"),
+            try c.sum(g.width, g.padLeft, g.padRight, what: "the padded width"), g.channels,
+        ])
         return padding
     }
 
@@ -100,7 +109,8 @@ extension ONNXOps {
         let logicalFilter = c.input(1).shape
         let (channels, outputs) = (c.input(0).shape.count > 1 ? c.input(0).shape[1] : 0, w.shape[3])
         try c.check(
-            groups > 0 && channels % groups == 0 && outputs % groups == 0 && w.shape[2] * groups == channels,
+            groups > 0 && groups <= Swift.max(channels, 1) && channels % groups == 0 && outputs % groups == 0
+                && w.shape[2] * groups == channels,
             "filter \(logicalFilter) with \(groups) groups does not fit input \(c.input(0).shape)")
         var bias: Tensor?
         if c.has(2) {
@@ -118,7 +128,7 @@ extension ONNXOps {
                 return k
             }
         ) { x, win in
-            let padding = try geometry(c, x, win)
+            let padding = try geometry(c, x, win, outputChannels: w.shape[3])
             let y = conv2d(
                 x, w, strides: (win.strides[0], win.strides[1]), padding: padding,
                 dilation: (win.dilations[0], win.dilations[1]), groups: groups)
@@ -181,6 +191,11 @@ extension ONNXOps {
         }
         let outputPadding = try c.ints("output_padding")
         let outputShape = try c.ints("output_shape")
+        try c.check(
+            (outputPadding ?? []).allSatisfy { (0...ONNXLimits.maxSize).contains($0) }
+                && (outputShape ?? []).allSatisfy { (1...ONNXLimits.maxSize).contains($0) },
+            "output_padding \(outputPadding ?? []) and output_shape \(outputShape ?? []) must be sizes up to \(ONNXLimits.maxSize)"
+        )
         let autoPad = try c.string("auto_pad", "NOTSET")
         return try spatial(
             c,
@@ -255,6 +270,7 @@ extension ONNXOps {
             try c.check(win.dilations.allSatisfy { $0 == 1 }, "dilated pooling is not supported")
             var input = x
             if includePad && !isMax {
+                _ = try geometry(c, x, win)
                 input = padSpatial(x, begin: win.begin, end: win.end)
                 (win.begin, win.end) = ([0, 0], [0, 0])
             }
@@ -342,13 +358,20 @@ extension ONNXOps {
         let (t, layout) = try c.tensor(0)
         let x = layout == .nhwc ? t : try c.native(0)
         let axis = layout == .nhwc ? 3 : 1
-        let square = x * x
-        var pads = Array(repeating: (before: 0, after: 0), count: x.rank)
-        pads[axis] = ((size - 1) / 2, size - 1 - (size - 1) / 2)
-        let padded = square.padded(pads)
         let n = x.shape[axis]
+        try c.check(n > 0, "expects channels, got \(c.input(0).shape)")
+        let square = x * x
+        // Channel j sums the squares of channels j - before ... j + after; offsets beyond the
+        // channels add only zeros, so the padding and the loop stop there (a huge size costs nothing).
+        let (before, after) = ((size - 1) / 2, size - 1 - (size - 1) / 2)
+        let (b, a) = (Swift.min(before, n - 1), Swift.min(after, n - 1))
+        var pads = Array(repeating: (before: 0, after: 0), count: x.rank)
+        pads[axis] = (b, a)
+        let padded = square.padded(pads)
         var sum = padded.slice(axis: axis, start: 0, end: n)
-        for i in 1..<size { sum = sum + padded.slice(axis: axis, start: i, end: i + n) }
+        for start in stride(from: 1, through: b + a, by: 1) {
+            sum = sum + padded.slice(axis: axis, start: start, end: start + n)
+        }
         return [.float(x / (sum * (alpha / Float(size)) + bias).pow(beta), layout == .nhwc ? .nhwc : .native)]
     }
 
@@ -442,7 +465,7 @@ extension ONNXOps {
             pads.count == 2 * axes.count, "pads \(pads) must give a begin and an end for each of \(axes.count) axes")
         var begin = Array(repeating: 0, count: rank), end = begin
         for (i, a) in axes.enumerated() { (begin[a], end[a]) = (pads[i], pads[i + axes.count]) }
-        let outShape = (0..<rank).map { shape[$0] + begin[$0] + end[$0] }
+        let outShape = try (0..<rank).map { try c.sum(shape[$0], begin[$0], end[$0], what: "the padded size") }
         try c.check(outShape.allSatisfy { $0 >= 0 }, "pads \(pads) crop more than \(shape) holds")
         try c.checkShape(outShape)
         if mode != "constant" {
@@ -463,9 +486,9 @@ extension ONNXOps {
         let b = begin.map { Swift.max(0, $0) }, e = end.map { Swift.max(0, $0) }
         if b.allSatisfy({ $0 == 0 }) && e.allSatisfy({ $0 == 0 }) { return [v] }
         if case .ints(let a) = v, mode == "constant" {
-            let out = (0..<rank).map { a.shape[$0] + b[$0] + e[$0] }
+            let out = outShape
             let s = IntArray.strides(a.shape)
-            let fill = Int64(value)
+            let fill = Int64(try c.integer(value, "the pad value of an integer tensor"))
             return [
                 .ints(
                     IntArray(

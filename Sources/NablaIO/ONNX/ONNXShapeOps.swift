@@ -166,7 +166,7 @@ extension ONNXOps {
             var sizes = c.opset >= 13 ? try c.intValues(1) : try c.ints("split")
             if sizes == nil {
                 let parts = c.opset >= 18 ? try c.int("num_outputs", n) : n
-                try c.check(parts > 0, "no outputs")
+                try c.check(parts > 0 && parts == n, "num_outputs \(parts) differs from the node's \(n) outputs")
                 let each = (shape[axis] + parts - 1) / parts
                 sizes = (0..<parts).map { Swift.max(0, Swift.min(each, shape[axis] - $0 * each)) }
             }
@@ -198,8 +198,11 @@ extension ONNXOps {
                 "starts, ends, axes and steps differ in length")
             var v = c.input(0)
             for (i, axis) in axes.enumerated() {
-                let n = shape[axis], step = steps?[i] ?? 1
-                try c.check(step != 0, "step 0")
+                let n = shape[axis], given = steps?[i] ?? 1
+                try c.check(given != 0, "step 0")
+                // A step past the dimension takes one element, as the dimension itself would: so
+                // a step near ±2^63 never reaches the size arithmetic.
+                let step = Swift.min(Swift.max(given, -Swift.max(n, 1)), Swift.max(n, 1))
                 func resolve(_ x: Int) -> Int { x < 0 ? x &+ n : x }
                 if step > 0 {
                     let lo = Swift.min(Swift.max(resolve(starts[i]), 0), n)
@@ -258,7 +261,7 @@ extension ONNXOps {
             guard let repeats = try c.intValues(1), repeats.count == shape.count, repeats.allSatisfy({ $0 >= 0 }) else {
                 throw c.error("repeats must give one non-negative count per dimension of \(shape)")
             }
-            let out = zip(shape, repeats).map { $0 * $1 }
+            let out = try zip(shape, repeats).map { try c.product($0, $1, "Tile's output size") }
             try c.checkShape(out)
             if case .ints(let a) = c.input(0) {
                 return [

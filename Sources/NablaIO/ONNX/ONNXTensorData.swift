@@ -109,7 +109,9 @@ struct ONNXTensorSource {
     }
 
     /// Reads the bytes of a tensor stored outside the model file, checking the location stays in
-    /// the model's folder and the offset and length lie inside the data file.
+    /// the model's folder (symbolic links followed, as ONNX Runtime does), names a regular file,
+    /// and the offset and length lie inside it; without a length, no more than `count` values of
+    /// the widest type are read.
     func external(_ t: ONNXTensorProto, count: Int, _ what: String) throws -> Data {
         guard let folder else {
             throw NablaError(
@@ -123,10 +125,20 @@ struct ONNXTensorSource {
                 "\(what): external data location '\(t.external["location"] ?? "")' must be a relative path inside the model's folder"
             )
         }
-        let path = (folder as NSString).appendingPathComponent(location)
+        let given = (folder as NSString).appendingPathComponent(location)
+        let root = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+        let path = URL(fileURLWithPath: given).resolvingSymlinksInPath().path
+        guard path.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            throw NablaError(
+                .corruptFile, "\(what): external data '\(location)' leads out of the model's folder (to \(path))",
+                path: given)
+        }
         let size = try InputFile.checkRegular(path)
         let offset = Int(t.external["offset"] ?? "0") ?? -1
-        let length = t.external["length"].map { Int($0) ?? -1 } ?? (size - max(offset, 0))
+        let (widest, overflow) = count.multipliedReportingOverflow(by: 8)
+        let length =
+            t.external["length"].map { Int($0) ?? -1 }
+            ?? Swift.min(size - Swift.max(offset, 0), overflow ? size : widest)
         guard offset >= 0, length >= 0, offset <= size, length <= size - offset else {
             throw NablaError(
                 .corruptFile,

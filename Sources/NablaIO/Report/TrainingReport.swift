@@ -27,6 +27,45 @@ public struct ReportEvaluation: Codable, Sendable, Equatable {
         (self.data, self.classNames, self.confusion, self.worst) = (data, classNames, confusion, worst)
     }
 
+    /// Returns the evaluation checked as input (it is read back from a run folder, which anyone
+    /// can edit): a square confusion matrix of one row per class with counts in `0...2^40`,
+    /// examples whose classes exist and whose probability lies in `[0, 1]`, and images that are
+    /// PNG bytes, base64 as this report writes it (re-encoded here, so no other text reaches the page),
+    /// or empty for examples that are not images.
+    ///
+    /// - Throws: `NablaError` (`.corruptFile`) naming what is wrong.
+    public func validated() throws -> ReportEvaluation {
+        let classes = classNames.count
+        func fail(_ problem: String) -> NablaError { NablaError(.corruptFile, "evaluation: \(problem)") }
+        guard classes > 0, classes <= 1 << 12 else { throw fail("\(classes) classes (1 to 4096 are shown)") }
+        guard confusion.count == classes, confusion.allSatisfy({ $0.count == classes }) else {
+            throw fail("the confusion matrix is not \(classes) × \(classes), one row and column per class")
+        }
+        guard confusion.allSatisfy({ $0.allSatisfy { (0...(1 << 40)).contains($0) } }) else {
+            throw fail("a count of the confusion matrix is negative or above 2^40")
+        }
+        guard worst.count <= 1024 else { throw fail("\(worst.count) examples (at most 1024 are shown)") }
+        var checked = self
+        checked.worst = try worst.map { x in
+            guard (0..<classes).contains(x.truth), (0..<classes).contains(x.predicted), x.index >= 0,
+                x.probability >= 0, x.probability <= 1
+            else {
+                throw fail(
+                    "example \(x.index): classes \(x.truth), \(x.predicted) or probability \(x.probability) out of range"
+                )
+            }
+            // A table's examples have no image: the empty string.
+            if x.png.isEmpty { return x }
+            let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+            guard x.png.utf8.count <= 1 << 22, let bytes = Data(base64Encoded: x.png), bytes.starts(with: signature)
+            else { throw fail("example \(x.index): the image is not a base64 PNG") }
+            var clean = x
+            clean.png = bytes.base64EncodedString()
+            return clean
+        }
+        return checked
+    }
+
     /// Precision, recall, F1 and support of each class, from the confusion matrix.
     public var perClass: [(precision: Double, recall: Double, f1: Double, support: Int)] {
         confusion.indices.map { c in

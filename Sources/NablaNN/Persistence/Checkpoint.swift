@@ -24,6 +24,9 @@ struct OptimizerCheckpoint: Codable {
 }
 
 extension Model {
+    /// The largest step or epoch count a checkpoint may hold.
+    static let maxCheckpointCount = 1 << 40
+
     /// Saves a checkpoint to `path`, atomically: the model file (architecture and weights) plus
     /// the optimizer's state tensors, step count and learning rate, and ``progress``.
     ///
@@ -65,9 +68,17 @@ extension Model {
                 let progress = try ModelFile.decode(TrainingProgress.self, "checkpoint", from: metadata)
             else { throw NablaError(.corruptFile, "not a checkpoint: it has no optimizer state or progress") }
             let expected = String(describing: type(of: optimizer))
-            guard saved.type == expected, saved.iterations >= 0, progress.epochs >= 0 else {
+            guard saved.type == expected else {
                 throw NablaError(
                     .invalidArgument, "the checkpoint's optimizer is \(saved.type.prefix(64)), the model's \(expected)")
+            }
+            // Counters from a file: bounded, so that counting on from them cannot overflow.
+            guard (0...Self.maxCheckpointCount).contains(saved.iterations),
+                (0...Self.maxCheckpointCount).contains(progress.epochs)
+            else {
+                throw NablaError(
+                    .corruptFile,
+                    "its counters (\(saved.iterations) steps, \(progress.epochs) epochs) are outside 0...2^40")
             }
             var slots: [(Parameter, [Tensor])] = []
             for (name, parameter) in parameters() where parameter.isTrainable {

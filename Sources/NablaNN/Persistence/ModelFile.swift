@@ -214,6 +214,24 @@ public struct Preprocessing: Codable, Sendable, Equatable {
         (self.colorMode, self.height, self.width, self.scale, self.offset) = (colorMode, height, width, scale, offset)
     }
 
+    /// Checks values read from a file: sides in `1...32768` within the image-pixel limit
+    /// (`NABLA_MAX_IMAGE_PIXELS`), a finite scale and offset.
+    ///
+    /// - Throws: `NablaError` (`.corruptFile`) naming the bad value.
+    public func validate() throws {
+        guard (1...(1 << 15)).contains(height), (1...(1 << 15)).contains(width),
+            height * width <= ResourceLimits.maxImagePixels
+        else {
+            throw NablaError(
+                .corruptFile,
+                "preprocessing: images of \(height)×\(width) (sides 1 to 32768, at most \(ResourceLimits.maxImagePixels) pixels)"
+            )
+        }
+        guard scale.isFinite, offset.isFinite else {
+            throw NablaError(.corruptFile, "preprocessing: scale \(scale) and offset \(offset) must be finite")
+        }
+    }
+
     /// The convention for an NHWC input of 1 or 3 channels; nil for other inputs.
     public init?(for input: [Int]) {
         guard input.count == 3, input[2] == 1 || input[2] == 3 else { return nil }
@@ -293,6 +311,7 @@ extension Model {
             model.inputSpec = input
             model.classNames = try ModelFile.decode([String].self, "class_names", from: metadata)
             model.preprocessing = try ModelFile.decode(Preprocessing.self, "preprocessing", from: metadata)
+            try model.preprocessing?.validate()
             // One sigmoid output may name two classes.
             if let names = model.classNames, let classes = model.outputShape?.last, names.count != classes,
                 model.outputShape?.count == 1, !(classes == 1 && names.count == 2)

@@ -71,7 +71,7 @@ extension Model {
         try withoutGradients {
             while let batch = try stream.next() {
                 try checkBatch(batch, index, "prediction")
-                parts.append(self(batch.inputs))
+                parts.append(try checkedCall(batch.inputs))
                 index += 1
             }
         }
@@ -141,7 +141,9 @@ extension Model {
         var history = History()
         stopTraining = false
         for callback in callbacks { try callback.onTrainBegin(model: self) }
-        for epoch in epochs where !stopTraining {
+        for epoch in epochs {
+            // A stop ends the loop: filtering the rest would still count through them all.
+            if stopTraining { break }
             for callback in callbacks { try callback.onEpochBegin(epoch, model: self) }
             let generator = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, UInt64(epoch), 0x4550_4F43))
             display.beginEpoch(epoch)
@@ -153,7 +155,7 @@ extension Model {
                 try checkBatch(batch, step, "training")
                 if checks.training { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
                 if step == 0 && epoch == epochs.lowerBound { try checkScaling(batch) }
-                let predictions = Random.withGenerator(generator) { self(batch.inputs) }
+                let predictions = try Random.withGenerator(generator) { try checkedCall(batch.inputs) }
                 var batchLoss = loss(predictions, batch.targets, sampleWeights: batch.weights)
                 if let penalty = regularizationLoss { batchLoss = batchLoss + penalty }
                 if let processGroup { try processGroup.backward(batchLoss) } else { batchLoss.backward() }
@@ -227,7 +229,7 @@ extension Model {
                 }
                 try checkBatch(batch, index, "evaluation")
                 if checksTargets { try loss.validate(targets: batch.targets, outputShape: outputShape ?? []) }
-                let predictions = self(batch.inputs)
+                let predictions = try checkedCall(batch.inputs)
                 var lossSum = loss.perExample(predictions, batch.targets).sum()
                 if let penalty = regularizationLoss { lossSum = lossSum + penalty * Float(batch.inputs.shape[0]) }
                 totals.add(lossSum: lossSum, count: batch.inputs.shape[0])

@@ -182,6 +182,27 @@ final class TwoHeads: Model, SerializableLayer, @unchecked Sendable {
         expectError(weightsOnly, "holds weights but no architecture")
     }
 
+    /// Preprocessing read from a file is checked: no side of 0 or below, no 100000 × 100000
+    /// images (40 GiB to decode), no NaN scale.
+    @Test func hostilePreprocessingIsRefused() throws {
+        let weights: [(String, Tensor)] = [("dense.weight", Tensor.zeros([4, 2])), ("dense.bias", Tensor.zeros([2]))]
+        for (preprocessing, expected) in [
+            (#"{"colorMode":"grayscale","height":-5,"width":28,"scale":1,"offset":0}"#, "images of -5×28"),
+            (#"{"colorMode":"grayscale","height":0,"width":28,"scale":1,"offset":0}"#, "images of 0×28"),
+            (#"{"colorMode":"rgb","height":100000,"width":100000,"scale":1,"offset":0}"#, "images of 100000×100000"),
+            (#"{"colorMode":"rgb","height":28,"width":28,"scale":"nan","offset":0}"#, "must be finite"),
+        ] {
+            let path = Self.path("preprocessing.nabla")
+            try Safetensors.write(
+                weights,
+                metadata: [
+                    "format": "nabla", "format_version": "2", "architecture": Self.sequential(Self.dense(2)),
+                    "input": #"{"shape":[4],"dtype":"float32","layout":"features"}"#, "preprocessing": preprocessing,
+                ], to: path)
+            #expect { _ = try Model.load(path) } throws: { "\($0)".contains(expected) }
+        }
+    }
+
     /// A run stopped after epoch 2 and continued from its checkpoint in a new model equals the
     /// uninterrupted run bit for bit: weights, optimizer state and history (dropout and shuffling
     /// included).

@@ -108,3 +108,22 @@ final class OutputCapture: @unchecked Sendable {
     var text = ""
     func append(_ s: String) { text += s }
 }
+
+/// A stop ends training at once, however many epochs were asked for: the loop does not go on
+/// counting through the rest (2^40 epochs would take hours to count).
+@Suite struct StopTrainingTests {
+    final class StopAtFirstEpoch: Callback {
+        var epochsBegun = 0
+        func onEpochBegin(_ epoch: Int, model: Model) throws { epochsBegun += 1 }
+        func onEpochEnd(_ epoch: Int, logs: [String: Double], model: Model) throws { model.stopTraining = true }
+    }
+
+    @Test func aStopEndsAHugeRunAfterOneEpoch() throws {
+        let (x, y) = Toy.data(count: 12)
+        let model = Toy.model()
+        model.compile(optimizer: SGD(learningRate: 0.01), loss: SparseCategoricalCrossEntropy())
+        let stopper = StopAtFirstEpoch()
+        let history = try model.fit(x: x, y: y, batchSize: 6, epochs: 1 << 40, callbacks: [stopper], verbose: .silent)
+        #expect(stopper.epochsBegun == 1 && history.epochs.count == 1)
+    }
+}
