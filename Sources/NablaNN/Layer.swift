@@ -1,3 +1,4 @@
+import Foundation
 import Nabla
 
 /// A trainable tensor owned by a layer, with a stable identity for optimizer state.
@@ -32,7 +33,15 @@ public final class Parameter: @unchecked Sendable {
 /// ``parameters()`` lists everything under hierarchical names such as `block1.conv.weight`.
 open class Layer: @unchecked Sendable {
     /// The name, unique among its siblings; the prefix of its parameters' names.
-    public var name: String
+    public var name: String {
+        // A renamed child makes its parent's set of taken names stale.
+        didSet { parent?.childNames = nil }
+    }
+    /// The layer this one is a child of, if any.
+    private weak var parent: Layer?
+    /// The names of ``children``, kept so that adding a child costs no pass over its siblings;
+    /// nil when a child was renamed since (rebuilt on the next add).
+    private var childNames: Set<String>?
     /// Whether the layer's parameters are trained; false freezes them (and its sublayers).
     public var isTrainable = true {
         didSet {
@@ -144,17 +153,50 @@ open class Layer: @unchecked Sendable {
     /// Registers a sublayer; its name gets a numeric suffix if a sibling already has it.
     @discardableResult
     public func addChild<L: Layer>(_ child: L) -> L {
-        let taken = Set(children.map(\.name))
+        var taken = childNames ?? Set(children.map(\.name))
+        Layer.nameLookups?.add(childNames == nil ? children.count : 0)
         if taken.contains(child.name) {
             let base = child.name
             var k = 1
-            while taken.contains("\(base)_\(k)") { k += 1 }
+            // Numbered names continue after the last one used for this base, not from 1 again.
+            if let next = suffixes[base] { k = next }
+            while taken.contains("\(base)_\(k)") {
+                Layer.nameLookups?.add(1)
+                k += 1
+            }
+            suffixes[base] = k + 1
             child.name = "\(base)_\(k)"
         }
+        taken.insert(child.name)
+        childNames = taken
+        child.parent = self
         child.isTraining = isTraining
         if !isTrainable { child.isTrainable = false }
         children.append(child)
         return child
+    }
+
+    /// The next numeric suffix to try for each base name among the children.
+    private var suffixes: [String: Int] = [:]
+
+    /// Counts the names ``addChild(_:)`` examines, where a test sets it (the work of loading a
+    /// file of many layers must grow linearly).
+    @TaskLocal static var nameLookups: LookupCounter?
+
+    /// A counter a test reads.
+    final class LookupCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var total = 0
+        func add(_ n: Int) {
+            lock.lock()
+            total += n
+            lock.unlock()
+        }
+        var count: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return total
+        }
     }
 
     /// Returns every parameter of this layer and its sublayers, with hierarchical names.

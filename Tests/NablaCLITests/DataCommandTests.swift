@@ -1,4 +1,6 @@
 import Foundation
+import Nabla
+import NablaData
 import Testing
 
 @Suite struct DataCommandTests {
@@ -42,6 +44,21 @@ import Testing
         let shards = (0..<3).map { "\(folder)/packed-0000\($0).nblrec" }
         let inspect = try runNabla(["data", "inspect", shards.joined(separator: ","), "--sheet", "\(folder)/s.png"])
         #expect(inspect.stdout.contains("9 examples"), "\(inspect.stderr)")
+    }
+
+    /// A shard may declare 2^24 classes: inspect lists the first 100 and counts the rest.
+    @Test func inspectListsAHundredClassesAndCountsTheRest() throws {
+        let folder = try Self.folder()
+        let records = (0..<3).map {
+            RecordFile.Record(pixels: Tensor([UInt8](repeating: 7, count: 4), shape: [2, 2, 1]), label: Int64($0))
+        }
+        try RecordFile.write(records, classes: 1 << 24, to: "\(folder)/many.nblrec")
+        let result = try runNabla(["data", "inspect", "\(folder)/many.nblrec", "--sheet", "\(folder)/sheet.png"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("16777216 classes:"))
+        #expect(
+            result.stdout.contains("… and 16777116 more classes, holding 0 examples"), "\(result.stdout.suffix(300))")
+        #expect(result.stdout.split(separator: "\n").count < 110)
     }
 
     @Test func notADatasetIsAOneLineError() throws {

@@ -60,10 +60,16 @@ struct DataCommand: ParsableCommand {
                 var counts = [Int](repeating: 0, count: opened.classNames.count)
                 for label in opened.labels where Int(label) < counts.count { counts[Int(label)] += 1 }
                 print("\(opened.classNames.count) classes:")
-                for (i, name) in opened.classNames.enumerated() {
+                // A file may declare millions of classes: the first ones are listed, the rest counted.
+                let listed = 100
+                for (i, name) in opened.classNames.prefix(listed).enumerated() {
                     let share = Double(counts[i]) / Double(max(opened.dataset.count, 1)) * 100
                     let padded = name.count < 20 ? name + String(repeating: " ", count: 20 - name.count) : name
                     print(String(format: "  %3d ", i) + padded + String(format: " %7d  (%.1f%%)", counts[i], share))
+                }
+                if opened.classNames.count > listed {
+                    let rest = opened.classNames.count - listed
+                    print("  … and \(rest) more classes, holding \(counts.dropFirst(listed).reduce(0, +)) examples")
                 }
                 try AtomicFile.write(DatasetSource.contactSheet(opened), to: sheet)
                 print("contact sheet: \(sheet)")

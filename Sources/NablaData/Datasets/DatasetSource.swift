@@ -70,27 +70,43 @@ public enum DatasetSource {
         }
     }
 
+    /// The most classes a contact sheet shows, one row each.
+    public static let maxSheetClasses = 100
+
     /// Returns a PNG contact sheet: up to `perClass` images of each class in a row, one row per class.
     public static func contactSheet(_ opened: Opened, perClass: Int = 8) throws -> Data {
-        var rows: [[Int]] = Array(repeating: [], count: opened.classNames.count)
+        // At most `maxSheetClasses` rows of thumbnails at most 64 pixels on a side, whatever size
+        // the records and however many classes a file declares.
+        var rows: [[Int]] = Array(repeating: [], count: Swift.min(opened.classNames.count, maxSheetClasses))
         for (i, label) in opened.labels.enumerated() where Int(label) < rows.count && rows[Int(label)].count < perClass
         {
             rows[Int(label)].append(i)
         }
         let sample = try opened.dataset.batch(at: [rows.first { !$0.isEmpty }?.first ?? 0]).images
-        let (h, w, c) = (sample.shape[1], sample.shape[2], sample.shape[3])
+        let (fullH, fullW, c) = (sample.shape[1], sample.shape[2], sample.shape[3])
+        let side = 64, longest = Swift.max(fullH, fullW, 1)
+        let (h, w) =
+            longest > side
+            ? (Swift.max(1, fullH * side / longest), Swift.max(1, fullW * side / longest)) : (fullH, fullW)
         let gap = 2
-        let sheet = Tensor.zeros([rows.count * (h + gap), perClass * (w + gap), c]).asType(.uint8)
-        var pixels = sheet.toArray(UInt8.self)
         let width = perClass * (w + gap)
+        var pixels = [UInt8](repeating: 0, count: rows.count * (h + gap) * width * c)
         for (r, indices) in rows.enumerated() where !indices.isEmpty {
-            let images = try opened.dataset.batch(at: indices).images.asType(.uint8).toArray(UInt8.self)
-            for (k, _) in indices.enumerated() {
+            for (k, index) in indices.enumerated() {
+                var image = try opened.dataset.batch(at: [index]).images[0].asType(.uint8)
+                guard image.rank == 3, image.shape[2] == c else {
+                    throw NablaError(
+                        .corruptFile, "example \(index) has shape \(image.shape); the first one has \(c) channels")
+                }
+                if image.shape[0] != h || image.shape[1] != w {
+                    image = ImageCodec.resized(image, height: h, width: w).asType(.uint8)
+                }
+                let values = image.contiguous().toArray(UInt8.self)
                 for y in 0..<h {
                     for x in 0..<w {
                         for ch in 0..<c {
                             pixels[((r * (h + gap) + y) * width + k * (w + gap) + x) * c + ch] =
-                                images[((k * h + y) * w + x) * c + ch]
+                                values[(y * w + x) * c + ch]
                         }
                     }
                 }
