@@ -65,6 +65,12 @@ extension FuzzTargets {
             }
             let mlp = Sequential(inputShape: [4]) { Dense(units: 3, activation: .tanh) }
             return try [cnn, mlp].map { try ONNXExport.export($0) }
+        case "evaluation":
+            let png = try ImageCodec.encodePNG(grey).base64EncodedString()
+            let evaluation = ReportEvaluation(
+                data: "test", classNames: ["a", "b"], confusion: [[3, 1], [0, 4]],
+                worst: [.init(index: 2, truth: 0, predicted: 1, probability: 0.75, png: png)])
+            return [try JSONEncoder.report.encode(evaluation)]
         case "npy": return [NPY.encode(Tensor([Float(1), 2, 3, 4, 5, 6], shape: [2, 3])), NPY.encode(grey)]
         case "oip":
             let json = """

@@ -15,7 +15,7 @@ public enum FuzzTargets {
     /// The names `scripts/fuzz` and the replay test know.
     public static let names = [
         "safetensors", "modelfile", "idx", "idxstream", "csv", "csvstream", "cifar", "image", "imagefolder",
-        "records", "table", "onnx", "npy", "oip",
+        "records", "table", "onnx", "npy", "oip", "evaluation",
     ]
 
     /// Reads `data` as target `name` reads input; errors the reader throws are the expected
@@ -52,6 +52,7 @@ public enum FuzzTargets {
         case "onnx": try onnx(data)
         case "npy": _ = try NPY.decode(data)
         case "oip": try inferenceRequest(data)
+        case "evaluation": try evaluation(data)
         default: preconditionFailure("no fuzz target named \(name); known: \(names)")
         }
     }
@@ -111,6 +112,21 @@ public enum FuzzTargets {
             let f = try ONNXImport.function(data)
             _ = try withoutGradients { try f(f.inputShapes.map { Tensor.zeros($0) }) }
         }
+    }
+
+    /// The input as a run folder's `evaluation.json`: decoded, checked, and drawn into a report
+    /// page (which must then hold no text the file gave unescaped).
+    private static func evaluation(_ data: Data) throws {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let parsed: ReportEvaluation
+        do { parsed = try decoder.decode(ReportEvaluation.self, from: data) } catch {
+            throw NablaError(.corruptFile, "evaluation: not valid JSON for it: \(error)")
+        }
+        let checked = try parsed.validated()
+        let page = TrainingReport.html([ReportRun(name: "fuzz", history: [], settings: "{}", evaluation: checked)])
+        precondition(!page.contains("<script>alert"), "evaluation: text from the file reached the page unescaped")
     }
 
     /// The input as the only image of a one-class folder, read at 16×16.

@@ -53,6 +53,15 @@ import Testing
                                  count_include_pad=1)]
         elif case == 'lrn':
             x, nodes = x4, [h.make_node('LRN', ['x'], ['y'], size=(1 << 24) - 1)]
+        elif case == 'ints-constant':
+            x = [None, 4]
+            nodes = [h.make_node('ConstantOfShape', ['s'], ['c'], value=h.make_tensor('v', T.INT64, [1], [1])),
+                     h.make_node('Cast', ['c'], ['y'], to=T.FLOAT)]
+            inits = [i64('s', [1 << 14, 1 << 14])]
+        elif case == 'ints-range':
+            x = [None, 4]
+            nodes = [h.make_node('Range', ['a', 'b', 'd'], ['r']), h.make_node('Cast', ['r'], ['y'], to=T.FLOAT)]
+            inits = [i64('a', 0), i64('b', 1 << 28), i64('d', 1)]
         elif case == 'input-huge':
             x, nodes = [None, 1 << 17, 1 << 17], [h.make_node('Relu', ['x'], ['y'])]
         elif case == 'clip-nan':
@@ -78,6 +87,8 @@ import Testing
         ("avgpool-include-pad", "error: too large"), ("lrn", "shape: [1, 4, 4]"),
         ("clip-nan", "error: must be numbers"), ("pad-nan", "error: not a finite integer"),
         ("input-huge", "error: too large (NABLA_MAX_MODEL_VALUES)"),
+        ("ints-constant", "error: too large for an integer tensor"),
+        ("ints-range", "error: too large for an integer tensor"),
     ]
 
     @Test(arguments: cases.map(\.name))

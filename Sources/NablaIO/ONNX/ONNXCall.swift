@@ -136,14 +136,25 @@ struct ONNXCall {
         return i
     }
 
-    /// Checks the element count of a shape an op is about to make.
+    /// The largest integer tensor one op may make: integers are shapes, indices and masks, held
+    /// as 8-byte values, so they get an eighth of the float budget (1 GiB at the default).
+    static let maxIntegerElements = Swift.max(maxElements / 8, 1)
+
+    /// Whether any input is an integer tensor (then an elementwise result is one too).
+    var integerInputs: Bool { inputs.contains { if case .ints = $0 { true } else { false } } }
+
+    /// Checks the element count of a shape an op is about to make, against the integer budget
+    /// when `integers` (the op makes an integer tensor).
     @discardableResult
-    func checkShape(_ shape: [Int]) throws -> Int {
+    func checkShape(_ shape: [Int], integers: Bool = false) throws -> Int {
+        let limit = integers ? Self.maxIntegerElements : Self.maxElements
         var n = 1
         for d in shape {
             try check(d >= 0, "shape \(shape) has a negative dimension")
             let (p, o) = n.multipliedReportingOverflow(by: d)
-            try check(!o && p <= Self.maxElements, "shape \(shape) is too large (NABLA_MAX_MODEL_VALUES)")
+            try check(
+                !o && p <= limit,
+                "shape \(shape) is too large for \(integers ? "an integer" : "a") tensor (NABLA_MAX_MODEL_VALUES)")
             n = p
         }
         return n

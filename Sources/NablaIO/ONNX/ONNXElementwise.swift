@@ -41,7 +41,7 @@ extension ONNXOps {
             }
             shape = s
         }
-        try c.checkShape(shape)
+        try c.checkShape(shape, integers: c.inputs.allSatisfy { if case .ints = $0 { true } else { false } })
         if c.inputs.allSatisfy({ if case .ints = $0 { true } else { false } }) {
             guard let g else { throw c.error("integer operands are not supported") }
             let arrays = c.inputs.map { if case .ints(let a) = $0 { a } else { IntArray([]) } }
@@ -77,7 +77,8 @@ extension ONNXOps {
         guard let shape = Shape.broadcast(c.input(0).shape, c.input(1).shape) else {
             throw c.error("shapes \(c.input(0).shape) and \(c.input(1).shape) do not broadcast")
         }
-        try c.checkShape(shape)
+        // Bool results, held as integers.
+        try c.checkShape(shape, integers: true)
         func doubles(_ v: ONNXValue) -> (shape: [Int], values: [Double]) {
             switch v {
             case .ints(let a): return (a.shape, a.values.map(Double.init))
@@ -179,7 +180,8 @@ extension ONNXOps {
                 outputs.append(
                     .ints(
                         IntArray(
-                            shape: shape, values: Array(repeating: 1, count: try c.checkShape(shape)), dtype: .bool)))
+                            shape: shape, values: Array(repeating: 1, count: try c.checkShape(shape, integers: true)),
+                            dtype: .bool)))
             }
             return outputs
         }
@@ -245,7 +247,7 @@ extension ONNXOps {
             guard let s1 = Shape.broadcast(c.input(1).shape, c.input(2).shape),
                 let shape = Shape.broadcast(cb.shape, s1)
             else { throw c.error("shapes \(cb.shape), \(c.input(1).shape) and \(c.input(2).shape) do not broadcast") }
-            try c.checkShape(shape)
+            try c.checkShape(shape, integers: c.integerInputs && !(c.input(1).isFloat || c.input(2).isFloat))
             if case .ints(let a) = c.input(1), case .ints(let b) = c.input(2) {
                 let values = IntArray.generate(shape) { idx in
                     cb.broadcastElement(idx) != 0 ? a.broadcastElement(idx) : b.broadcastElement(idx)

@@ -242,7 +242,7 @@ extension ONNXOps {
             guard let shape = Shape.broadcast(c.input(0).shape, target) else {
                 throw c.error("\(c.input(0).shape) does not broadcast with \(target)")
             }
-            try c.checkShape(shape)
+            try c.checkShape(shape, integers: c.integerInputs)
             if case .ints(let a) = c.input(0) {
                 return [
                     .ints(
@@ -262,7 +262,7 @@ extension ONNXOps {
                 throw c.error("repeats must give one non-negative count per dimension of \(shape)")
             }
             let out = try zip(shape, repeats).map { try c.product($0, $1, "Tile's output size") }
-            try c.checkShape(out)
+            try c.checkShape(out, integers: c.integerInputs)
             if case .ints(let a) = c.input(0) {
                 return [
                     .ints(
@@ -283,7 +283,8 @@ extension ONNXOps {
         }
         k["ConstantOfShape"] = { c in
             let shape = try c.intValues(0) ?? []
-            let count = try c.checkShape(shape)
+            let integers: Bool = if case .ints? = c.node.attributes["value"] { true } else { false }
+            let count = try c.checkShape(shape, integers: integers)
             switch c.node.attributes["value"] {
             case .ints(let v)?:
                 let dtype: DType = (try c.int("value_dtype", 7)) == 9 ? .bool : .int64
@@ -301,7 +302,7 @@ extension ONNXOps {
                     throw c.error("start, limit and delta must be scalars, delta not 0")
                 }
                 let n = try rangeCount(c, Double(start), Double(limit), Double(delta))
-                try c.checkShape([n])
+                try c.checkShape([n], integers: true)
                 return [
                     .ints(IntArray(shape: [n], values: (0..<n).map { start &+ Int64($0) &* delta }, dtype: s.dtype))
                 ]

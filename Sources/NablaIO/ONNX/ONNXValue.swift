@@ -160,6 +160,7 @@ enum ONNXValue {
     }
 
     var isNone: Bool { if case .none = self { true } else { false } }
+    var isFloat: Bool { if case .float = self { true } else { false } }
 
     /// The tensor in ONNX's layout (a float tensor, or an integer one made from host values).
     var native: Tensor {
