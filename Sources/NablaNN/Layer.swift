@@ -236,7 +236,15 @@ open class Layer: @unchecked Sendable {
         }
         _ = try Layer.elementCount(shape, "\(name): input")
         let out = try build(inputShape: shape)
-        _ = try Layer.elementCount(out, "\(name): output")
+        let values = try Layer.elementCount(out, "\(name): output")
+        // A file's layers are charged for their activations too, not only their parameters: a
+        // layer without weights could otherwise declare 2^34 values per example.
+        if Layer.loadingBudget != nil && values > ResourceLimits.maxModelValues {
+            throw NablaError(
+                .resourceLimit,
+                "\(name): an output of \(out) holds \(values) values per example, more than NABLA_MAX_MODEL_VALUES (\(ResourceLimits.maxModelValues))"
+            )
+        }
         inputShape = shape
         outputShape = out
         return out

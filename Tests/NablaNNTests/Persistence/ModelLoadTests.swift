@@ -183,6 +183,16 @@ final class TwoHeads: Model, SerializableLayer, @unchecked Sendable {
         expectError(weightsOnly, "holds weights but no architecture")
     }
 
+    /// A layer without parameters may not declare more activations per example than
+    /// NABLA_MAX_MODEL_VALUES: zero padding of 16,384 on each side of a 4×4 image asks for
+    /// 32,772² values (above 2^30, below the 2^34 a shape may have).
+    @Test func activationsOfParameterFreeLayersAreCharged() throws {
+        let padding = #"{"type":"ZeroPadding2D","name":"pad","config":{"padding":[16384,16384]}}"#
+        let path = try Self.file(
+            Self.sequential(padding), input: #"{"shape":[4,4,1],"dtype":"float32","layout":"NHWC"}"#)
+        #expect { _ = try Model.load(path) } throws: { "\($0)".contains("more than NABLA_MAX_MODEL_VALUES") }
+    }
+
     /// Preprocessing read from a file is checked: no side of 0 or below, no 100000 × 100000
     /// images (40 GiB to decode), no NaN scale.
     @Test func hostilePreprocessingIsRefused() throws {
