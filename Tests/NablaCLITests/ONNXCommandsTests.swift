@@ -86,4 +86,27 @@ import Testing
             """
         #expect(try PythonCheck.run(compare, y, reference) == "True\n")
     }
+
+    /// Values an import computes once and keeps (constant folding) count against the model's
+    /// budget like its weights: five 16,384-value constants under a budget of 65,536 are refused.
+    @Test func foldedConstantsAreChargedAgainstTheBudget() throws {
+        let dir = TrainedRun.folder()
+        let script = """
+            import sys, numpy as np, onnx
+            from onnx import helper as h, TensorProto as T, numpy_helper as nh
+            nodes = [h.make_node('ConstantOfShape', ['s'], [f'c{i}'], value=h.make_tensor('v', T.FLOAT, [1], [1.0]))
+                     for i in range(5)]
+            nodes.append(h.make_node('Relu', ['x'], ['y']))
+            graph = h.make_graph(nodes, 'folded', [h.make_tensor_value_info('x', T.FLOAT, ['N', 4])],
+                                 [h.make_tensor_value_info('y', T.FLOAT, ['N', 4])],
+                                 [nh.from_array(np.array([128, 128], np.int64), 's')])
+            onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid('', 17)]), sys.argv[1])
+            print('ok')
+            """
+        try #require(try PythonCheck.run(script, dir + "/folded.onnx") == "ok\n")
+        let run = try runNabla(
+            ["import", dir + "/folded.onnx", "--output", dir + "/folded.nabla"],
+            environment: ["NABLA_MAX_MODEL_VALUES": "65536"])
+        #expect(run.status == 1 && run.stderr.contains("the folded result of node"), "\(run.stderr)")
+    }
 }

@@ -181,7 +181,7 @@ struct ONNXProgram: @unchecked Sendable {
         guard !outputs.isEmpty else { throw NablaError(.corruptFile, "the graph has no outputs") }
         (self.names, self.nodes, self.inputs, self.outputs, self.constants) = (names, nodes, inputs, outputs, constants)
         self.slots = slot
-        try fold()
+        try fold(charging: &source)
         prune()
         classify()
     }
@@ -205,15 +205,19 @@ struct ONNXProgram: @unchecked Sendable {
         }
     }
 
-    /// Computes the nodes whose inputs are all constants, once, and marks those that depend
-    /// only on shapes.
-    mutating func fold() throws {
+    /// Computes the nodes whose inputs are all constants, once. Their results are kept for
+    /// every run, so they are charged against the model's budget like its initializers.
+    mutating func fold(charging source: inout ONNXTensorSource) throws {
         var kept: [ONNXNode] = []
         for node in nodes {
             let present = node.inputs.filter { $0 >= 0 }
             if node.op != "Dropout", present.allSatisfy({ constants[$0] != nil && !parameterSlots.contains($0) }) {
                 let values = try withoutGradients { try run(node, training: false) { constants[$0] ?? .none } }
-                for (slot, v) in zip(node.outputs, values) where slot >= 0 { constants[slot] = v }
+                for (slot, v) in zip(node.outputs, values) where slot >= 0 {
+                    _ = try source.charge(
+                        v.shape.map(Int64.init), "the folded result of node '\(node.name)' (\(node.op))")
+                    constants[slot] = v
+                }
                 continue
             }
             kept.append(node)
