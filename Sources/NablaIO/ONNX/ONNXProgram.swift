@@ -205,8 +205,10 @@ struct ONNXProgram: @unchecked Sendable {
         }
     }
 
-    /// Computes the nodes whose inputs are all constants, once. Their results are kept for
-    /// every run, so they are charged against the model's budget like its initializers.
+    /// Computes the nodes whose inputs are all constants, once.
+    ///
+    /// Their results are kept for every run, so they are charged against the model's budget like
+    /// its initializers.
     mutating func fold(charging source: inout ONNXTensorSource) throws {
         var kept: [ONNXNode] = []
         for node in nodes {
