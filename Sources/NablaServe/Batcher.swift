@@ -17,13 +17,16 @@ public struct BatchingPolicy: Sendable, Equatable {
     /// A request that arrives meanwhile starts at once, on a core that is still awake (as ONNX
     /// Runtime's spinning threads do); 0 sleeps at once.
     public var idleSpinMicroseconds: Int
+    /// The most examples waiting or running at once; a request beyond it is answered 503.
+    public var maxRowsInFlight: Int
 
     public init(
         maxBatchSize: Int = 64, maxQueueDelayMicroseconds: Int = 0, timeoutMilliseconds: Int = 10_000,
-        idleSpinMicroseconds: Int = 1000
+        idleSpinMicroseconds: Int = 1000, maxRowsInFlight: Int = 65536
     ) {
         (self.maxBatchSize, self.maxQueueDelayMicroseconds, self.timeoutMilliseconds, self.idleSpinMicroseconds) =
             (maxBatchSize, maxQueueDelayMicroseconds, timeoutMilliseconds, idleSpinMicroseconds)
+        self.maxRowsInFlight = maxRowsInFlight
     }
 }
 
@@ -40,11 +43,17 @@ struct BatchResult: Sendable {
 /// server's event loops never block on a computation. The CPU backend still splits each run over
 /// its thread pool.
 final class Batcher: @unchecked Sendable {
-    private struct Job {
+    /// One request: waiting, then running, then answered (by the model or by its deadline).
+    private final class Job: @unchecked Sendable {
+        enum State { case waiting, running, answered }
         let rows: Int
         let input: [Float]
         let enqueued: UInt64
         let continuation: CheckedContinuation<BatchResult, any Error>
+        var state = State.waiting
+        init(rows: Int, input: [Float], enqueued: UInt64, continuation: CheckedContinuation<BatchResult, any Error>) {
+            (self.rows, self.input, self.enqueued, self.continuation) = (rows, input, enqueued, continuation)
+        }
     }
 
     private let policy: BatchingPolicy
@@ -56,6 +65,8 @@ final class Batcher: @unchecked Sendable {
     private var queue: [Job] = []
     private var head = 0
     private var stopping = false
+    /// The examples of requests waiting or running (bounded by the policy).
+    private var rowsInFlight = 0
     private var thread: Thread?
 
     /// Starts the model's thread; `run` computes the output `[n, outputValues]` for an input
@@ -82,9 +93,39 @@ final class Batcher: @unchecked Sendable {
                 continuation.resume(throwing: ServeError(.unavailable, "the server is shutting down"))
                 return
             }
-            queue.append(Job(rows: rows, input: input, enqueued: Self.now(), continuation: continuation))
+            guard rowsInFlight + rows <= policy.maxRowsInFlight else {
+                continuation.resume(
+                    throwing: ServeError(
+                        .unavailable,
+                        "\(rowsInFlight) examples are waiting or running and this request adds \(rows); the limit is \(policy.maxRowsInFlight) (--max-rows-in-flight): retry later"
+                    ))
+                return
+            }
+            let job = Job(rows: rows, input: input, enqueued: Self.now(), continuation: continuation)
+            rowsInFlight += rows
+            queue.append(job)
             condition.signal()
+            // The deadline holds while the request waits, not only when it reaches the model.
+            let timeout = DispatchTime.now() + .milliseconds(policy.timeoutMilliseconds)
+            DispatchQueue.global().asyncAfter(deadline: timeout) { [weak self] in self?.expire(job) }
         }
+    }
+
+    /// Answers `job` with a timeout if it is still waiting.
+    private func expire(_ job: Job) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard job.state == .waiting else { return }
+        finish(job)
+        job.continuation.resume(
+            throwing: ServeError(
+                .timeout, "the request waited more than \(policy.timeoutMilliseconds) ms for the model"))
+    }
+
+    /// Marks `job` answered and releases its rows; the caller holds the lock and resumes it.
+    private func finish(_ job: Job) {
+        job.state = .answered
+        rowsInFlight -= job.rows
     }
 
     /// Finishes the requests already queued, then ends the thread.
@@ -113,7 +154,13 @@ final class Batcher: @unchecked Sendable {
                 condition.wait()
             }
         }
-        if head == queue.count { return nil }
+        // Requests whose deadline answered them while they waited are passed over.
+        while head < queue.count && queue[head].state == .answered { head += 1 }
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+            return stopping ? nil : []
+        }
         let delay = UInt64(policy.maxQueueDelayMicroseconds) * 1000
         if delay > 0 && policy.maxBatchSize > 1 {
             let deadline = queue[head].enqueued + delay
@@ -122,13 +169,16 @@ final class Batcher: @unchecked Sendable {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
             }
         }
-        var batch: [Job] = [queue[head]]
-        var rows = queue[head].rows
-        head += 1
-        while head < queue.count, rows + queue[head].rows <= policy.maxBatchSize {
-            rows += queue[head].rows
-            batch.append(queue[head])
+        while head < queue.count && queue[head].state == .answered { head += 1 }
+        var batch: [Job] = []
+        var rows = 0
+        while head < queue.count, batch.isEmpty || rows + queue[head].rows <= policy.maxBatchSize {
+            let job = queue[head]
             head += 1
+            guard job.state == .waiting else { continue }
+            job.state = .running
+            rows += job.rows
+            batch.append(job)
         }
         if head == queue.count {
             queue.removeAll(keepingCapacity: true)
@@ -140,15 +190,17 @@ final class Batcher: @unchecked Sendable {
         return batch
     }
 
-    private func waitingRows() -> Int { queue[head...].reduce(0) { $0 + $1.rows } }
+    private func waitingRows() -> Int { queue[head...].reduce(0) { $0 + ($1.state == .waiting ? $1.rows : 0) } }
 
     private func loop() {
         while let jobs = nextBatch() {
+            guard !jobs.isEmpty else { continue }
             let start = Self.now()
             let timeout = UInt64(policy.timeoutMilliseconds) * 1_000_000
             var live: [Job] = []
             for job in jobs {
                 if start - job.enqueued > timeout {
+                    release([job])
                     job.continuation.resume(
                         throwing: ServeError(
                             .timeout, "the request waited more than \(policy.timeoutMilliseconds) ms for the model"))
@@ -165,6 +217,8 @@ final class Batcher: @unchecked Sendable {
                 values.reserveCapacity(live.reduce(0) { $0 + $1.input.count })
                 for job in live { values += job.input }
             }
+            // Once answered (or failed), the requests' rows are released for others.
+            defer { release(live) }
             do {
                 let output = try withoutGradients { try run(Tensor(values, shape: [rows] + exampleShape)) }
                 let flat = output.toArray(Float.self)
@@ -186,5 +240,12 @@ final class Batcher: @unchecked Sendable {
                 for job in live { job.continuation.resume(throwing: error) }
             }
         }
+    }
+
+    /// Marks `jobs` answered and releases their rows.
+    private func release(_ jobs: [Job]) {
+        condition.lock()
+        for job in jobs { finish(job) }
+        condition.unlock()
     }
 }

@@ -17,6 +17,11 @@ public struct ServerConfiguration: Sendable {
     public var logRequests: Bool
     /// How long a connection may stay idle (also bounds a client that sends its body slowly).
     public var idleTimeoutSeconds: Int
+    /// The most request-body bytes held at once over all requests.
+    ///
+    /// Beyond it a request is answered 503 before its body is read. A body of unknown length
+    /// counts as `maxBodyBytes`.
+    public var maxBytesInFlight: Int = 256 << 20
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 32 << 20, logRequests: Bool = true,
@@ -34,6 +39,7 @@ public final class InferenceServer: Sendable {
     public let models: [ServedModel]
     public let configuration: ServerConfiguration
     private let byName: [String: ServedModel]
+    private let bytesInFlight = BytesInFlight()
 
     public init(models: [ServedModel], configuration: ServerConfiguration) throws {
         var byName: [String: ServedModel] = [:]
@@ -92,10 +98,12 @@ public final class InferenceServer: Sendable {
                 return Response.json(#"{"ready":true}"#)
             }
             router.post(RouterPath(prefix + "/infer")) { request, context in
-                try await self.infer(request, self.model(context))
+                let model = try self.model(context)
+                return try await self.holdingBody(of: request) { try await self.infer(request, model) }
             }
             router.post(RouterPath(prefix + "/classify")) { request, context in
-                try await self.classify(request, self.model(context))
+                let model = try self.model(context)
+                return try await self.holdingBody(of: request) { try await self.classify(request, model) }
             }
         }
     }
@@ -242,6 +250,23 @@ public final class InferenceServer: Sendable {
         return .json(json.text)
     }
 
+    /// Runs `body` with the request's bytes counted against the bytes in flight; 503 when they
+    /// would pass the limit.
+    private func holdingBody(
+        of request: Request, _ body: () async throws -> Response
+    ) async throws -> Response {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        let bytes = Swift.min(Swift.max(declared ?? configuration.maxBodyBytes, 0), configuration.maxBodyBytes)
+        guard bytesInFlight.reserve(bytes, limit: configuration.maxBytesInFlight) else {
+            throw ServeError(
+                .unavailable,
+                "request bodies of \(configuration.maxBytesInFlight) bytes are already being handled (--max-bytes-in-flight): retry later"
+            )
+        }
+        defer { bytesInFlight.release(bytes) }
+        return try await body()
+    }
+
     /// The request body, refused (413) beyond the size limit.
     private func collect(_ request: inout Request) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > configuration.maxBodyBytes {
@@ -330,7 +355,31 @@ struct RequestLog<Context: RequestContext>: RouterMiddleware {
         json.beginObject()
         json.field("error", message)
         json.endObject()
-        return .json(json.text, status: HTTPResponse.Status(code: status))
+        var response = Response.json(json.text, status: HTTPResponse.Status(code: status))
+        // A server that is full says when to come back.
+        if status == 503 { response.headers[.retryAfter] = "1" }
+        return response
+    }
+}
+
+/// The request-body bytes being handled, over all connections.
+final class BytesInFlight: @unchecked Sendable {
+    private let lock = NSLock()
+    private var held = 0
+
+    /// Adds `bytes` unless that passes `limit`; returns whether it did.
+    func reserve(_ bytes: Int, limit: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard held + bytes <= limit else { return false }
+        held += bytes
+        return true
+    }
+
+    func release(_ bytes: Int) {
+        lock.lock()
+        held -= bytes
+        lock.unlock()
     }
 }
 

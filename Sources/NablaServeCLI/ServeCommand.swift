@@ -61,6 +61,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted (413 beyond).")
     var maxBodyBytes = 32 << 20
 
+    @Option(
+        name: .customLong("max-rows-in-flight"),
+        help:
+            "The most examples waiting or running for one model; a request beyond it is answered 503 with Retry-After.")
+    var maxRowsInFlight = 65536
+
+    @Option(
+        name: .customLong("max-bytes-in-flight"),
+        help:
+            "The most request-body bytes held at once (a body of unknown length counts as --max-body-bytes); beyond it 503 with Retry-After."
+    )
+    var maxBytesInFlight = 256 << 20
+
     @Flag(name: .customLong("no-request-log"), help: "Do not write one JSON line per request to standard error.")
     var noRequestLog = false
 
@@ -75,6 +88,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...3_600_000).contains(timeout) else { throw ValidationError("--timeout-ms must be in 1...3600000") }
         guard (1...(1 << 31)).contains(maxBodyBytes) else {
             throw ValidationError("--max-body-bytes must be in 1...2147483648")
+        }
+        guard (1...(1 << 24)).contains(maxRowsInFlight) else {
+            throw ValidationError("--max-rows-in-flight must be in 1...16777216")
+        }
+        guard (1...(1 << 40)).contains(maxBytesInFlight) else {
+            throw ValidationError("--max-bytes-in-flight must be in 1...2^40")
         }
         _ = try policies()
     }
@@ -93,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             result[String(parts[0])] = BatchingPolicy(
                 maxBatchSize: size, maxQueueDelayMicroseconds: delay, timeoutMilliseconds: timeout,
-                idleSpinMicroseconds: idleSpin)
+                idleSpinMicroseconds: idleSpin, maxRowsInFlight: maxRowsInFlight)
         }
         return result
     }
@@ -103,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
         let policies = try policies()
         let fallback = BatchingPolicy(
             maxBatchSize: maxBatchSize, maxQueueDelayMicroseconds: maxQueueDelay, timeoutMilliseconds: timeout,
-            idleSpinMicroseconds: idleSpin)
+            idleSpinMicroseconds: idleSpin, maxRowsInFlight: maxRowsInFlight)
         var served: [ServedModel] = []
         var failed: [String] = []
         for spec in models {
@@ -129,12 +148,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ServeCLIError(
                 description: "no model could be loaded (\(failed.joined(separator: ", "))); nothing to serve")
         }
-        let server = try reportingErrors {
-            try InferenceServer(
-                models: served,
-                configuration: ServerConfiguration(
-                    host: host, port: port, maxBodyBytes: maxBodyBytes, logRequests: !noRequestLog))
-        }
+        var configuration = ServerConfiguration(
+            host: host, port: port, maxBodyBytes: maxBodyBytes, logRequests: !noRequestLog)
+        configuration.maxBytesInFlight = maxBytesInFlight
+        let server = try reportingErrors { try InferenceServer(models: served, configuration: configuration) }
         let address = host
         try await server.run { port in
             // Standard output may be a pipe (a supervisor, a test): one unbuffered write.

@@ -4,7 +4,7 @@ import Testing
 
 /// A `nabla serve` process on a free loopback port, stopped with SIGTERM.
 final class ServerProcess {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
     let folder: String
 
@@ -14,12 +14,9 @@ final class ServerProcess {
         let out = folder + "/stdout", err = folder + "/stderr"
         _ = FileManager.default.createFile(atPath: out, contents: nil)
         _ = FileManager.default.createFile(atPath: err, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try nablaBinary())
-        process.arguments = ["serve"] + arguments + ["--port", "0"]
         // Files, not pipes: a log nobody reads must never block the server.
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle(forWritingAtPath: err)
-        try process.run()
+        process = try ChildProcess(
+            try nablaBinary(), ["serve"] + arguments + ["--port", "0"], standardOutput: out, standardError: err)
         let deadline = Date().addingTimeInterval(120)
         var port: Int?
         while port == nil, process.isRunning, Date() < deadline {
@@ -30,7 +27,7 @@ final class ServerProcess {
             }
         }
         guard let port else {
-            if process.isRunning { process.terminate() }
+            process.terminate()
             let log = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
             throw CLITestError(message: "the server did not become ready: \(log)")
         }
@@ -48,14 +45,8 @@ final class ServerProcess {
 
     var stderr: String { (try? String(contentsOfFile: folder + "/stderr", encoding: .utf8)) ?? "" }
 
-    /// Sends SIGTERM and returns the exit status.
-    func stop() -> Int32 {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    deinit { if process.isRunning { process.terminate() } }
+    /// Sends SIGTERM (SIGKILL after a minute) and returns the exit status.
+    func stop() -> Int32 { process.terminate(grace: 60) ?? -1 }
 }
 
 /// Runs one of the client scripts beside this file.
@@ -166,21 +157,17 @@ func runClient(_ name: String, _ arguments: [String]) throws -> (status: Int32, 
             print('sending', flush=True)
             print(c.infer('fashion', [t]).as_numpy('output').shape)
             """
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = ["python3", "-c", script, "\(server.port)"]
-        let out = Pipe()
-        client.standardOutput = out
-        try client.run()
+        let printedFile = server.folder + "/client-stdout"
+        let client = try ChildProcess("python3", ["-c", script, "\(server.port)"], standardOutput: printedFile)
         // Wait until the request is with the model (Triton's pending-request gauge), then stop.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, try server.metric("nv_inference_pending_request_count") != 1 {
             Thread.sleep(forTimeInterval: 0.02)
         }
         #expect(server.stop() == 0, "\(server.stderr)")
-        client.waitUntilExit()
-        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(client.terminationStatus == 0 && printed.contains("(6000, 10)"), "\(printed)")
+        let clientStatus = client.wait(timeout: 120)
+        let printed = (try? String(contentsOfFile: printedFile, encoding: .utf8)) ?? ""
+        #expect(clientStatus == 0 && printed.contains("(6000, 10)"), "\(printed)")
         #expect(server.stderr.contains("stopped: every request in flight was answered"))
     }
 }
