@@ -1,8 +1,9 @@
 import Foundation
 
-/// Small ONNX graphs whose sizes come from their own constants and attributes, written by the
-/// `onnx` package, and what importing each must give: an error (with a phrase it contains) or an
-/// output shape. `HostileGraphSizeTests` imports them in process; `HostileCommandLineTests` runs
+/// Small ONNX graphs whose sizes come from their own constants and attributes.
+///
+/// The `onnx` package writes them; each comes with what importing it must give: an error (with
+/// a phrase it contains) or an output shape. `HostileGraphSizeTests` imports them in process; `HostileCommandLineTests` runs
 /// `nabla import` on them under a memory limit.
 public enum HostileGraphs {
     /// Writes the graph of `case` to a path: an input `x` of the case's shape, through the case's nodes, to `y`.

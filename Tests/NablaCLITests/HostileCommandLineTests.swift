@@ -4,9 +4,10 @@ import NablaData
 import NablaTestSupport
 import Testing
 
-/// Hostile inputs given to the command line as a user would, under the limits a small server
-/// has: NABLA_MAX_MODEL_VALUES=16777216 and 2 GiB of address space. Each exits 1 with its
-/// message; none is killed (by the limit or a trap).
+/// Hostile inputs given to the command line as a user would, under a small server's limits.
+///
+/// The limits are NABLA_MAX_MODEL_VALUES=16777216 and 2 GiB of address space. Each input exits 1
+/// with its message; none is killed (by the limit or a trap).
 @Suite(.requires(.onnxRuntime)) struct HostileCommandLineTests {
     /// Runs `nabla ARGUMENTS` in a shell that limits the address space to 2 GiB.
     static func limited(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
