@@ -558,9 +558,14 @@ extension ONNXOps {
         }
         try c.checkShape(sizes)
         var v = c.input(0)
+        // Axes are resized one at a time: each intermediate tensor is charged too (one axis grown
+        // 16,384 times before another shrinks to nothing is still that large).
+        var current = shape
         for a in 0..<rank where sizes[a] != shape[a] || scales[a] != 1 {
             let (n, m, s) = (shape[a], sizes[a], Double(scales[a]))
             try c.check(n > 0, "cannot resize an empty axis")
+            current[a] = m
+            try c.checkShape(current)
             func source(_ x: Int) throws -> Double {
                 let xd = Double(x)
                 switch coordinate {
