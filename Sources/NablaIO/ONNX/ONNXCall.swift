@@ -106,7 +106,7 @@ struct ONNXCall {
     /// Resolves an axis in `-rank..<rank`.
     func axis(_ a: Int, rank: Int) throws -> Int {
         let r = a < 0 ? a + rank : a
-        try check(r >= 0 && r < Swift.max(rank, 1), "axis \(a) is out of range for rank \(rank)")
+        try check(r >= 0 && r < rank, "axis \(a) is out of range for rank \(rank)")
         return r
     }
 
