@@ -72,17 +72,15 @@ public final class ONNXModel: Model, SerializableLayer, @unchecked Sendable {
                 bound.append((spec.slot, p, spec.layout))
             }
         }
-        // The runs below make inputs of two examples: charged against the budget first.
-        var values = 2
-        for d in inputShape {
-            let (p, overflow) = values.multipliedReportingOverflow(by: Swift.max(d, 1))
-            guard !overflow, p <= ResourceLimits.maxModelValues else {
-                throw NablaError(
-                    .resourceLimit,
-                    "\(name): an input of shape [batch, \(inputShape.map(String.init).joined(separator: ", "))] is too large (NABLA_MAX_MODEL_VALUES)"
-                )
-            }
-            values = p
+        // The runs below make inputs of two examples: charged against the budget first, by the
+        // same checked count every reader makes.
+        guard let bytes = DType.float32.byteCount(of: [2] + inputShape.map { Swift.max($0, 1) }),
+            bytes / DType.float32.byteSize <= ResourceLimits.maxModelValues
+        else {
+            throw NablaError(
+                .resourceLimit,
+                "\(name): an input of shape [batch, \(inputShape.map(String.init).joined(separator: ", "))] is too large (NABLA_MAX_MODEL_VALUES)"
+            )
         }
         // One run on a batch of one checks every shape in the graph.
         let out = try withoutGradients { try run([feed(Tensor.zeros([1] + inputShape))]) }
